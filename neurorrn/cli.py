@@ -1,0 +1,137 @@
+"""The ``neurorrn`` command line (typer).
+
+Core commands live here (``info``, ``store inspect``, ``store validate``).  Each subsystem adds
+its own commands from a module ``neurorrn.<subsystem>._cli`` that defines
+``register(app: typer.Typer) -> None``; modules listed in :data:`SUBCOMMAND_MODULES` that exist
+are registered automatically.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import platform
+import sys
+from pathlib import Path
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(name="neurorrn", help="Recurrent speech models, M/EEG encoding and probing.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+store_app = typer.Typer(help="Inspect and validate ActivationStores.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+SUBCOMMAND_MODULES = (
+    "neurorrn.speech._cli",
+    "neurorrn.models._cli",
+    "neurorrn.brain._cli",
+    "neurorrn.encoding._cli",
+    "neurorrn.probing._cli",
+    "neurorrn.zoo._cli",
+    "neurorrn.report._cli",
+    "neurorrn.pipeline_cli",
+)
+
+
+def _echo_json(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+@app.command()
+def info() -> None:
+    """Versions, devices, and whether the espeak-ng library loads."""
+    rows = {"neurorrn": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for mod in ("numpy", "scipy", "torch", "mne", "mne_bids", "sklearn", "xarray", "h5netcdf", "h5py",
+                "zarr", "dask", "pandas"):
+        try:
+            rows[mod] = importlib.import_module(mod).__version__
+        except Exception as err:  # noqa: BLE001
+            rows[mod] = f"not importable ({type(err).__name__})"
+    try:
+        import torch
+
+        rows["cuda"] = (f"{torch.cuda.device_count()} device(s): "
+                        + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+                        if torch.cuda.is_available() else "not available")
+        rows["torch threads"] = torch.get_num_threads()
+    except Exception as err:  # noqa: BLE001
+        rows["cuda"] = f"unknown ({err})"
+    rows["espeak-ng"] = _espeak_status()
+    width = max(map(len, rows))
+    for k, v in rows.items():
+        typer.echo(f"{k:<{width}}  {v}")
+
+
+def _espeak_status() -> str:
+    spec = importlib.util.find_spec("neurorrn.speech._espeak")
+    if spec is not None:
+        try:
+            mod = importlib.import_module("neurorrn.speech._espeak")
+            return mod.library_status()
+        except Exception as err:  # noqa: BLE001
+            return f"does not load: {err}"
+    try:
+        import ctypes
+
+        import espeakng_loader
+
+        ctypes.CDLL(espeakng_loader.get_library_path())
+        return f"loads ({espeakng_loader.get_library_path()})"
+    except Exception as err:  # noqa: BLE001
+        return f"does not load: {err}"
+
+
+@store_app.command("inspect")
+def store_inspect(path: Path = typer.Argument(..., help="Store file (.nc)")) -> None:
+    """Print a summary of a store (dims, layers, coords, alignments, attrs) as JSON."""
+    from .store import StoreValidationError, describe, open_store
+
+    try:
+        with open_store(path) as ds:
+            _echo_json({"path": str(path), **describe(ds)})
+    except (StoreValidationError, FileNotFoundError) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+
+
+@store_app.command("validate")
+def store_validate(path: Path = typer.Argument(..., help="Store file (.nc)")) -> None:
+    """Exit 0 when the store is valid, 1 (with the reasons) when it is not."""
+    from .store import validate_store
+
+    try:
+        problems = validate_store(path, raise_on_error=False)
+    except FileNotFoundError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    if problems:
+        typer.echo(f"{path}: INVALID", err=True)
+        for p in problems:
+            typer.echo(f"  - {p}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: valid")
+
+
+def _register_subcommands() -> None:
+    for name in SUBCOMMAND_MODULES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None:
+            continue
+        importlib.import_module(name).register(app)
+
+
+_register_subcommands()
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,883 @@
+"""ActivationStore: hidden-unit time courses of any model, as an xarray Dataset in HDF5.
+
+The contract (see ``docs/architecture.md``)
+-------------------------------------------
+* Data variable ``activation`` with dims ``("stimulus", "time", "unit")``, float32, NaN past each
+  stimulus's end (``n_frames``).
+* Coords: ``stimulus`` (str ids, unique), ``time`` (seconds from stimulus onset, or cycles for
+  zoo models: attr ``time_unit``), ``unit`` (ids, unique); per unit ``layer`` and ``component``
+  (``"h"``, ``"c"``, a gate...); per stimulus ``n_frames`` and optionally ``word``, ``talker``,
+  ``split`` and any other 1-D coordinate.
+* Alignments (phone and word intervals) travel in the same file, as a table on the ``interval``
+  dim: variables ``interval_stimulus``, ``interval_tier``, ``interval_label``,
+  ``interval_start``, ``interval_end`` (seconds, or cycles, from stimulus onset).  Read them with
+  :func:`get_alignments`.
+* Attrs hold only strings and numbers: ``format_version``, ``neurorrn_version``, ``model_id``,
+  ``config_json``, ``frame_rate``, ``time_unit`` and provenance.
+* Files are netCDF4/HDF5 written through h5netcdf.  Writes are atomic (a temporary file renamed
+  into place) and ``overwrite=False`` by default.  :class:`StoreWriter` writes stimuli in chunks,
+  so memory stays bounded; :func:`open_store` is lazy.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import shutil
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import h5py
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from ._dims import STIMULUS, STORE_DIMS, TIME, UNIT, check_uniform_time
+from .utils._check import check_option, check_path, check_positive, validate_type
+from .utils._io import atomic_path
+from .utils._logging import logger
+
+FORMAT_VERSION = 1
+ENGINE = "h5netcdf"
+INTERVAL = "interval"
+ALIGNMENT_COLUMNS = ("stimulus", "tier", "label", "start", "end")
+ALIGNMENT_VARS = tuple(f"interval_{c}" for c in ALIGNMENT_COLUMNS)
+TIERS = ("phone", "word", "syllable", "sentence", "event")
+TIME_UNITS = ("s", "cycle", "step")
+UNIT_COORDS = ("layer", "component")
+STIMULUS_COORDS = ("word", "talker", "split", "n_frames", "onset", "source")
+REQUIRED_ATTRS = ("format_version", "neurorrn_version", "model_id", "config_json", "frame_rate", "time_unit")
+_COMPLETE_ATTR = "_neurorrn_complete"
+_STR = h5py.string_dtype("utf-8")
+
+
+class StoreValidationError(ValueError):
+    """Raised when a store breaks the ActivationStore contract; ``.problems`` lists why."""
+
+    def __init__(self, problems: Sequence[str], where: str = "store"):
+        self.problems = list(problems)
+        super().__init__(f"{where} is not a valid ActivationStore:\n  - " + "\n  - ".join(self.problems))
+
+
+# --------------------------------------------------------------------------------------------
+# attrs
+# --------------------------------------------------------------------------------------------
+def _attr_problem(key, value) -> str | None:
+    if not isinstance(key, str) or not key:
+        return f"attr name {key!r} is not a non-empty string"
+    if isinstance(value, (bool, np.bool_)):
+        return f"attr {key!r} is a bool ({value!r}); netCDF cannot hold bools: store 0/1 or a string"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"attr {key!r} contains a NUL character"
+        return None
+    if isinstance(value, (numbers.Integral, numbers.Real, np.number)) and not isinstance(value, complex):
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.ndim == 1 and arr.size > 0 and arr.dtype.kind in "iuf":
+            return None
+        return (
+            f"attr {key!r} is a {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}; "
+            "netCDF attrs hold strings, numbers or non-empty 1-D numeric arrays"
+        )
+    return (
+        f"attr {key!r} has type {type(value).__name__}; netCDF attrs hold strings, numbers or 1-D "
+        "numeric arrays (store nested configs as a JSON string)"
+    )
+
+
+def check_attrs(attrs: dict) -> None:
+    """Raise :class:`StoreValidationError` if any attr cannot be held by netCDF."""
+    problems = [p for k, v in attrs.items() if (p := _attr_problem(k, v))]
+    if problems:
+        raise StoreValidationError(problems, "attrs")
+
+
+def default_attrs(frame_rate: float, time_unit: str = "s", model_id: str = "", config=None) -> dict:
+    """The attrs every store carries."""
+    if config is None:
+        config_json = "{}"
+    elif isinstance(config, str):
+        config_json = config
+    else:
+        config_json = json.dumps(config, sort_keys=True, default=str)
+    return {
+        "format_version": FORMAT_VERSION,
+        "neurorrn_version": __version__,
+        "model_id": str(model_id),
+        "config_json": config_json,
+        "frame_rate": float(frame_rate),
+        "time_unit": time_unit,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# alignments
+# --------------------------------------------------------------------------------------------
+def _check_ids(ids, name: str) -> np.ndarray:
+    arr = np.asarray(list(ids), dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    for i, s in enumerate(arr):
+        if not isinstance(s, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {type(s).__name__} ({s!r})")
+        if not s or "\x00" in s:
+            raise ValueError(f"{name}[{i}] must be a non-empty string without NUL characters, got {s!r}")
+    uniq, counts = np.unique(arr.astype(str), return_counts=True)
+    if (counts > 1).any():
+        raise StoreValidationError([f"duplicate {name}: {list(uniq[counts > 1][:5])}"], name)
+    return arr
+
+
+def normalize_alignments(alignments, stimulus_ids=None) -> pd.DataFrame:
+    """Return an alignment table with columns ``stimulus, tier, label, start, end``.
+
+    Accepts a DataFrame with those columns, or a dict ``{stimulus_id: {tier: [(label, start,
+    end), ...]}}``.
+    """
+    if alignments is None:
+        df = pd.DataFrame({c: pd.Series(dtype=object if c in ("stimulus", "tier", "label") else float)
+                           for c in ALIGNMENT_COLUMNS})
+    elif isinstance(alignments, dict):
+        rows = []
+        for sid, tiers in alignments.items():
+            for tier, items in tiers.items():
+                for label, start, end in items:
+                    rows.append((sid, tier, label, start, end))
+        df = pd.DataFrame(rows, columns=list(ALIGNMENT_COLUMNS))
+    elif isinstance(alignments, pd.DataFrame):
+        missing = [c for c in ALIGNMENT_COLUMNS if c not in alignments.columns]
+        if missing:
+            raise ValueError(
+                f"alignments is missing column(s) {missing}; expected columns {list(ALIGNMENT_COLUMNS)}"
+            )
+        df = alignments.loc[:, list(ALIGNMENT_COLUMNS)].copy()
+    else:
+        raise TypeError(f"alignments must be a pandas DataFrame or a dict, got {type(alignments).__name__}")
+    df = df.reset_index(drop=True)
+    for c in ("stimulus", "tier", "label"):
+        df[c] = df[c].astype(object)
+        bad = [v for v in df[c] if not isinstance(v, str)]
+        if bad:
+            raise TypeError(f"alignments column {c!r} must hold strings, got {bad[0]!r}")
+    for c in ("start", "end"):
+        df[c] = df[c].astype(np.float64)
+    problems = []
+    if len(df):
+        if not np.isfinite(df[["start", "end"]].to_numpy()).all():
+            problems.append("alignments have non-finite start or end times")
+        bad = df["end"] < df["start"]
+        if bad.any():
+            r = df[bad].iloc[0]
+            problems.append(f"alignment interval ends before it starts: {r['stimulus']!r} {r['tier']} "
+                            f"{r['label']!r} [{r['start']}, {r['end']}]")
+        unknown_tiers = sorted(set(df["tier"]) - set(TIERS))
+        if unknown_tiers:
+            problems.append(f"unknown alignment tier(s) {unknown_tiers}; allowed {list(TIERS)}")
+        if stimulus_ids is not None:
+            unknown = sorted(set(df["stimulus"]) - set(np.asarray(stimulus_ids, dtype=object)))
+            if unknown:
+                problems.append(f"alignments name stimulus ids not in the store: {unknown[:5]}")
+    if problems:
+        raise StoreValidationError(problems, "alignments")
+    return df
+
+
+def _alignment_vars(df: pd.DataFrame) -> dict:
+    return {
+        f"interval_{c}": (INTERVAL, df[c].to_numpy(dtype=object if c in ("stimulus", "tier", "label")
+                                                   else np.float64))
+        for c in ALIGNMENT_COLUMNS
+    }
+
+
+def get_alignments(ds: xr.Dataset, stimulus=None, tier: str | None = None) -> pd.DataFrame:
+    """The alignment table of a store, optionally for some stimuli and one tier."""
+    if ALIGNMENT_VARS[0] not in ds:
+        return normalize_alignments(None)
+    df = pd.DataFrame({c: ds[f"interval_{c}"].values for c in ALIGNMENT_COLUMNS})
+    for c in ("stimulus", "tier", "label"):
+        df[c] = df[c].astype(object)
+    if stimulus is not None:
+        ids = [stimulus] if isinstance(stimulus, str) else list(stimulus)
+        df = df[df["stimulus"].isin(ids)]
+    if tier is not None:
+        check_option(tier, TIERS, "tier")
+        df = df[df["tier"] == tier]
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# construction
+# --------------------------------------------------------------------------------------------
+def from_arrays(
+    arrays: Sequence[np.ndarray],
+    stimulus_ids: Sequence[str],
+    frame_rate: float,
+    unit_ids=None,
+    *,
+    alignments=None,
+    time_unit: str = "s",
+    model_id: str = "",
+    config=None,
+    attrs: dict | None = None,
+    **coords,
+) -> xr.Dataset:
+    """Build a store Dataset from one ``(n_frames_i, n_units)`` array per stimulus.
+
+    Parameters
+    ----------
+    arrays : list of array of shape (n_frames_i, n_units)
+        Ragged over stimuli; padded with NaN to the longest, ``n_frames`` is kept.
+    stimulus_ids : list of str
+        Unique, non-empty ids.
+    frame_rate : float
+        Frames per second (or per cycle for ``time_unit="cycle"``).
+    unit_ids : list, optional
+        Unique unit ids (ints or strings); default ``0..n_units-1``.
+    alignments : DataFrame | dict | None
+        Phone/word intervals; see :func:`normalize_alignments`.
+    **coords
+        1-D coordinates.  ``layer`` and ``component`` are per unit; ``word``, ``talker``,
+        ``split`` per stimulus; others are placed by their length (an error if ambiguous).
+    """
+    check_positive(frame_rate, "frame_rate")
+    check_option(time_unit, TIME_UNITS, "time_unit")
+    validate_type(arrays, (list, tuple), "arrays")
+    sids = _check_ids(stimulus_ids, "stimulus_ids")
+    if len(arrays) != len(sids):
+        raise ValueError(f"got {len(arrays)} arrays but {len(sids)} stimulus_ids")
+    if not len(arrays):
+        raise ValueError("arrays is empty: a store needs at least one stimulus")
+    mats = []
+    n_units = None
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if a.ndim != 2:
+            raise ValueError(f"arrays[{i}] ({sids[i]!r}) must be 2-D (n_frames, n_units), got shape {a.shape}")
+        if n_units is None:
+            n_units = a.shape[1]
+        elif a.shape[1] != n_units:
+            raise ValueError(f"arrays[{i}] ({sids[i]!r}) has {a.shape[1]} units, expected {n_units}")
+        mats.append(a)
+    if n_units == 0:
+        raise ValueError("arrays have 0 units")
+    n_frames = np.array([m.shape[0] for m in mats], dtype=np.int64)
+    n_time = max(1, int(n_frames.max()))
+    data = np.full((len(mats), n_time, n_units), np.nan, dtype=np.float32)
+    for i, m in enumerate(mats):
+        data[i, : m.shape[0]] = m
+    if unit_ids is None:
+        unit_ids = np.arange(n_units, dtype=np.int64)
+    else:
+        unit_ids = np.asarray(list(unit_ids))
+        if unit_ids.shape != (n_units,):
+            raise ValueError(f"unit_ids has shape {unit_ids.shape}, expected ({n_units},)")
+        if unit_ids.dtype.kind in "USO":
+            unit_ids = _check_ids(unit_ids, "unit_ids")
+        elif len(np.unique(unit_ids)) != n_units:
+            raise StoreValidationError(["duplicate unit_ids"], "unit_ids")
+    all_coords = {
+        STIMULUS: (STIMULUS, sids),
+        TIME: (TIME, np.arange(n_time, dtype=np.float64) / float(frame_rate)),
+        UNIT: (UNIT, unit_ids),
+        "n_frames": (STIMULUS, n_frames),
+    }
+    coords.setdefault("layer", np.full(n_units, "layer0", dtype=object))
+    coords.setdefault("component", np.full(n_units, "h", dtype=object))
+    for name, values in coords.items():
+        values = np.asarray(values)
+        if values.dtype.kind == "U":
+            values = values.astype(object)
+        if values.ndim == 0:
+            raise ValueError(f"coord {name!r} must be 1-D (per stimulus or per unit), got a scalar")
+        if name in UNIT_COORDS:
+            dim = UNIT
+        elif name in STIMULUS_COORDS:
+            dim = STIMULUS
+        elif len(values) == len(sids) and len(values) != n_units:
+            dim = STIMULUS
+        elif len(values) == n_units and len(values) != len(sids):
+            dim = UNIT
+        else:
+            raise ValueError(
+                f"cannot tell whether coord {name!r} (length {len(values)}) is per stimulus "
+                f"({len(sids)}) or per unit ({n_units})"
+            )
+        expected = len(sids) if dim == STIMULUS else n_units
+        if values.shape != (expected,):
+            raise ValueError(f"coord {name!r} must have shape ({expected},) along {dim!r}, got {values.shape}")
+        all_coords[name] = (dim, values)
+    a = default_attrs(frame_rate, time_unit, model_id, config)
+    if attrs:
+        a.update(attrs)
+    check_attrs(a)
+    ds = xr.Dataset({"activation": (STORE_DIMS, data)}, coords=all_coords, attrs=a)
+    df = normalize_alignments(alignments, sids)
+    if len(df) or alignments is not None:
+        ds = ds.assign(_alignment_vars(df))
+    return ds
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+def _validate(ds: xr.Dataset, check_values: bool = True, chunk: int = 64) -> list[str]:
+    problems: list[str] = []
+    for k, v in ds.attrs.items():
+        p = _attr_problem(k, v)
+        if p:
+            problems.append(p)
+    missing_attrs = [k for k in REQUIRED_ATTRS if k not in ds.attrs]
+    if missing_attrs:
+        problems.append(f"missing attrs {missing_attrs}")
+    fv = ds.attrs.get("format_version")
+    if fv is not None:
+        if not isinstance(fv, (numbers.Integral, np.integer)) or isinstance(fv, bool):
+            problems.append(f"format_version must be an integer, got {fv!r}")
+        elif int(fv) > FORMAT_VERSION:
+            problems.append(
+                f"unknown format_version {int(fv)}: this neurorrn ({__version__}) reads versions up to "
+                f"{FORMAT_VERSION}; upgrade neurorrn"
+            )
+        elif int(fv) < FORMAT_VERSION:
+            problems.append(f"format_version {int(fv)} is old; open it with open_store() to migrate")
+    tu = ds.attrs.get("time_unit")
+    if tu is not None and tu not in TIME_UNITS:
+        problems.append(f"time_unit {tu!r} is not one of {list(TIME_UNITS)}")
+    if "activation" not in ds:
+        problems.append("no data variable 'activation'")
+        return problems
+    act = ds["activation"]
+    if act.dims != STORE_DIMS:
+        problems.append(f"activation has dims {act.dims}, expected {STORE_DIMS}")
+        return problems
+    if act.dtype.kind != "f":
+        problems.append(f"activation has dtype {act.dtype}, expected float32")
+    for c in (STIMULUS, TIME, UNIT, "n_frames", "layer"):
+        if c not in ds.coords:
+            problems.append(f"missing coord {c!r}")
+    if problems:
+        return problems
+    sids = ds[STIMULUS].values
+    if len(sids) != len(np.unique(sids.astype(str))):
+        u, c = np.unique(sids.astype(str), return_counts=True)
+        problems.append(f"duplicate stimulus ids: {list(u[c > 1][:5])}")
+    uids = ds[UNIT].values
+    if len(uids) != len(np.unique(uids.astype(str) if uids.dtype == object else uids)):
+        problems.append("duplicate unit ids")
+    try:
+        _, step, n = check_uniform_time(ds[TIME].values)
+        fr = ds.attrs.get("frame_rate")
+        if n > 1 and isinstance(fr, (numbers.Real, np.number)) and fr > 0:
+            if not np.isclose(step, 1.0 / float(fr), rtol=1e-6):
+                problems.append(f"time step {step:g} does not match frame_rate {fr} (expected {1 / fr:g})")
+    except ValueError as err:
+        problems.append(str(err))
+    nf = ds["n_frames"].values
+    n_time = ds.sizes[TIME]
+    if ds["n_frames"].dims != (STIMULUS,):
+        problems.append("n_frames must be per stimulus")
+    elif (nf < 0).any() or (nf > n_time).any():
+        problems.append(f"n_frames must lie in [0, {n_time}]; got range [{nf.min()}, {nf.max()}]")
+    elif check_values:
+        for start in range(0, len(sids), chunk):
+            block = act.isel({STIMULUS: slice(start, start + chunk)}).values
+            valid = np.arange(n_time)[None, :] < nf[start : start + chunk, None]
+            nan = np.isnan(block)
+            bad_inside = nan.any(axis=2) & valid
+            if bad_inside.any():
+                i, t = np.argwhere(bad_inside)[0]
+                problems.append(
+                    f"NaN inside the valid frames of stimulus {sids[start + i]!r} (frame {t} of "
+                    f"{nf[start + i]})"
+                )
+                break
+            bad_past = (~nan).any(axis=2) & ~valid
+            if bad_past.any():
+                i, t = np.argwhere(bad_past)[0]
+                problems.append(
+                    f"values past the end of stimulus {sids[start + i]!r} (frame {t}, n_frames "
+                    f"{nf[start + i]}); frames past the end must be NaN"
+                )
+                break
+    if ALIGNMENT_VARS[0] in ds:
+        try:
+            normalize_alignments(get_alignments(ds), sids)
+        except (StoreValidationError, TypeError, ValueError) as err:
+            problems.extend(getattr(err, "problems", [str(err)]))
+    return problems
+
+
+def validate_store(ds_or_path, raise_on_error: bool = True, check_values: bool = True) -> list[str]:
+    """Check a store (Dataset or path) against the contract.
+
+    Returns the list of problems (empty when valid); raises :class:`StoreValidationError`
+    listing them when ``raise_on_error`` (the default).  Values are checked chunk by chunk so
+    memory stays bounded.
+    """
+    if isinstance(ds_or_path, xr.Dataset):
+        problems = _validate(ds_or_path, check_values)
+        where = "store"
+    else:
+        path = check_path(ds_or_path, "path", must_exist=True, kind="file")
+        where = f"'{path}'"
+        try:
+            ds = _open_raw(path)
+        except Exception as err:  # noqa: BLE001 - anything unreadable is invalid
+            problems = [f"cannot be read as netCDF/HDF5: {type(err).__name__}: {err}"]
+        else:
+            with ds:
+                problems = []
+                if int(ds.attrs.get(_COMPLETE_ATTR, 0)) != 1:
+                    problems.append("the file was not completely written (interrupted write)")
+                ds = _migrate(ds, path) if not problems else ds
+                ds.attrs.pop(_COMPLETE_ATTR, None)
+                problems += _validate(ds, check_values)
+    if problems and raise_on_error:
+        raise StoreValidationError(problems, where)
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# reading and migration
+# --------------------------------------------------------------------------------------------
+def _open_raw(path) -> xr.Dataset:
+    return xr.open_dataset(path, engine=ENGINE, decode_timedelta=False)
+
+
+def _migrate_0_to_1(ds: xr.Dataset) -> xr.Dataset:
+    """Version 0 (pre-release) used ``activations`` and the attr ``sfreq``."""
+    if "activations" in ds:
+        ds = ds.rename({"activations": "activation"})
+    if "sfreq" in ds.attrs:
+        ds.attrs["frame_rate"] = ds.attrs.pop("sfreq")
+    ds.attrs.setdefault("time_unit", "s")
+    ds.attrs.setdefault("model_id", "")
+    ds.attrs.setdefault("config_json", "{}")
+    ds.attrs.setdefault("neurorrn_version", "unknown")
+    ds.attrs["format_version"] = 1
+    return ds
+
+
+MIGRATIONS = {0: _migrate_0_to_1}
+
+
+def _migrate(ds: xr.Dataset, where="store") -> xr.Dataset:
+    fv = ds.attrs.get("format_version")
+    if fv is None:
+        raise StoreValidationError(["missing attr 'format_version'"], str(where))
+    fv = int(fv)
+    if fv > FORMAT_VERSION:
+        raise StoreValidationError(
+            [f"unknown format_version {fv}: this neurorrn ({__version__}) reads versions up to "
+             f"{FORMAT_VERSION}; upgrade neurorrn"], str(where))
+    while fv < FORMAT_VERSION:
+        if fv not in MIGRATIONS:
+            raise StoreValidationError([f"no migration from format_version {fv}"], str(where))
+        logger.info("migrating %s from format_version %d", where, fv)
+        ds = MIGRATIONS[fv](ds)
+        fv = int(ds.attrs["format_version"])
+    return ds
+
+
+def open_store(path, validate: bool = False) -> xr.Dataset:
+    """Open a store lazily: coordinates are read, activations only when asked for.
+
+    Older format versions are migrated in memory; newer ones are refused.
+    """
+    path = check_path(path, "path", must_exist=True, kind="file")
+    try:
+        ds = _open_raw(path)
+    except Exception as err:  # noqa: BLE001
+        raise StoreValidationError([f"cannot be read as netCDF/HDF5: {type(err).__name__}: {err}"],
+                                   f"'{path}'") from err
+    if int(ds.attrs.get(_COMPLETE_ATTR, 1)) != 1:
+        ds.close()
+        raise StoreValidationError(["the file was not completely written (interrupted write)"], f"'{path}'")
+    ds.attrs.pop(_COMPLETE_ATTR, None)
+    try:
+        ds = _migrate(ds, f"'{path}'")
+    except StoreValidationError:
+        ds.close()
+        raise
+    ds.encoding["source"] = str(path)
+    if validate:
+        validate_store(ds)
+    return ds
+
+
+def load_store(path) -> xr.Dataset:
+    """Open a store and read it fully into memory (and close the file)."""
+    with open_store(path) as ds:
+        return ds.load()
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+class StoreWriter:
+    """Write a store stimulus by stimulus (or chunk by chunk) with bounded memory.
+
+    The file is written under a temporary name and renamed into place on :meth:`close`, so an
+    interrupted write never replaces or corrupts the file at ``path``.  With ``append=True`` the
+    existing store is copied and extended (same units, frame rate and unit coords required).
+
+    Examples
+    --------
+    >>> with StoreWriter(path, unit_ids, frame_rate=100, unit_coords={"layer": layers}) as w:
+    ...     for chunk in chunks:
+    ...         w.write(chunk_arrays, chunk_ids, word=chunk_words, alignments=chunk_df)
+    """
+
+    def __init__(
+        self,
+        path,
+        unit_ids=None,
+        frame_rate: float | None = None,
+        *,
+        n_units: int | None = None,
+        unit_coords: dict | None = None,
+        attrs: dict | None = None,
+        time_unit: str = "s",
+        overwrite: bool = False,
+        append: bool = False,
+        compression: str | None = "gzip",
+        time_chunk: int = 256,
+    ):
+        import h5netcdf
+
+        self.path = check_path(path, "path")
+        self._h5netcdf = h5netcdf
+        self.compression = check_option(compression, ("gzip", None), "compression")
+        self.time_chunk = int(time_chunk)
+        self._ctx = atomic_path(self.path, overwrite=overwrite or append, suffix=".nc")
+        if append:
+            if not self.path.exists():
+                raise FileNotFoundError(f"cannot append: no store at '{self.path}'")
+            validate_store(self.path, check_values=False)
+        self._tmp = self._ctx.__enter__()
+        try:
+            if append:
+                shutil.copyfile(self.path, self._tmp)
+                self._f = h5netcdf.File(self._tmp, "a")
+                self._f.attrs[_COMPLETE_ATTR] = 0
+                self._load_existing()
+            else:
+                if frame_rate is None:
+                    raise ValueError("frame_rate is required for a new store")
+                check_positive(frame_rate, "frame_rate")
+                check_option(time_unit, TIME_UNITS, "time_unit")
+                if unit_ids is None:
+                    if n_units is None:
+                        raise ValueError("give unit_ids or n_units")
+                    unit_ids = np.arange(int(n_units), dtype=np.int64)
+                unit_ids = np.asarray(list(unit_ids))
+                if unit_ids.dtype.kind in "USO":
+                    unit_ids = _check_ids(unit_ids, "unit_ids")
+                elif len(np.unique(unit_ids)) != len(unit_ids):
+                    raise StoreValidationError(["duplicate unit_ids"], "unit_ids")
+                a = default_attrs(frame_rate, time_unit)
+                if attrs:
+                    a.update(attrs)
+                check_attrs(a)
+                self._create(unit_ids, float(frame_rate), unit_coords or {}, a)
+        except BaseException as err:
+            self._abort(err)
+            raise
+
+    # -- creation ------------------------------------------------------------------------
+    def _create(self, unit_ids, frame_rate, unit_coords, attrs):
+        h5 = self._h5netcdf
+        f = self._f = h5.File(self._tmp, "w")
+        n_units = len(unit_ids)
+        f.dimensions = {STIMULUS: None, TIME: None, UNIT: n_units, INTERVAL: None}
+        comp = {"compression": "gzip", "compression_opts": 1} if self.compression else {}
+        strdt = _STR
+        f.create_variable(STIMULUS, (STIMULUS,), dtype=strdt, chunks=(1024,))
+        f.create_variable(TIME, (TIME,), dtype=np.float64, chunks=(1024,))
+        if unit_ids.dtype == object:
+            f.create_variable(UNIT, (UNIT,), dtype=strdt, data=unit_ids)
+        else:
+            f.create_variable(UNIT, (UNIT,), data=unit_ids)
+        f.create_variable("n_frames", (STIMULUS,), dtype=np.int64, chunks=(1024,))
+        self._stim_coords: dict[str, str] = {}
+        unit_coords = dict(unit_coords)
+        unit_coords.setdefault("layer", np.full(n_units, "layer0", dtype=object))
+        unit_coords.setdefault("component", np.full(n_units, "h", dtype=object))
+        for name, values in unit_coords.items():
+            values = np.asarray(values)
+            if values.shape != (n_units,):
+                raise ValueError(f"unit coord {name!r} must have shape ({n_units},), got {values.shape}")
+            if values.dtype.kind in "USO":
+                f.create_variable(name, (UNIT,), dtype=strdt, data=values.astype(object))
+            else:
+                f.create_variable(name, (UNIT,), data=values)
+        self._unit_coord_names = list(unit_coords)
+        tch = max(1, min(self.time_chunk, 4096))
+        uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
+        v = f.create_variable(
+            "activation", STORE_DIMS, dtype=np.float32, chunks=(1, tch, uch), fillvalue=np.float32(np.nan), **comp
+        )
+        for c in ALIGNMENT_COLUMNS:
+            dt = _STR if c in ("stimulus", "tier", "label") else np.float64
+            f.create_variable(f"interval_{c}", (INTERVAL,), dtype=dt, chunks=(4096,))
+        for k, val in attrs.items():
+            f.attrs[k] = val
+        f.attrs[_COMPLETE_ATTR] = 0
+        self.frame_rate = frame_rate
+        self.unit_ids = unit_ids
+        self._ids: set[str] = set()
+        self._update_coordinates_attr()
+
+    def _load_existing(self):
+        f = self._f
+        self.frame_rate = float(f.attrs["frame_rate"])
+        self.unit_ids = np.asarray(f.variables[UNIT][:])
+        self._ids = set(np.asarray(f.variables[STIMULUS][:], dtype=object).tolist())
+        skip = {STIMULUS, TIME, UNIT, "n_frames", "activation", *ALIGNMENT_VARS}
+        self._stim_coords = {}
+        self._unit_coord_names = []
+        for name, var in f.variables.items():
+            if name in skip:
+                continue
+            if var.dimensions == (STIMULUS,):
+                self._stim_coords[name] = "str" if h5py.check_string_dtype(var.dtype) or var.dtype is str else "num"
+            elif var.dimensions == (UNIT,):
+                self._unit_coord_names.append(name)
+
+    def _update_coordinates_attr(self):
+        names = ["n_frames", *self._unit_coord_names, *self._stim_coords]
+        self._f.variables["activation"].attrs["coordinates"] = " ".join(names)
+
+    # -- writing -------------------------------------------------------------------------
+    @property
+    def n_stimuli(self) -> int:
+        return self._f.dimensions[STIMULUS].size
+
+    def write(self, arrays, stimulus_ids, *, alignments=None, **stimulus_coords) -> None:
+        """Append stimuli: ``arrays`` is a list of ``(n_frames_i, n_units)`` arrays."""
+        f = self._f
+        sids = _check_ids(stimulus_ids, "stimulus_ids")
+        if len(arrays) != len(sids):
+            raise ValueError(f"got {len(arrays)} arrays but {len(sids)} stimulus_ids")
+        dup = sorted(self._ids.intersection(sids.tolist()))
+        if dup:
+            raise StoreValidationError([f"duplicate stimulus ids (already in the store): {dup[:5]}"], "stimulus_ids")
+        n_units = len(self.unit_ids)
+        mats = []
+        for i, a in enumerate(arrays):
+            a = np.asarray(a, dtype=np.float32)
+            if a.ndim != 2 or a.shape[1] != n_units:
+                raise ValueError(
+                    f"arrays[{i}] ({sids[i]!r}) must have shape (n_frames, {n_units}), got {a.shape}"
+                )
+            if np.isnan(a).any():
+                t = int(np.argwhere(np.isnan(a))[0][0])
+                raise StoreValidationError([f"NaN inside the valid frames of stimulus {sids[i]!r} (frame {t})"],
+                                           "arrays")
+            mats.append(a)
+        for name in stimulus_coords:
+            if name not in self._stim_coords and self.n_stimuli > 0:
+                raise ValueError(f"stimulus coord {name!r} is new; the store already has stimuli without it")
+        for name in self._stim_coords:
+            if name not in stimulus_coords:
+                raise ValueError(f"stimulus coord {name!r} is missing (the store has it for earlier stimuli)")
+        df = normalize_alignments(alignments, sids) if alignments is not None else None
+        n0 = self.n_stimuli
+        n = len(sids)
+        nf = np.array([m.shape[0] for m in mats], dtype=np.int64)
+        need_t = int(max(nf.max(initial=0), 1))
+        cur_t = f.dimensions[TIME].size
+        if need_t > cur_t:
+            f.resize_dimension(TIME, need_t)
+            f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
+        f.resize_dimension(STIMULUS, n0 + n)
+        f.variables[STIMULUS][n0 : n0 + n] = sids
+        f.variables["n_frames"][n0 : n0 + n] = nf
+        for name, values in stimulus_coords.items():
+            values = np.asarray(values)
+            if values.shape != (n,):
+                raise ValueError(f"stimulus coord {name!r} must have shape ({n},), got {values.shape}")
+            if name not in self._stim_coords:
+                if values.dtype.kind in "USO":
+                    f.create_variable(name, (STIMULUS,), dtype=_STR, chunks=(1024,))
+                    self._stim_coords[name] = "str"
+                else:
+                    f.create_variable(name, (STIMULUS,), dtype=values.dtype, chunks=(1024,))
+                    self._stim_coords[name] = "num"
+                self._update_coordinates_attr()
+            if self._stim_coords[name] == "str":
+                values = values.astype(object)
+            f.variables[name][n0 : n0 + n] = values
+        act = f.variables["activation"]
+        for i, m in enumerate(mats):
+            if m.shape[0]:
+                act[n0 + i, : m.shape[0], :] = m
+        if df is not None and len(df):
+            k0 = f.dimensions[INTERVAL].size
+            f.resize_dimension(INTERVAL, k0 + len(df))
+            for c in ALIGNMENT_COLUMNS:
+                vals = df[c].to_numpy(dtype=object if c in ("stimulus", "tier", "label") else np.float64)
+                f.variables[f"interval_{c}"][k0 : k0 + len(df)] = vals
+        self._ids.update(sids.tolist())
+
+    def write_dataset(self, ds: xr.Dataset, chunk: int = 64) -> None:
+        """Append all stimuli of a store Dataset (read ``chunk`` stimuli at a time)."""
+        validate_type(ds, xr.Dataset, "ds")
+        if not np.array_equal(np.asarray(ds[UNIT].values), self.unit_ids):
+            raise ValueError("unit ids of the dataset differ from the store's")
+        extra = [c for c, v in ds.coords.items() if v.dims == (STIMULUS,) and c not in (STIMULUS, "n_frames")]
+        al = get_alignments(ds)
+        for start in range(0, ds.sizes[STIMULUS], chunk):
+            part = ds.isel({STIMULUS: slice(start, start + chunk)})
+            block = part["activation"].values
+            nf = part["n_frames"].values
+            arrays = [block[i, : nf[i]] for i in range(len(nf))]
+            sids = part[STIMULUS].values
+            self.write(
+                arrays, list(sids), alignments=al[al["stimulus"].isin(list(sids))],
+                **{c: part[c].values for c in extra},
+            )
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        if self._f is None:
+            return self.path
+        self._f.attrs[_COMPLETE_ATTR] = 1
+        self._f.close()
+        self._f = None
+        self._ctx.__exit__(None, None, None)
+        logger.info("wrote store %s", self.path)
+        return self.path
+
+    def _abort(self, err):
+        f = getattr(self, "_f", None)
+        if f is not None:
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._f = None
+        self._ctx.__exit__(type(err), err, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        elif self._f is not None:
+            self._abort(exc)
+        return False
+
+
+def save_store(ds: xr.Dataset, path, overwrite: bool = False, compression: str | None = "gzip",
+               chunk: int = 64, validate: bool = True) -> Path:
+    """Write a store Dataset to ``path`` (atomically; ``overwrite=False`` by default)."""
+    validate_type(ds, xr.Dataset, "ds")
+    path = check_path(path, "path")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"'{path}' already exists; pass overwrite=True to replace it")
+    if validate:
+        validate_store(ds)
+    unit_coords = {c: v.values for c, v in ds.coords.items() if v.dims == (UNIT,) and c != UNIT}
+    attrs = dict(ds.attrs)
+    with StoreWriter(
+        path, ds[UNIT].values, float(ds.attrs["frame_rate"]), unit_coords=unit_coords, attrs=attrs,
+        time_unit=attrs.get("time_unit", "s"), overwrite=overwrite, compression=compression,
+    ) as w:
+        w.write_dataset(ds, chunk=chunk)
+        # keep the time axis as long as the dataset's, even if all stimuli are shorter
+        n_time = ds.sizes[TIME]
+        cur = w._f.dimensions[TIME].size
+        if n_time > cur:
+            w._f.resize_dimension(TIME, n_time)
+            w._f.variables[TIME][cur:n_time] = ds[TIME].values[cur:n_time]
+        if TIME in ds.coords:
+            w._f.variables[TIME][:] = ds[TIME].values
+    return path
+
+
+def append_store(path, ds: xr.Dataset, chunk: int = 64) -> Path:
+    """Append the stimuli of ``ds`` to the store at ``path`` (atomically)."""
+    with StoreWriter(path, append=True) as w:
+        if not np.isclose(w.frame_rate, float(ds.attrs.get("frame_rate", np.nan))):
+            raise ValueError(f"frame_rate {ds.attrs.get('frame_rate')} differs from the store's {w.frame_rate}")
+        w.write_dataset(ds, chunk=chunk)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------------------------
+# selection and iteration
+# --------------------------------------------------------------------------------------------
+def select(ds: xr.Dataset, stimulus=None, layer=None, component=None, time=None, unit=None) -> xr.Dataset:
+    """Select stimuli by id, units by layer/component/id and a time window ``(tmin, tmax)``.
+
+    Alignment rows follow the selected stimuli.  Unknown ids raise an error naming them.
+    """
+    out = ds
+    if stimulus is not None:
+        ids = [stimulus] if isinstance(stimulus, str) else list(stimulus)
+        known = set(ds[STIMULUS].values.tolist())
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise KeyError(f"stimulus ids not in the store: {missing[:10]}")
+        out = out.sel({STIMULUS: ids})
+        if ALIGNMENT_VARS[0] in out:
+            keep = np.isin(out["interval_stimulus"].values.astype(str), np.asarray(ids, dtype=str))
+            out = out.isel({INTERVAL: np.flatnonzero(keep)})
+    for name, value in (("layer", layer), ("component", component)):
+        if value is not None:
+            vals = [value] if isinstance(value, str) else list(value)
+            have = sorted(set(ds[name].values.tolist()))
+            bad = [v for v in vals if v not in have]
+            if bad:
+                raise KeyError(f"{name} {bad} not in the store; available: {have}")
+            out = out.isel({UNIT: np.flatnonzero(np.isin(out[name].values, vals))})
+    if unit is not None:
+        out = out.sel({UNIT: unit})
+    if time is not None:
+        tmin, tmax = time
+        out = out.sel({TIME: slice(tmin, tmax)})
+    return out
+
+
+def iter_stimuli(ds: xr.Dataset, chunk: int = 64) -> Iterable[tuple[str, np.ndarray]]:
+    """Yield ``(stimulus_id, array of shape (n_frames, n_units))``, reading ``chunk`` at a time."""
+    for start in range(0, ds.sizes[STIMULUS], chunk):
+        part = ds.isel({STIMULUS: slice(start, start + chunk)})
+        block = part["activation"].values
+        for sid, nf, a in zip(part[STIMULUS].values, part["n_frames"].values, block):
+            yield str(sid), a[: int(nf)]
+
+
+def describe(ds: xr.Dataset) -> dict:
+    """A JSON-able summary of a store (for ``neurorrn store inspect``)."""
+    layers = {}
+    if "layer" in ds.coords:
+        names, counts = np.unique(ds["layer"].values.astype(str), return_counts=True)
+        layers = {str(n): int(c) for n, c in zip(names, counts)}
+    al = get_alignments(ds)
+    return {
+        "n_stimuli": int(ds.sizes[STIMULUS]),
+        "n_time": int(ds.sizes[TIME]),
+        "n_units": int(ds.sizes[UNIT]),
+        "layers": layers,
+        "n_frames": {"min": int(ds["n_frames"].min()), "max": int(ds["n_frames"].max())}
+        if ds.sizes[STIMULUS] else {},
+        "stimulus_coords": sorted(c for c, v in ds.coords.items() if v.dims == (STIMULUS,) and c != STIMULUS),
+        "unit_coords": sorted(c for c, v in ds.coords.items() if v.dims == (UNIT,) and c != UNIT),
+        "alignment_rows": {t: int((al["tier"] == t).sum()) for t in sorted(set(al["tier"]))},
+        "attrs": {k: (v.tolist() if isinstance(v, np.ndarray) else (v.item() if isinstance(v, np.generic) else v))
+                  for k, v in ds.attrs.items()},
+    }
+
+
+__all__ = [
+    "FORMAT_VERSION", "StoreValidationError", "StoreWriter", "append_store", "check_attrs", "describe",
+    "from_arrays", "get_alignments", "iter_stimuli", "load_store", "normalize_alignments", "open_store",
+    "save_store", "select", "validate_store",
+]

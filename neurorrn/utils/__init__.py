@@ -1,0 +1,1 @@
+"""Shared helpers: validation (``_check``), logging (``_logging``), atomic file writes, devices."""
