@@ -57,7 +57,9 @@ class StoreValidationError(ValueError):
 
     def __init__(self, problems: Sequence[str], where: str = "store"):
         self.problems = list(problems)
-        super().__init__(f"{where} is not a valid ActivationStore:\n  - " + "\n  - ".join(self.problems))
+        head = (f"{where} is not a valid ActivationStore" if where == "store" or where.startswith("'")
+                else f"invalid {where}")
+        super().__init__(head + ":\n  - " + "\n  - ".join(self.problems))
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +129,7 @@ def _check_ids(ids, name: str) -> np.ndarray:
             raise ValueError(f"{name}[{i}] must be a non-empty string without NUL characters, got {s!r}")
     uniq, counts = np.unique(arr.astype(str), return_counts=True)
     if (counts > 1).any():
-        raise StoreValidationError([f"duplicate {name}: {list(uniq[counts > 1][:5])}"], name)
+        raise StoreValidationError([f"duplicate {name}: {[str(u) for u in uniq[counts > 1][:5]]}"], name)
     return arr
 
 
@@ -316,15 +318,13 @@ def from_arrays(
     check_attrs(a)
     ds = xr.Dataset({"activation": (STORE_DIMS, data)}, coords=all_coords, attrs=a)
     df = normalize_alignments(alignments, sids)
-    if len(df) or alignments is not None:
-        ds = ds.assign(_alignment_vars(df))
-    return ds
+    return ds.assign(_alignment_vars(df))
 
 
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
-def _validate(ds: xr.Dataset, check_values: bool = True, chunk: int = 64) -> list[str]:
+def _validate(ds: xr.Dataset, check_values: bool = True, max_bytes: int = 32 << 20) -> list[str]:
     problems: list[str] = []
     for k, v in ds.attrs.items():
         p = _attr_problem(k, v)
@@ -364,7 +364,7 @@ def _validate(ds: xr.Dataset, check_values: bool = True, chunk: int = 64) -> lis
     sids = ds[STIMULUS].values
     if len(sids) != len(np.unique(sids.astype(str))):
         u, c = np.unique(sids.astype(str), return_counts=True)
-        problems.append(f"duplicate stimulus ids: {list(u[c > 1][:5])}")
+        problems.append(f"duplicate stimulus ids: {[str(x) for x in u[c > 1][:5]]}")
     uids = ds[UNIT].values
     if len(uids) != len(np.unique(uids.astype(str) if uids.dtype == object else uids)):
         problems.append("duplicate unit ids")
@@ -383,6 +383,7 @@ def _validate(ds: xr.Dataset, check_values: bool = True, chunk: int = 64) -> lis
     elif (nf < 0).any() or (nf > n_time).any():
         problems.append(f"n_frames must lie in [0, {n_time}]; got range [{nf.min()}, {nf.max()}]")
     elif check_values:
+        chunk = max(1, int(max_bytes // max(1, n_time * ds.sizes[UNIT] * 4)))
         for start in range(0, len(sids), chunk):
             block = act.isel({STIMULUS: slice(start, start + chunk)}).values
             valid = np.arange(n_time)[None, :] < nf[start : start + chunk, None]
@@ -518,6 +519,16 @@ def load_store(path) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
+def _decode(values) -> np.ndarray:
+    """h5py returns variable-length strings as bytes: decode them to str (object array)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "OS" and arr.size and isinstance(arr.flat[0], bytes):
+        return np.array([v.decode("utf-8") for v in arr.ravel()], dtype=object).reshape(arr.shape)
+    if arr.dtype.kind == "U":
+        return arr.astype(object)
+    return arr
+
+
 class StoreWriter:
     """Write a store stimulus by stimulus (or chunk by chunk) with bounded memory.
 
@@ -635,8 +646,8 @@ class StoreWriter:
     def _load_existing(self):
         f = self._f
         self.frame_rate = float(f.attrs["frame_rate"])
-        self.unit_ids = np.asarray(f.variables[UNIT][:])
-        self._ids = set(np.asarray(f.variables[STIMULUS][:], dtype=object).tolist())
+        self.unit_ids = _decode(f.variables[UNIT][:])
+        self._ids = set(_decode(f.variables[STIMULUS][:]).tolist())
         skip = {STIMULUS, TIME, UNIT, "n_frames", "activation", *ALIGNMENT_VARS}
         self._stim_coords = {}
         self._unit_coord_names = []
@@ -727,7 +738,8 @@ class StoreWriter:
     def write_dataset(self, ds: xr.Dataset, chunk: int = 64) -> None:
         """Append all stimuli of a store Dataset (read ``chunk`` stimuli at a time)."""
         validate_type(ds, xr.Dataset, "ds")
-        if not np.array_equal(np.asarray(ds[UNIT].values), self.unit_ids):
+        theirs, ours = _decode(ds[UNIT].values), self.unit_ids
+        if theirs.shape != ours.shape or any(str(a) != str(b) for a, b in zip(theirs, ours)):
             raise ValueError("unit ids of the dataset differ from the store's")
         extra = [c for c, v in ds.coords.items() if v.dims == (STIMULUS,) and c not in (STIMULUS, "n_frames")]
         al = get_alignments(ds)
