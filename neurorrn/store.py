@@ -392,7 +392,7 @@ def _validate(ds: xr.Dataset, check_values: bool = True, max_bytes: int = 32 << 
             if bad_inside.any():
                 i, t = np.argwhere(bad_inside)[0]
                 problems.append(
-                    f"NaN inside the valid frames of stimulus {sids[start + i]!r} (frame {t} of "
+                    f"NaN inside the valid frames of stimulus {str(sids[start + i])!r} (frame {t} of "
                     f"{nf[start + i]})"
                 )
                 break
@@ -400,7 +400,7 @@ def _validate(ds: xr.Dataset, check_values: bool = True, max_bytes: int = 32 << 
             if bad_past.any():
                 i, t = np.argwhere(bad_past)[0]
                 problems.append(
-                    f"values past the end of stimulus {sids[start + i]!r} (frame {t}, n_frames "
+                    f"values past the end of stimulus {str(sids[start + i])!r} (frame {t}, n_frames "
                     f"{nf[start + i]}); frames past the end must be NaN"
                 )
                 break
