@@ -1,0 +1,307 @@
+"""Figures of the report, each from labelled results (xarray / pandas), returning matplotlib figures.
+
+Every function takes the results in the form the analysis modules produce them and plots with the
+non-interactive Agg backend; none of them computes a statistic that is not shown (the numbers in
+the figures are the numbers in the result files).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from .._dims import FEATURE, LAG, PHONE, SENSOR, TIME, UNIT  # noqa: E402
+from ..utils._check import validate_type  # noqa: E402
+
+
+def _need_dims(da: xr.DataArray, dims: Sequence[str], name: str) -> None:
+    validate_type(da, xr.DataArray, name)
+    missing = [d for d in dims if d not in da.dims]
+    if missing:
+        raise ValueError(f"{name} must have dims {tuple(dims)}; it has {da.dims} (missing {missing})")
+
+
+# ----------------------------------------------------------------------------------- training
+def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
+    """Loss (left) and accuracy-like metrics (right) per epoch.
+
+    Parameters
+    ----------
+    history : DataFrame
+        One row per epoch: an ``epoch`` column and numeric metric columns; columns whose name
+        contains ``loss`` go on the left axis, the others (accuracies in [0, 1]) on the right.
+    """
+    validate_type(history, pd.DataFrame, "history")
+    if "epoch" not in history.columns or len(history) == 0:
+        raise ValueError(f"history needs an 'epoch' column and at least one row; columns: {list(history.columns)}")
+    num = [c for c in history.columns if c != "epoch" and pd.api.types.is_numeric_dtype(history[c])]
+    losses = [c for c in num if "loss" in c.lower()]
+    others = [c for c in num if c not in losses and c not in ("step", "seconds", "lr", "time")]
+    fig, axes = plt.subplots(1, 2 if others else 1, figsize=(9 if others else 5, 3.2), squeeze=False)
+    ax = axes[0, 0]
+    for c in losses:
+        ax.plot(history["epoch"], history[c], marker=".", label=c)
+    ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    if losses:
+        ax.legend(fontsize=8)
+    if others:
+        ax = axes[0, 1]
+        for c in others:
+            ax.plot(history["epoch"], history[c], marker=".", label=c)
+        ax.set(xlabel="epoch", title="Metrics")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_competitors(timecourses: xr.DataArray, sem: xr.DataArray | None = None) -> plt.Figure:
+    """Mean cosine similarity of target and competitor classes over time (EARSHOT Fig. 3 style).
+
+    Parameters
+    ----------
+    timecourses : DataArray with dims ("category", "time")
+        Categories such as target, cohort, rhyme, DAS neighbour, unrelated.
+    sem : DataArray with the same dims, optional
+        Standard error, drawn as a band.
+    """
+    _need_dims(timecourses, ("category", TIME), "timecourses")
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    t = timecourses[TIME].values
+    for cat in timecourses["category"].values:
+        y = timecourses.sel(category=cat).values
+        line, = ax.plot(t, y, label=str(cat))
+        if sem is not None:
+            s = sem.sel(category=cat).values
+            ax.fill_between(t, y - s, y + s, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set(xlabel="time from word onset (s)" if t.max() < 20 else "frame", ylabel="cosine similarity",
+           title="Competitor time courses")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------- probing
+def _zscore_rows(m: np.ndarray) -> np.ndarray:
+    sd = m.std(axis=1, keepdims=True)
+    return (m - m.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+
+
+def plot_selectivity_heatmap(psi: xr.DataArray, col_dim: str = PHONE, title: str = "PSI") -> plt.Figure:
+    """A selectivity map (units × phones or features) ordered by complete-linkage clustering,
+    with the dendrograms of both axes (Mesgarani et al. 2014, Fig. 2; EARSHOT Fig. 6).
+
+    Rows and columns are z-scored across the other axis before clustering (Euclidean distance,
+    complete linkage); units without any selectivity are dropped ("squeezed" map).
+    """
+    from scipy.cluster.hierarchy import dendrogram, linkage
+
+    _need_dims(psi, (UNIT, col_dim), "selectivity map")
+    m = np.asarray(psi.transpose(UNIT, col_dim).values, dtype=float)
+    keep = np.nanmax(np.abs(m), axis=1) > 0
+    m, units = m[keep], psi[UNIT].values[keep]
+    cols = [str(c) for c in psi[col_dim].values]
+    fig = plt.figure(figsize=(7.5, 6))
+    if m.shape[0] < 2 or m.shape[1] < 2:
+        ax = fig.add_subplot(111)
+        ax.text(0.5, 0.5, f"{title}: fewer than two selective units", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    zr = _zscore_rows(np.nan_to_num(m))
+    zc = _zscore_rows(np.nan_to_num(m).T)
+    link_rows = linkage(zr, method="complete")
+    link_cols = linkage(zc, method="complete")
+    gs = fig.add_gridspec(2, 3, width_ratios=[1.2, 6, 0.25], height_ratios=[1.2, 6], wspace=0.02, hspace=0.02)
+    ax_top = fig.add_subplot(gs[0, 1])
+    d_cols = dendrogram(link_cols, ax=ax_top, no_labels=True, color_threshold=0, above_threshold_color="k")
+    ax_top.set_axis_off()
+    ax_left = fig.add_subplot(gs[1, 0])
+    d_rows = dendrogram(link_rows, ax=ax_left, orientation="left", no_labels=True, color_threshold=0,
+                        above_threshold_color="k")
+    ax_left.set_axis_off()
+    ax = fig.add_subplot(gs[1, 1])
+    # dendrogram leaves are listed bottom-up for orientation="left"
+    order_r = d_rows["leaves"][::-1]
+    order_c = d_cols["leaves"]
+    im = ax.imshow(m[np.ix_(order_r, order_c)], aspect="auto", interpolation="nearest", cmap="viridis")
+    ax.set_xticks(range(len(order_c)), [cols[i] for i in order_c], rotation=90, fontsize=7)
+    ax.set_yticks([])
+    ax.set_ylabel(f"{len(units)} units (clustered)")
+    ax.yaxis.set_label_position("right")
+    cax = fig.add_subplot(gs[1, 2])
+    fig.colorbar(im, cax=cax, label=title)
+    fig.suptitle(f"{title} map with complete-linkage dendrograms")
+    return fig
+
+
+def plot_probe_accuracy(accuracy: xr.DataArray, chance: float | xr.DataArray | None = None) -> plt.Figure:
+    """Probe accuracy against time from phone onset, one line per layer (and target, if any).
+
+    Parameters
+    ----------
+    accuracy : DataArray with dims ("lag",) plus optionally "layer" and/or "target"
+        Lags in seconds relative to phone onset.
+    chance : float or DataArray, optional
+        Chance level (a line), per target if a DataArray.
+    """
+    validate_type(accuracy, xr.DataArray, "accuracy")
+    lag_dim = LAG if LAG in accuracy.dims else TIME
+    _need_dims(accuracy, (lag_dim,), "accuracy")
+    others = [d for d in accuracy.dims if d != lag_dim]
+    stacked = accuracy.stack(line=others) if others else accuracy.expand_dims(line=["accuracy"])
+    n_targets = accuracy.sizes.get("target", 1)
+    fig, axes = plt.subplots(1, n_targets, figsize=(4.2 * n_targets, 3.2), squeeze=False)
+    for j in range(n_targets):
+        ax = axes[0, j]
+        sub = stacked
+        tname = None
+        if "target" in accuracy.dims:
+            tname = accuracy["target"].values[j]
+            sub = accuracy.sel(target=tname)
+            rest = [d for d in sub.dims if d != lag_dim]
+            sub = sub.stack(line=rest) if rest else sub.expand_dims(line=["accuracy"])
+        for k in range(sub.sizes["line"]):
+            lab = sub["line"].values[k]
+            ax.plot(sub[lag_dim].values * 1000, sub.isel(line=k).values,
+                    label=" ".join(map(str, lab)) if isinstance(lab, tuple) else str(lab))
+        if chance is not None:
+            c = float(chance.sel(target=tname)) if isinstance(chance, xr.DataArray) and tname is not None \
+                else float(np.asarray(chance).mean())
+            ax.axhline(c, color="k", ls="--", lw=1, label="chance")
+        ax.axvline(0, color="gray", lw=0.8)
+        ax.set(xlabel="time from phone onset (ms)", ylabel="accuracy", title=str(tname or "Probe accuracy"))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rsa(table: pd.DataFrame) -> plt.Figure:
+    """Bars of RSA correlations with their permutation p-values.
+
+    ``table`` has columns ``comparison``, ``r`` and optionally ``p``.
+    """
+    validate_type(table, pd.DataFrame, "rsa table")
+    for c in ("comparison", "r"):
+        if c not in table.columns:
+            raise ValueError(f"rsa table needs column {c!r}; it has {list(table.columns)}")
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(table)), 3.2))
+    ax.bar(range(len(table)), table["r"].values, color="tab:blue")
+    labels = [f"{c}\np={p:.3g}" if "p" in table and np.isfinite(p) else str(c)
+              for c, p in zip(table["comparison"], table["p"] if "p" in table else [np.nan] * len(table))]
+    ax.set_xticks(range(len(table)), labels, fontsize=7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(ylabel="RDM correlation", title="Representational similarity")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------- encoding
+def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
+    """Butterfly plot and topomaps at the peaks of one feature's TRF (``mne.Evoked.plot_joint``).
+
+    Parameters
+    ----------
+    trf : DataArray with dims ("sensor", "feature", "lag")
+        Lags in seconds; sensors named as in ``info``.
+    info : mne.Info
+        Sensor positions for the topomaps.
+    feature : str
+        Which feature (predictor) to plot.
+    """
+    import mne
+
+    _need_dims(trf, (SENSOR, FEATURE, LAG), "trf")
+    da = trf.sel({FEATURE: feature}).transpose(SENSOR, LAG)
+    names = [str(s) for s in da[SENSOR].values]
+    missing = [n for n in names if n not in info["ch_names"]]
+    if missing:
+        raise ValueError(f"trf sensors not in info: {missing[:5]}")
+    info = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
+    lags = da[LAG].values
+    ev = mne.EvokedArray(np.asarray(da.values, float), info, tmin=float(lags[0]), nave=1, comment=str(feature),
+                         verbose="error")
+    figs = ev.plot_joint(times="peaks", title=f"TRF: {feature}", show=False,
+                         ts_args={"time_unit": "ms"}, topomap_args={"time_unit": "ms"})
+    return list(figs) if isinstance(figs, (list, tuple)) else [figs]
+
+
+def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
+                            driven: xr.DataArray | None = None) -> plt.Figure:
+    """Variance explained by the acoustic baseline and by baseline + model units, per sensor.
+
+    Three topomaps (baseline, full model, gain = full − baseline) with the sensors the simulation
+    drove with model units marked, and a strip plot of the gain at driven vs other sensors.
+
+    Parameters
+    ----------
+    baseline, full : DataArray with dims ("sensor",)
+        Cross-validated explained variance (R²) of each model.
+    info : mne.Info
+        Sensor positions.
+    driven : DataArray of bool with dims ("sensor",), optional
+        Ground truth: sensors that received a model-unit response.
+    """
+    import mne
+
+    _need_dims(baseline, (SENSOR,), "baseline")
+    _need_dims(full, (SENSOR,), "full")
+    names = [str(s) for s in baseline[SENSOR].values]
+    full = full.sel({SENSOR: baseline[SENSOR].values})
+    gain = full.values - baseline.values
+    picks = [info["ch_names"].index(n) for n in names]
+    sub = mne.pick_info(info, picks)
+    ch_type = "mag" if "mag" in sub.get_channel_types() else sub.get_channel_types()[0]
+    sel = np.array([t == ch_type for t in sub.get_channel_types()])
+    pinfo = mne.pick_info(sub, np.flatnonzero(sel))
+    mask = None if driven is None else driven.sel({SENSOR: baseline[SENSOR].values}).values.astype(bool)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.3), gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
+    vmax = float(np.nanmax(np.r_[baseline.values[sel], full.values[sel]])) or 1.0
+    for ax, vals, title, vlim in ((axes[0], baseline.values, "acoustic baseline R²", (0, vmax)),
+                                  (axes[1], full.values, "baseline + model units R²", (0, vmax)),
+                                  (axes[2], gain, "gain (ΔR²)", (None, None))):
+        im, _ = mne.viz.plot_topomap(vals[sel], pinfo, axes=ax, show=False, vlim=vlim, contours=0,
+                                     mask=None if mask is None else mask[sel],
+                                     mask_params=dict(marker="o", markerfacecolor="w", markeredgecolor="k",
+                                                      markersize=4))
+        ax.set_title(f"{title}\n({ch_type})", fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.7)
+    ax = axes[3]
+    if mask is not None:
+        rng = np.random.default_rng(0)  # jitter for display only
+        for k, (m, lab) in enumerate(((mask, "driven by units"), (~mask, "not driven"))):
+            ax.scatter(k + 0.15 * rng.standard_normal(m.sum()), gain[m], s=6, alpha=0.6, label=lab)
+            ax.hlines(np.median(gain[m]) if m.any() else np.nan, k - 0.3, k + 0.3, color="k")
+        ax.set_xticks([0, 1], ["driven", "not driven"])
+    else:
+        ax.hist(gain, bins=30)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(ylabel="ΔR² (model units over baseline)", title="Gain by sensor group")
+    fig.tight_layout()
+    return fig
+
+
+def table_html(df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3f}") -> str:
+    """An HTML table (Bootstrap classes, as the rest of mne.Report) of a DataFrame."""
+    validate_type(df, pd.DataFrame, "table")
+    html = df.to_html(index=False, classes="table table-sm table-striped table-hover", border=0,
+                      float_format=lambda x: float_format.format(x), na_rep="–", escape=True)
+    if caption:
+        html = f"<p>{_escape(caption)}</p>" + html
+    return html
+
+
+def _escape(s: str) -> str:
+    import html
+
+    return html.escape(str(s))
+
+
+def mapping_table(rows: Mapping[str, object]) -> pd.DataFrame:
+    """A two-column DataFrame (name, value) from a mapping."""
+    return pd.DataFrame({"name": list(rows), "value": [str(v) for v in rows.values()]})

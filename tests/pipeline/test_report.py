@@ -1,0 +1,149 @@
+"""The HTML report: every section present, figures drawn, and a real headless browser loads it
+without JavaScript errors and shows every section."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from neurorrn.report import SECTIONS, ReportData, build_report, summarize_gain
+from neurorrn.report import figures as F
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _info(n=32):
+    info = mne.create_info([f"MEG{i:03d}" for i in range(n)], 100.0, "mag")
+    rng = np.random.default_rng(1)
+    with info._unlock():
+        for i, ch in enumerate(info["chs"]):
+            th, ph = rng.uniform(0, np.pi / 2.2), rng.uniform(0, 2 * np.pi)
+            ch["loc"][:3] = 0.1 * np.array([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)])
+    return info
+
+
+def _data(with_trf=True) -> ReportData:
+    rng = np.random.default_rng(0)
+    info = _info()
+    sens = info["ch_names"]
+    lags = np.round(np.arange(-0.05, 0.3, 0.01), 3)
+    trf = xr.DataArray(rng.standard_normal((32, 2, lags.size)), dims=("sensor", "feature", "lag"),
+                       coords={"sensor": sens, "feature": ["envelope", "units"], "lag": lags})
+    base = xr.DataArray(rng.random(32) * 0.1, dims="sensor", coords={"sensor": sens})
+    driven = xr.DataArray(np.arange(32) < 8, dims="sensor", coords={"sensor": sens})
+    full = base + 0.05 * driven + 0.001 * rng.random(32)
+    return ReportData(
+        title="test report",
+        history=pd.DataFrame({"epoch": [1, 2, 3], "loss": [1, 0.5, 0.3], "train_accuracy": [0.1, 0.5, 0.8]}),
+        accuracy=pd.DataFrame({"items": ["trained", "excluded"], "time-dependent": [0.9, 0.4]}),
+        competitors=xr.DataArray(rng.random((3, 50)), dims=("category", "time"),
+                                 coords={"category": ["target", "cohort", "unrelated"], "time": np.arange(50) * 0.01}),
+        psi=xr.DataArray(rng.random((40, 10)), dims=("unit", "phone"),
+                         coords={"unit": np.arange(40), "phone": list("abcdefghij")}),
+        rsa=pd.DataFrame({"comparison": ["features", "human PSI"], "r": [0.3, 0.2], "p": [0.01, 0.04]}),
+        probe_accuracy=xr.DataArray(rng.random((2, 20)), dims=("layer", "lag"),
+                                    coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}),
+        probe_chance=0.1, trf=trf if with_trf else None, trf_features=["units"], info=info,
+        r2_baseline=base, r2_full=full, driven=driven, variance_summary=summarize_gain(base, full, driven),
+        config_yaml="corpus:\n  n_words: 10\n")
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory):
+    return build_report(_data(), tmp_path_factory.mktemp("rep") / "report.html")
+
+
+def test_report_has_every_section(report_file):
+    text = report_file.read_text(encoding="utf-8")
+    for sec in SECTIONS:
+        assert f">{sec}<" in text.replace("&amp;", "&"), sec
+    assert text.count("data:image/png;base64") >= 7  # curves, competitors, PSI, RSA, probes, TRF, variance
+    assert "could not be drawn" not in text
+
+
+def test_missing_results_are_named(tmp_path):
+    f = build_report(ReportData(title="empty", notes={"RSA": "no reference RDM given"}), tmp_path / "r.html")
+    text = f.read_text(encoding="utf-8")
+    assert "No results: no reference RDM given" in text
+    assert text.count("No results:") == len(SECTIONS) - 1  # the versions table fills the last section
+    with pytest.raises(ValueError, match="must end in .html, got 'r.htm'"):
+        build_report(ReportData(), tmp_path / "r.htm")
+
+
+def test_figure_input_errors():
+    with pytest.raises(ValueError, match=r"needs an 'epoch' column.*columns: \['loss'\]"):
+        F.plot_training_curves(pd.DataFrame({"loss": [1.0]}))
+    with pytest.raises(ValueError, match=r"selectivity map must have dims \('unit', 'phone'\).*missing \['phone'\]"):
+        F.plot_selectivity_heatmap(xr.DataArray(np.zeros((2, 3)), dims=("unit", "feature")))
+    with pytest.raises(ValueError, match="rsa table needs column 'r'"):
+        F.plot_rsa(pd.DataFrame({"comparison": ["x"]}))
+
+
+def test_summarize_gain_separates_groups():
+    rng = np.random.default_rng(3)
+    sens = [f"s{i}" for i in range(40)]
+    base = xr.DataArray(rng.random(40) * 0.1, dims="sensor", coords={"sensor": sens})
+    driven = xr.DataArray(np.arange(40) < 10, dims="sensor", coords={"sensor": sens})
+    full = base + 0.02 * driven + 0.001 * rng.standard_normal(40)
+    t = summarize_gain(base, full, driven).set_index("group")
+    assert t.loc["driven by model units", "n_sensors"] == 10
+    assert t.loc["driven by model units", "median_gain"] == pytest.approx(0.02, abs=0.003)
+    assert abs(t.loc["not driven", "median_gain"]) < 0.003
+    assert t.loc["driven by model units", "p_gain_gt_0"] < 0.01
+    assert t.loc["driven by model units", "p_driven_gt_other"] < 1e-4
+
+
+_CHECK_JS = """
+<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var titles = %s, shown = {};
+    var els = document.querySelectorAll('button, a, h1, h2, h3, h4, h5, span, div');
+    titles.forEach(function (t) {
+      shown[t] = Array.prototype.some.call(els, function (e) {
+        if (e.textContent.trim() !== t) return false;
+        var r = e.getBoundingClientRect(), s = window.getComputedStyle(e);
+        return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+      });
+    });
+    var imgs = Array.prototype.filter.call(document.images, function (i) { return i.complete && i.naturalWidth > 0; });
+    console.log('NEURORRN-CHECK ' + JSON.stringify({shown: shown, images: imgs.length}));
+  }, 300);
+});
+</script>
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+@pytest.mark.timeout(180)
+def test_report_in_headless_chromium(report_file, tmp_path):
+    # an instrumented copy: the same page plus a script that reports what is visible after load
+    page = tmp_path / "page.html"
+    text = report_file.read_text(encoding="utf-8")
+    head, sep, tail = text.rpartition("</body>")  # the last one: mne's scripts contain the string too
+    assert sep, "the report has no </body>"
+    page.write_text(head + _CHECK_JS % json.dumps(list(SECTIONS)) + sep + tail, encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
+    errors = [ln for ln in console if re.search(r"Uncaught|Error|ERROR:CONSOLE", ln) and "NEURORRN-CHECK" not in ln]
+    assert not errors, "JavaScript errors:\n" + "\n".join(errors)
+    check = [ln for ln in console if "NEURORRN-CHECK" in ln]
+    assert check, "the page's load handler never ran:\n" + "\n".join(console[-20:])
+    payload = json.loads(re.search(r"NEURORRN-CHECK (\{.*\})", check[0]).group(1).replace('\\"', '"'))
+    hidden = [s for s, ok in payload["shown"].items() if not ok]
+    assert not hidden, f"sections not visible: {hidden}"
+    assert payload["images"] >= 7
+    assert "<html" in proc.stdout and "Explained variance" in proc.stdout
