@@ -1,0 +1,145 @@
+"""Array backends for the ridge kernels: numpy (CPU) and torch (CPU or CUDA).
+
+The kernels in :mod:`._lagged` and :mod:`._solve` are written once against the small
+interface below, so that the same code runs on numpy arrays or torch tensors.  A backend
+holds a dtype and a device; nothing global is switched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils._check import check_option
+
+BACKENDS = ("numpy", "torch")
+DTYPES = ("float32", "float64")
+
+
+class NumpyBackend:
+    """float32/float64 numpy with LAPACK (scipy) for the factorisations."""
+
+    name = "numpy"
+
+    def __init__(self, dtype: str = "float64"):
+        self.dtype = np.dtype(dtype)
+        self.device = "cpu"
+
+    def asarray(self, a):
+        return np.ascontiguousarray(np.asarray(a, dtype=self.dtype))
+
+    def to_numpy(self, a) -> np.ndarray:
+        return np.asarray(a)
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
+
+    def eye(self, n):
+        return np.eye(n, dtype=self.dtype)
+
+    def cumsum(self, a, axis):
+        return np.cumsum(a, axis=axis)
+
+    def einsum(self, spec, *ops):
+        return np.einsum(spec, *ops, optimize=True)
+
+    def transpose(self, a, axes):
+        return np.transpose(a, axes)
+
+    def eigh(self, a):
+        from scipy import linalg
+
+        # 'evr' (MRRR) is the fastest LAPACK driver for full spectra of large matrices.
+        return linalg.eigh(a, driver="evr", overwrite_a=False, check_finite=False)
+
+    def solve_psd(self, a, b):
+        from scipy import linalg
+
+        try:
+            c = linalg.cho_factor(a, lower=True, check_finite=False)
+            return linalg.cho_solve(c, b, check_finite=False)
+        except linalg.LinAlgError:
+            return linalg.solve(a, b, assume_a="sym", check_finite=False)
+
+    def sum(self, a, axis):
+        return a.sum(axis=axis)
+
+    def sqrt(self, a):
+        return np.sqrt(a)
+
+    def maximum(self, a, v):
+        return np.maximum(a, v)
+
+
+class TorchBackend:
+    """torch tensors on CPU or CUDA; float32 is the fast path (see docs/encoding.md)."""
+
+    name = "torch"
+
+    def __init__(self, dtype: str = "float32", device=None):
+        import torch
+
+        from ..utils._check import check_device
+
+        self.torch = torch
+        self.dtype = getattr(torch, str(dtype))
+        self.device = check_device(device)
+
+    def asarray(self, a):
+        t = self.torch
+        if isinstance(a, t.Tensor):
+            return a.to(device=self.device, dtype=self.dtype).contiguous()
+        return t.as_tensor(np.ascontiguousarray(a), dtype=self.dtype, device=self.device)
+
+    def to_numpy(self, a) -> np.ndarray:
+        if isinstance(a, self.torch.Tensor):
+            return a.detach().cpu().numpy()
+        return np.asarray(a)
+
+    def zeros(self, shape):
+        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def eye(self, n):
+        return self.torch.eye(n, dtype=self.dtype, device=self.device)
+
+    def cumsum(self, a, axis):
+        return self.torch.cumsum(a, dim=axis)
+
+    def einsum(self, spec, *ops):
+        return self.torch.einsum(spec, *ops)
+
+    def transpose(self, a, axes):
+        return a.permute(*axes)
+
+    def eigh(self, a):
+        return self.torch.linalg.eigh(a)
+
+    def solve_psd(self, a, b):
+        t = self.torch
+        c, info = t.linalg.cholesky_ex(a)
+        if int(info) == 0:
+            return t.cholesky_solve(b, c)
+        return t.linalg.solve(a, b)
+
+    def sum(self, a, axis):
+        return a.sum(dim=axis)
+
+    def sqrt(self, a):
+        return self.torch.sqrt(a)
+
+    def maximum(self, a, v):
+        return self.torch.clamp(a, min=v)
+
+
+def get_backend(backend: str = "numpy", dtype: str = "float64", device=None):
+    """Return a backend object for ``backend`` in {'numpy', 'torch'} and ``dtype``.
+
+    ``device`` applies to torch only (``None``/``"auto"``: CUDA when available, else CPU);
+    asking numpy for a GPU device is an error.
+    """
+    check_option(backend, BACKENDS, "backend")
+    check_option(str(dtype), DTYPES, "dtype")
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise ValueError(f"device={device!r} needs backend='torch'; the numpy backend runs on the CPU only")
+        return NumpyBackend(str(dtype))
+    return TorchBackend(str(dtype), device)

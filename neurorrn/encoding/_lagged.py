@@ -1,0 +1,143 @@
+"""Kernels for time-lagged designs, on plain arrays (numpy or torch through a backend).
+
+Conventions (the same as :class:`mne.decoding.ReceptiveField`): for integer lags
+``d = d0 .. d1`` (``d0 = round(tmin * sfreq)``), the lagged design of a segment ``x`` of
+shape ``(T, F)`` has, for lag ``d``, the column block ``x_d(t) = x(t - d)`` when
+``0 <= t - d < T`` and 0 otherwise, for ``t = 0 .. T - 1``.  Nothing leaks across segment edges.
+A forward model predicts ``y(t) = sum_d x(t - d) @ w_d``: positive lags look into the past of the
+predictor.
+
+The lagged Gram matrix ``G = D.T @ D`` of the ``(T, L*F)`` lagged design ``D`` is formed without
+building ``D``: each of its ``L x L`` blocks is a lag-``delta`` cross-product
+``C[delta] = x[delta:].T @ x[:T - delta]`` (``L`` GEMMs of ``T x F x F``) minus the products
+that fall outside the segment at its ends, which are short cumulative sums of ``F x F`` outer
+products (at most ``max |d|`` per lag difference).  This costs ``2 L F^2 T`` flops instead of the
+``T (L F)^2`` of the dense product, and the memory of one ``(L F)^2`` matrix.  The layout is
+lag-major: column ``i * F + f`` holds feature ``f`` at lag ``d0 + i``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def lag_range(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
+    """Integer sample lags ``round(tmin*sfreq) .. round(tmax*sfreq)`` (as MNE's ``_times_to_delays``)."""
+    return np.arange(int(np.round(tmin * sfreq)), int(np.round(tmax * sfreq)) + 1)
+
+
+def _short(T: int, d0: int, d1: int) -> bool:
+    """Segments this short take the explicit-design path (edge terms would overlap)."""
+    L = d1 - d0 + 1
+    return T < 2 * (L + abs(d0) + abs(d1)) + 2
+
+
+def lagged_design(x, d0: int, d1: int, be=None):
+    """The explicit lagged design of one segment, shape ``(T, L, F)`` (lag-major columns).
+
+    Used for short segments, for tests and as the oracle of :func:`lagged_gram`.
+    """
+    if be is None:
+        x = np.asarray(x)
+        out = np.zeros((x.shape[0], d1 - d0 + 1, x.shape[1]), dtype=x.dtype)
+    else:
+        out = be.zeros((x.shape[0], d1 - d0 + 1, x.shape[1]))
+    T = x.shape[0]
+    for i, d in enumerate(range(d0, d1 + 1)):
+        if abs(d) >= T:
+            continue
+        if d >= 0:
+            out[d:, i] = x[: T - d]
+        else:
+            out[: T + d, i] = x[-d:]
+    return out
+
+
+def lagged_gram(x, d0: int, d1: int, be):
+    """Gram matrix ``D.T @ D`` of the lagged design of ``x`` (T, F), shape ``(L*F, L*F)``.
+
+    Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.
+    """
+    T, F = x.shape
+    L = d1 - d0 + 1
+    if _short(T, d0, d1):
+        D = lagged_design(x, d0, d1, be).reshape(T, L * F)
+        return D.T @ D
+    G4 = be.zeros((L, L, F, F))  # (lag_i, lag_j, F, F); transposed to lag-major (L, F, L, F) at the end
+    K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
+    H = max(-d0, 0)  # longest head correction (negative lags lose samples at the start)
+    tail_idx = T - np.arange(1, K + 1)  # x[T-k], k = 1..K
+    for delta in range(L):
+        i = np.arange(L - delta)
+        j = i + delta
+        a = d0 + i
+        b = d0 + j
+        blocks = x[delta:].T @ x[: T - delta]  # C[delta] = sum_u x[u+delta] (x) x[u]
+        blocks = blocks[None].repeat(len(i), 1, 1) if be.name == "torch" else np.repeat(
+            blocks[None], len(i), axis=0)
+        if K > 0 and (a > 0).any():
+            P = be.einsum("kf,kg->kfg", x[tail_idx], x[tail_idx - delta])
+            cum = be.cumsum(P, 0)
+            sel = np.clip(a, 0, K)
+            pos = sel > 0
+            blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
+        if H > 0 and (b < 0).any():
+            jj = np.arange(H)
+            P = be.einsum("kf,kg->kfg", x[jj + delta], x[jj])
+            cum = be.cumsum(P, 0)
+            sel = np.clip(-b, 0, H)
+            pos = sel > 0
+            blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
+        ii, jx = _index(i, be), _index(j, be)
+        G4[ii, jx] = blocks
+        if delta > 0:
+            G4[jx, ii] = be.transpose(blocks, (0, 2, 1))
+    G4 = be.transpose(G4, (0, 2, 1, 3))
+    return G4.reshape(L * F, L * F) if be.name == "torch" else np.ascontiguousarray(G4).reshape(L * F, L * F)
+
+
+def _index(idx, be):
+    if be.name == "torch":
+        return be.torch.as_tensor(idx, device=be.device)
+    return idx
+
+
+def lagged_cross(x, y, d0: int, d1: int, be):
+    """Cross-products ``D.T @ y`` of the lagged design of ``x`` (T, F) with ``y`` (T, C): ``(L*F, C)``."""
+    T, F = x.shape
+    L = d1 - d0 + 1
+    Z = be.zeros((L, F, y.shape[1]))
+    for i, d in enumerate(range(d0, d1 + 1)):
+        if abs(d) >= T:
+            continue
+        if d >= 0:
+            Z[i] = x[: T - d].T @ y[d:]
+        else:
+            Z[i] = x[-d:].T @ y[: T + d]
+    return Z.reshape(L * F, y.shape[1])
+
+
+def lagged_sum(x, d0: int, d1: int, be):
+    """Column sums of the lagged design of ``x``: ``(L*F,)``."""
+    T, F = x.shape
+    L = d1 - d0 + 1
+    S = be.zeros((L, F))
+    for i, d in enumerate(range(d0, d1 + 1)):
+        if abs(d) >= T:
+            continue
+        S[i] = be.sum(x[: T - d] if d >= 0 else x[-d:], 0)
+    return S.reshape(L * F)
+
+
+def lagged_predict(x, W, d0: int, d1: int, be):
+    """``D @ W`` for the lagged design of ``x`` (T, F) and weights ``W`` (L, F, C): ``(T, C)``."""
+    T = x.shape[0]
+    out = be.zeros((T, W.shape[-1]))
+    for i, d in enumerate(range(d0, d1 + 1)):
+        if abs(d) >= T:
+            continue
+        if d >= 0:
+            out[d:] += x[: T - d] @ W[i]
+        else:
+            out[: T + d] += x[-d:] @ W[i]
+    return out

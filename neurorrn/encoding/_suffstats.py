@@ -1,0 +1,158 @@
+"""Sufficient statistics of a lagged ridge problem, per block of samples.
+
+For a block of (possibly several) segments, :class:`Stats` keeps
+
+* ``G``: the lagged Gram matrix of the predictors augmented with a constant column
+  (``(L*(F+1), L*(F+1))``, lag-major; the constant's lagged copies are the per-lag validity masks),
+* ``Z``: the lagged cross-products with the responses (``(L*(F+1), C)``),
+* ``S``: the column sums of the augmented lagged design,
+* ``n``, and float64 moments ``xsum, xsq`` (F) and ``ysum, ysq`` (C) of the raw samples.
+
+Statistics add over blocks.  Because the constant column is carried along, centring the
+predictors with *any* means (for example the training folds' means) and scaling them is an exact
+``O(p^2)`` transformation of these statistics (:func:`center`), and held-out Pearson r, R² and
+explained variance of any weights follow from the test block's statistics alone (:func:`scores`),
+without touching samples.  This is what makes cross-validation over folds x alphas cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._lagged import lagged_cross, lagged_gram, lagged_sum
+
+
+@dataclass
+class Stats:
+    G: object
+    Z: object
+    S: object
+    n: int
+    xsum: np.ndarray
+    xsq: np.ndarray
+    ysum: np.ndarray
+    ysq: np.ndarray
+
+    def __add__(self, other: "Stats") -> "Stats":
+        return Stats(self.G + other.G, self.Z + other.Z, self.S + other.S, self.n + other.n,
+                     self.xsum + other.xsum, self.xsq + other.xsq, self.ysum + other.ysum,
+                     self.ysq + other.ysq)
+
+
+def segment_stats(x: np.ndarray, y: np.ndarray, d0: int, d1: int, be) -> Stats:
+    """Statistics of one segment: ``x`` (T, F) and ``y`` (T, C) float arrays (numpy)."""
+    T = x.shape[0]
+    x64 = np.asarray(x, dtype=np.float64)
+    y64 = np.asarray(y, dtype=np.float64)
+    xa = be.asarray(np.concatenate([x, np.ones((T, 1), dtype=x.dtype)], axis=1))
+    yb = be.asarray(y)
+    return Stats(
+        G=lagged_gram(xa, d0, d1, be),
+        Z=lagged_cross(xa, yb, d0, d1, be),
+        S=lagged_sum(xa, d0, d1, be),
+        n=T,
+        xsum=x64.sum(0), xsq=(x64**2).sum(0), ysum=y64.sum(0), ysq=(y64**2).sum(0),
+    )
+
+
+def replace_y(st: Stats, x: np.ndarray, y: np.ndarray, d0: int, d1: int, be) -> Stats:
+    """The same predictor statistics with new responses ``y`` (only ``Z`` and y-moments change)."""
+    T = x.shape[0]
+    xa = be.asarray(np.concatenate([x, np.ones((T, 1), dtype=x.dtype)], axis=1))
+    y64 = np.asarray(y, dtype=np.float64)
+    return Stats(st.G, lagged_cross(xa, be.asarray(y), d0, d1, be), st.S, st.n, st.xsum, st.xsq,
+                 y64.sum(0), (y64**2).sum(0))
+
+
+def total(stats) -> Stats:
+    """Sum of a non-empty list of :class:`Stats`."""
+    out = stats[0]
+    for s in stats[1:]:
+        out = out + s
+    return out
+
+
+@dataclass
+class Centered:
+    """Statistics after centring with given means (and optional scaling); y centred too."""
+
+    G: object  # (p, p)
+    Z: object  # (p, C)
+    S: object  # (p,)
+    n: int
+    ysum: np.ndarray  # sum of centred y, float64 (C,)
+    ysq: np.ndarray  # sum of squares of centred y, float64 (C,)
+
+
+def moments(st: Stats, scale: bool, intercept: bool = True):
+    """Means (F; zeros if not ``intercept``), SDs (F; ones if not ``scale``) and y means (C), float64."""
+    mu = st.xsum / st.n
+    if scale:
+        var = np.maximum(st.xsq / st.n - mu**2, 0.0)
+        sd = np.sqrt(var)
+        sd[sd <= np.finfo(np.float64).eps * np.maximum(np.abs(mu), 1.0)] = 1.0
+    else:
+        sd = np.ones_like(mu)
+    if not intercept:
+        return np.zeros_like(mu), sd, np.zeros_like(st.ysum)
+    return mu, sd, st.ysum / st.n
+
+
+def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
+    """Exact statistics of the lagged design of ``(x - mu) / sd`` and of ``y - muy``."""
+    F = mu.shape[0]
+    F1 = F + 1
+    C = st.Z.shape[1]
+    m = be.asarray(mu)
+    s = be.asarray(1.0 / sd)
+    my = be.asarray(muy)
+    G4 = st.G.reshape(L, F1, L, F1)
+    Gx = G4[:, :F, :, :F]
+    Gx1 = G4[:, :F, :, F]  # (L, F, L)
+    G11 = G4[:, F, :, F]  # (L, L)
+    # by symmetry G[l, ones, m, g] = G[m, g, l, ones] = Gx1[m, g, l]  ->  G1x[l, m, g]
+    G1x = be.transpose(Gx1, (2, 0, 1))
+    Gc = (Gx - Gx1[:, :, :, None] * m[None, None, None, :]
+          - m[None, :, None, None] * G1x[:, None, :, :]
+          + G11[:, None, :, None] * (m[:, None] * m[None, :])[None, :, None, :])
+    Gc = Gc * s[None, :, None, None] * s[None, None, None, :]
+    Z4 = st.Z.reshape(L, F1, C)
+    S4 = st.S.reshape(L, F1)
+    Sc = S4[:, :F] - m[None, :] * S4[:, F][:, None]  # sums of lagged centred x
+    Zc = Z4[:, :F] - m[None, :, None] * Z4[:, F][:, None, :] - Sc[:, :, None] * my[None, None, :]
+    Zc = Zc * s[None, :, None]
+    Sc = Sc * s[None, :]
+    ys = st.ysum - st.n * muy
+    yq = st.ysq - 2 * muy * st.ysum + st.n * muy**2
+    p = L * F
+    return Centered(Gc.reshape(p, p), Zc.reshape(p, C), Sc.reshape(p), st.n, ys, yq)
+
+
+def scores(test: Centered, W, be) -> dict:
+    """Held-out scores of weights ``W`` (p, C) or (A, p, C) from test statistics alone.
+
+    Returns float64 numpy arrays of shape (C,) or (A, C): ``r`` (Pearson), ``r2``
+    (1 - SSE / SS about the test mean) and ``explained_variance`` (sklearn's definition).
+    """
+    GW = test.G @ W
+    q = be.to_numpy(be.sum(W * GW, -2)).astype(np.float64)  # sum yhat^2
+    sy = be.to_numpy(be.sum(test.S[:, None] * W, -2)).astype(np.float64)  # sum yhat
+    syy = be.to_numpy(be.sum(test.Z * W, -2)).astype(np.float64)  # sum y*yhat
+    return _scores_from_moments(test.n, test.ysum, test.ysq, sy, q, syy)
+
+
+def _scores_from_moments(n, ys, yq, sy, q, syy) -> dict:
+    vy = n * yq - ys**2
+    vp = n * q - sy**2
+    cov = n * syy - ys * sy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = cov / np.sqrt(vy * vp)
+        sse = yq - 2 * syy + q
+        sst = yq - ys**2 / n
+        r2 = 1.0 - sse / sst
+        mres = (ys - sy) / n
+        ev = 1.0 - (sse / n - mres**2) / (sst / n)
+    r = np.where(np.isfinite(r), r, 0.0)
+    return {"r": r, "r2": r2, "explained_variance": ev}
