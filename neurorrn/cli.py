@@ -66,7 +66,10 @@ def info() -> None:
 
 
 def _espeak_status() -> str:
-    spec = importlib.util.find_spec("neurorrn.speech._espeak")
+    try:
+        spec = importlib.util.find_spec("neurorrn.speech._espeak")
+    except ModuleNotFoundError:
+        spec = None
     if spec is not None:
         try:
             mod = importlib.import_module("neurorrn.speech._espeak")
