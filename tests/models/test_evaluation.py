@@ -135,7 +135,7 @@ def test_evaluate_network_with_planted_outputs():
     m = tc["mean"]
     assert m.sel(category="cohort").values[:10].mean() > m.sel(category="cohort").values[15:].mean()
     assert (m.sel(category="target").values >= m.sel(category="cohort").values).all()
-    np.testing.assert_allclose(m.sel(category="rhyme").values[15:], 0, atol=1e-3)
+    np.testing.assert_allclose(m.sel(category="rhyme").values[15:], 0, atol=0.02)  # clamp 0.01
     assert int(tc["n"].sel(category="target")) == 8
 
 
