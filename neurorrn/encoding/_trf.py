@@ -199,7 +199,7 @@ class TRF(RegressorMixin, BaseEstimator):
         self._y_1d = ys.was_1d
         self.n_targets_ = ys.data[0].shape[1]
 
-    def _fit(self, xdata, ydata, groups, fixed, grid, relative, d0, d1, g=None):
+    def _fit(self, xdata, ydata, groups, fixed, grid, relative, d0, d1):
         be = self._be
         L = d1 - d0 + 1
         lengths = [x.shape[0] for x in xdata]
@@ -210,34 +210,18 @@ class TRF(RegressorMixin, BaseEstimator):
                         xdata[0].shape[1], L, fixed)
             stats = [segment_stats(x, y, d0, d1, be) for x, y in zip(xdata, ydata)]
             c, mom = refit_stats(stats, L, scale, be, self.fit_intercept)
-            W = solve(c, fixed, be, g=g)
+            W = solve(c, fixed, be)
             self.alpha_ = np.full(self.n_targets_, fixed)
             self.alphas_ = np.array([fixed])
             self.cv_results_ = None
             self.best_score_ = None
             self._finish(W, mom, L)
             return
-        plan = make_folds(lengths, self.cv, groups, n_lags=L)
-        logger.info("TRF: %d segment(s) -> %d block(s), %d folds, %d alphas, p=%d", len(xdata),
-                    plan.n_blocks, len(plan.folds), len(grid), L * xdata[0].shape[1])
-        blocks = [None] * plan.n_blocks
-        for s, lo, hi, b in plan.pieces:
-            st = segment_stats(xdata[s][lo:hi], ydata[s][lo:hi], d0, d1, be)
-            blocks[b] = st if blocks[b] is None else blocks[b] + st
-        if plan.cut:
-            full = [segment_stats(x, y, d0, d1, be) for x, y in zip(xdata, ydata)]
-        else:
-            full = [b for b in blocks if b is not None]
-        c_full, mom = refit_stats(full, L, scale, be, self.fit_intercept)
-        alphas = np.asarray(grid, dtype=np.float64)
-        if relative:
-            diag = be.to_numpy(_diag(c_full.G, be)).astype(np.float64)
-            if g is not None:
-                diag = diag * be.to_numpy(g).astype(np.float64) ** 2
-            alphas = alphas * max(float(diag.mean()), np.finfo(np.float64).tiny)
+        plan, blocks, c_full, mom = self._prepare_cv(xdata, ydata, groups, d0, d1)
+        alphas = self._absolute_alphas(grid, relative, c_full)
         res = {k: [] for k in SCORINGS}
         for ctr, cte in fold_problems(blocks, plan.folds, L, scale, be, self.fit_intercept):
-            sc, _ = alpha_path_scores(ctr, cte, alphas, be, g=g)
+            sc, _ = alpha_path_scores(ctr, cte, alphas, be)
             for k in SCORINGS:
                 res[k].append(sc[k])
         self.cv_results_ = {k: np.stack(v) for k, v in res.items()}
@@ -246,8 +230,34 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alphas_ = alphas
         self.alpha_ = alphas[best]
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
-        W = solve(c_full, self.alpha_, be, g=g)
+        W = solve(c_full, self.alpha_, be)
         self._finish(W, mom, L)
+
+    def _prepare_cv(self, xdata, ydata, groups, d0, d1):
+        """Fold plan, per-block statistics and the centred statistics of all data."""
+        be = self._be
+        L = d1 - d0 + 1
+        lengths = [x.shape[0] for x in xdata]
+        plan = make_folds(lengths, self.cv, groups, n_lags=L)
+        logger.info("%s: %d segment(s) -> %d block(s), %d folds, p=%d", type(self).__name__,
+                    len(xdata), plan.n_blocks, len(plan.folds), L * xdata[0].shape[1])
+        blocks = [None] * plan.n_blocks
+        for s, lo, hi, b in plan.pieces:
+            st = segment_stats(xdata[s][lo:hi], ydata[s][lo:hi], d0, d1, be)
+            blocks[b] = st if blocks[b] is None else blocks[b] + st
+        if plan.cut:
+            full = [segment_stats(x, y, d0, d1, be) for x, y in zip(xdata, ydata)]
+        else:
+            full = [b for b in blocks if b is not None]
+        c_full, mom = refit_stats(full, L, self.standardize, be, self.fit_intercept)
+        return plan, blocks, c_full, mom
+
+    def _absolute_alphas(self, grid, relative, c_full, g=None):
+        alphas = np.asarray(grid, dtype=np.float64)
+        if relative:
+            diag = self._be.to_numpy(_diag(c_full.G, self._be)).astype(np.float64)
+            alphas = alphas * max(float(diag.mean()), np.finfo(np.float64).tiny)
+        return alphas
 
     def _finish(self, W, mom, L):
         be = self._be
