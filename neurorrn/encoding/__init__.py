@@ -5,10 +5,13 @@ See ``docs/encoding.md``.  Estimators follow scikit-learn; results are xarray ob
 
 from ._banded import BandedTRF
 from ._crossval import cross_validate, trf_to_xarray
+from ._decoding import BackwardTRF, phone_epochs, time_resolved_decoding
+from ._predictors import predictors_from_store
 from ._statistics import circular_shift_null, improvement_over_baseline, noise_ceiling, variance_partitioning
 from ._trf import TRF
 
 __all__ = [
-    "TRF", "BandedTRF", "cross_validate", "trf_to_xarray", "circular_shift_null", "noise_ceiling",
-    "variance_partitioning", "improvement_over_baseline",
+    "TRF", "BandedTRF", "BackwardTRF", "cross_validate", "trf_to_xarray", "circular_shift_null",
+    "noise_ceiling", "variance_partitioning", "improvement_over_baseline", "predictors_from_store",
+    "time_resolved_decoding", "phone_epochs",
 ]

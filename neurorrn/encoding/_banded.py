@@ -168,6 +168,8 @@ class BandedTRF(TRF):
             cols = np.flatnonzero(cbest == ci)
             Wc = solve(_cols(c_full, cols, be), self.alpha_[cols], be, g=gvecs[ci])
             W[:, _idx(cols, be)] = Wc
+        if self._keep_gram:
+            self._full_stats = c_full
         self._finish(W, mom, L)
 
 

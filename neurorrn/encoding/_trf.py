@@ -90,6 +90,8 @@ class TRF(RegressorMixin, BaseEstimator):
     segment edges (MNE pads raw predictors with zeros there), so edge predictions differ slightly.
     """
 
+    _keep_gram = False  # subclasses that need the full-data Gram in _finish (patterns) set this
+
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
                  verbose=None):
@@ -215,6 +217,8 @@ class TRF(RegressorMixin, BaseEstimator):
             self.alphas_ = np.array([fixed])
             self.cv_results_ = None
             self.best_score_ = None
+            if self._keep_gram:
+                self._full_stats = c
             self._finish(W, mom, L)
             return
         plan, blocks, c_full, mom = self._prepare_cv(xdata, ydata, groups, d0, d1)
@@ -231,6 +235,8 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alpha_ = alphas[best]
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
         W = solve(c_full, self.alpha_, be)
+        if self._keep_gram:
+            self._full_stats = c_full
         self._finish(W, mom, L)
 
     def _prepare_cv(self, xdata, ydata, groups, d0, d1):
