@@ -263,9 +263,9 @@ def phone_epochs(store, lags=(-0.1, 0.5), *, phones=ANALYSIS_PHONES, absolute: b
     ----------
     store : xarray.Dataset
         ActivationStore with a phone tier.
-    lags : (float, float) | array
-        ``(start, stop)`` inclusive range sampled at the store's frame rate (default -100 to
-        +500 ms), or an explicit array of lags.
+    lags : tuple (float, float) | list | array
+        A tuple ``(start, stop)``: the inclusive range sampled at the store's frame rate (default
+        -100 to +500 ms); a list or array: explicit lags (rounded to frames).
     absolute : bool
         ``|h|`` instead of signed ``h`` (probes use signed ``h`` by default).
 
@@ -279,8 +279,11 @@ def phone_epochs(store, lags=(-0.1, 0.5), *, phones=ANALYSIS_PHONES, absolute: b
     if layer is not None or component is not None:
         store = select(store, layer=layer, component=component)
     fr = float(store.attrs.get("frame_rate", 1.0))
+    is_range = isinstance(lags, tuple)
     lags = np.asarray(lags, dtype=float)
-    if lags.shape == (2,):
+    if is_range:
+        if lags.shape != (2,):
+            raise ValueError(f"a tuple of lags must be (start, stop), got {tuple(lags)}")
         if lags[1] < lags[0]:
             raise ValueError(f"lags must be (start, stop) with stop >= start, got {tuple(lags)}")
         steps = np.arange(int(np.round(lags[0] * fr)), int(np.round(lags[1] * fr)) + 1)
