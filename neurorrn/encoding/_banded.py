@@ -9,7 +9,7 @@ import numpy as np
 
 from ..utils._check import check_option, check_random_state
 from ._solve import alpha_path_scores, fold_problems, solve
-from ._trf import SCORINGS, TRF
+from ._trf import SCORINGS, TRF, select_alpha
 
 SEARCHES = ("random", "grid")
 
@@ -54,11 +54,12 @@ class BandedTRF(TRF):
     Other attributes as :class:`TRF`.
     """
 
-    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r",
+    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r", alpha_rule="1se",
                  search="random", n_iter=20, concentrations=(0.1, 1.0),
                  band_ratios=(0.01, 0.1, 1.0, 10.0, 100.0), random_state=0, fit_intercept=True,
                  standardize=False, backend="numpy", dtype="float64", device=None, verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,
+                         alpha_rule=alpha_rule,
                          fit_intercept=fit_intercept, standardize=standardize, backend=backend,
                          dtype=dtype, device=device, verbose=verbose)
         self.bands = bands
@@ -157,12 +158,15 @@ class BandedTRF(TRF):
         flat = np.where(np.isfinite(mean), mean, -np.inf).reshape(-1, self.n_targets_)
         best = np.argmax(flat, axis=0)
         cbest, abest = np.unravel_index(best, mean.shape[:2])
+        for ci in np.unique(cbest):  # the alpha rule within each target's best band weighting
+            cols = np.flatnonzero(cbest == ci)
+            abest[cols] = select_alpha(res[self.scoring][ci][:, :, cols], self.alpha_rule)
         self.gammas_ = gammas
         self.alphas_ = alphas
         self.alpha_ = alphas[abest]
         self.band_weights_ = gammas[cbest]
         self.band_alphas_ = self.alpha_[:, None] / self.band_weights_
-        self.best_score_ = flat[best, np.arange(self.n_targets_)]
+        self.best_score_ = mean[cbest, abest, np.arange(self.n_targets_)]
         W = be.zeros((L * F, self.n_targets_))
         for ci in np.unique(cbest):
             cols = np.flatnonzero(cbest == ci)

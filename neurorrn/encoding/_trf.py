@@ -18,6 +18,28 @@ from ._solve import alpha_path_scores, fold_problems, refit_stats, solve
 from ._suffstats import _scores_from_moments, segment_stats, total
 
 SCORINGS = ("r", "r2", "explained_variance")
+ALPHA_RULES = ("1se", "best")
+
+
+def select_alpha(scores: np.ndarray, rule: str = "1se") -> np.ndarray:
+    """Index of the chosen alpha per target from held-out scores (n_folds, n_alphas, n_targets).
+
+    ``'best'``: the highest mean over folds.  ``'1se'``: the largest alpha (alphas ascending)
+    whose mean score is within one standard error of the best one, the standard error being that
+    of the per-fold *differences* to the best alpha (the one-standard-error rule of Hastie,
+    Tibshirani & Friedman, *Elements of Statistical Learning* §7.10, paired across folds).  Held-out
+    scores are often flat over a decade or two of alpha; the rule then picks the smoother kernel.
+    """
+    mean = np.nanmean(scores, axis=0)
+    best = np.argmax(np.where(np.isfinite(mean), mean, -np.inf), axis=0)
+    if rule == "best" or scores.shape[0] < 2:
+        return best
+    C = scores.shape[2]
+    d = scores - scores[:, best, np.arange(C)][:, None, :]
+    se = np.nanstd(d, axis=0, ddof=1) / np.sqrt(scores.shape[0])
+    ok = np.nanmean(d, axis=0) >= -se
+    A = scores.shape[1]
+    return np.where(ok.any(0), A - 1 - np.argmax(ok[::-1], axis=0), best)
 DEFAULT_RELATIVE_ALPHAS = tuple(10.0 ** np.arange(-4, 5))
 
 
@@ -50,6 +72,11 @@ class TRF(RegressorMixin, BaseEstimator):
         sets of groups.  Sample indices of splitters refer to the concatenated segments.
     scoring : {'r', 'r2', 'explained_variance'}
         Metric for choosing alpha and returned (averaged over targets) by :meth:`score`.
+    alpha_rule : {'1se', 'best'}
+        How the alpha of each target is chosen from the fold scores (:func:`select_alpha`):
+        the largest alpha within one (paired) standard error of the best mean score (default; more
+        reliable kernels at no measurable cost in prediction), or the best mean score itself (the
+        rule of himalaya's ``RidgeCV`` and mtrf).
     fit_intercept : bool
         Centre predictors and responses with the training means before lagging (as MNE).
     standardize : bool
@@ -92,7 +119,7 @@ class TRF(RegressorMixin, BaseEstimator):
 
     _keep_gram = False  # subclasses that need the full-data Gram in _finish (patterns) set this
 
-    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r",
+    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
                  verbose=None):
         self.tmin = tmin
@@ -101,6 +128,7 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.cv = cv
         self.scoring = scoring
+        self.alpha_rule = alpha_rule
         self.fit_intercept = fit_intercept
         self.standardize = standardize
         self.backend = backend
@@ -118,6 +146,7 @@ class TRF(RegressorMixin, BaseEstimator):
         if self.tmin > self.tmax:
             raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax})")
         check_option(self.scoring, SCORINGS, "scoring")
+        check_option(self.alpha_rule, ALPHA_RULES, "alpha_rule")
         validate_type(self.fit_intercept, bool, "fit_intercept")
         validate_type(self.standardize, bool, "standardize")
         self._be = get_backend(self.backend, self.dtype, self.device)
@@ -230,7 +259,7 @@ class TRF(RegressorMixin, BaseEstimator):
                 res[k].append(sc[k])
         self.cv_results_ = {k: np.stack(v) for k, v in res.items()}
         mean = np.nanmean(self.cv_results_[self.scoring], axis=0)  # (A, C)
-        best = np.argmax(np.where(np.isfinite(mean), mean, -np.inf), axis=0)
+        best = select_alpha(self.cv_results_[self.scoring], self.alpha_rule)
         self.alphas_ = alphas
         self.alpha_ = alphas[best]
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
