@@ -11,7 +11,7 @@ N_FEAT = 12
 
 
 def planted_features(n_words: int = 6, talkers=("a", "b", "c"), n_feat: int = N_FEAT, noise: float = 0.25,
-                     seed: int = 0, frame_rate: float = 100.0) -> xr.DataArray:
+                     seed: int = 0, frame_rate: float = 100.0, noise_seed: int | None = None) -> xr.DataArray:
     """Tokens whose frames follow a word-specific trajectory of 3 segments (+ talker offset, noise).
 
     Words share their first segment in pairs (w0/w1, w2/w3, ...) so they form cohorts: the
@@ -23,6 +23,8 @@ def planted_features(n_words: int = 6, talkers=("a", "b", "c"), n_feat: int = N_
         first = rng.normal(size=n_feat) if i % 2 == 0 else segs[f"w{i - 1}"][0]
         segs[f"w{i}"] = [first, rng.normal(size=n_feat), rng.normal(size=n_feat)]
     talk = {t: 0.2 * rng.normal(size=n_feat) for t in talkers}
+    if noise_seed is not None:  # same words and talkers, new token noise and durations
+        rng = np.random.default_rng(noise_seed)
     mats, ids, words, tks = [], [], [], []
     for w, s in segs.items():
         for t in talkers:
@@ -42,6 +44,11 @@ def planted_features(n_words: int = 6, talkers=("a", "b", "c"), n_feat: int = N_
                 "n_frames": ("stimulus", np.array([len(m) for m in mats])), "word": ("stimulus", words),
                 "talker": ("stimulus", tks)},
         attrs={"frame_rate": frame_rate, "kind": "planted"})
+
+
+@pytest.fixture
+def make_planted():
+    return planted_features
 
 
 @pytest.fixture
