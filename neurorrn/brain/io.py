@@ -24,6 +24,9 @@ from .events import _loadmat, read_events
 from .timeline import Timeline, TimelineError
 
 
+RAW_EXTENSIONS = (".fif", ".ds", ".con", ".sqd", ".pdf", ".vhdr", ".edf", ".bdf", ".set", ".mefd", ".nwb")
+
+
 class SidecarMismatchError(ValueError):
     """A BIDS sidecar that contradicts the recording it describes."""
 
@@ -138,18 +141,19 @@ def read_bids(root, subject: str, task: str, session: str | None = None, run: st
 
     root = check_path(root, "BIDS root", must_exist=True, kind="dir")
     if datatype is None:
-        found = [d for d in ("meg", "eeg", "ieeg") if mne_bids.get_entity_vals(root, "subject")
-                 and list(root.glob(f"sub-{subject}/**/{d}"))]
+        found = [d for d in ("meg", "eeg", "ieeg") if any(root.glob(f"sub-{subject}/**/{d}"))]
         if not found:
-            raise FileNotFoundError(f"{root}: no meg/eeg folder for sub-{subject}")
+            raise FileNotFoundError(f"{root}: no meg/eeg/ieeg folder for sub-{subject}")
         datatype = found[0]
     bp = mne_bids.BIDSPath(root=root, subject=subject, session=session, task=task, run=run,
                            datatype=datatype, suffix=datatype)
-    matches = bp.match()
-    data_files = [m for m in matches if m.extension not in (".json", ".tsv")]
+    data_files = [m for m in bp.match() if m.extension in RAW_EXTENSIONS]
     if not data_files:
         raise FileNotFoundError(f"{root}: no {datatype} recording for sub-{subject} task-{task}"
                                 + (f" ses-{session}" if session else "") + (f" run-{run}" if run else ""))
+    if len(data_files) > 1:
+        raise ValueError(f"{root}: {len(data_files)} recordings match sub-{subject} task-{task}: "
+                         f"{[m.basename for m in data_files]}; give session= or run=")
     bp = data_files[0]
     side_path, side = _sidecar(bp)
     with warnings.catch_warnings():

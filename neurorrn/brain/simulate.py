@@ -105,6 +105,12 @@ def dipole_gain(info, pos, ori, sphere=None) -> np.ndarray:
     ori = np.atleast_2d(np.asarray(ori, dtype=float))
     ori = ori / np.linalg.norm(ori, axis=1, keepdims=True)
     sphere = make_sphere(info) if sphere is None else sphere
+    inner = min(layer["rad"] for layer in sphere["layers"]) if sphere["layers"] else SPHERE_RADIUS
+    dist = np.linalg.norm(pos - np.asarray(sphere["r0"]), axis=1)
+    lost = np.flatnonzero(dist >= inner).tolist()
+    if lost:
+        raise ValueError(f"dipole(s) {lost} at {pos[lost].round(4).tolist()} lie outside the sphere's inner "
+                         f"layer (radius {inner * 100:.1f} cm about {np.round(sphere['r0'], 3).tolist()})")
     src = mne.setup_volume_source_space(pos=dict(rr=pos, nn=ori), sphere=sphere, mindist=0.0,
                                         exclude=0.0, verbose="error")
     if src[0]["nuse"] != len(pos):
@@ -459,7 +465,7 @@ def simulate(config: SimulationConfig | dict | None = None, root=None, stimuli=N
         signal = G @ S
         types = np.array(info.get_channel_types())
         sens_sd = np.array([nz.sensor.get(t, 0.0) for t in types])
-        noise = {}
+        noise = {"brain": np.zeros((len(types), n_times))}
         if n_brain:
             noise["brain"] = G_brain @ (powerlaw_noise(n_brain, n_times, nz.brain_exponent, sf, rng)
                                         * nz.brain_amplitude * 1e-9)
