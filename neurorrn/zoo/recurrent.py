@@ -38,7 +38,7 @@ from ..utils._check import check_finite, check_option, check_positive, check_ran
 from ..utils._logging import logger, progress
 
 __all__ = ["FullyRecurrentNetwork", "bptt_gradient", "rtrl_gradient", "run_network",
-           "delayed_recall_task"]
+           "delayed_recall_task", "simulate_delayed_recall"]
 
 _ACTIVATIONS = ("logistic", "tanh")
 
@@ -360,3 +360,41 @@ def _new_figure(n_rows=1, n_cols=1, size=(8.0, 4.0)):
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     return fig, axes
+
+
+def simulate_delayed_recall(delay=2, n_units=6, n_steps=200, n_epochs=300, algorithm="rtrl-online",
+                            learning_rate=0.3, random_state=0):
+    """A Williams & Zipser (1989) net learns to output its input ``delay`` steps later.
+
+    Trains a fully recurrent net (``algorithm``) on one random bit stream and tests it on a new
+    stream.  The exported store holds the unit outputs on 10 test segments; the figure shows
+    the learning curve and a stretch of input, target and output.
+
+    Returns
+    -------
+    dict
+        ``store``, ``figure`` and ``summary`` (``test_accuracy``: thresholded visible unit
+        against the delayed input, ``loss_first``, ``loss_last``).
+    """
+    rng = check_random_state(random_state)
+    X, D, M = delayed_recall_task(n_steps, delay, rng)
+    net = FullyRecurrentNetwork(n_units=n_units, algorithm=algorithm, learning_rate=learning_rate,
+                                n_epochs=n_epochs, random_state=rng).fit(X, D, M)
+    Xt, Dt, Mt = delayed_recall_task(n_steps, delay, rng)
+    Y = net.transform(Xt)
+    ok = (Y[:, 0] > 0.5) == (Dt[:, 0] > 0.5)
+    acc = float(ok[Mt[:, 0] > 0].mean())
+    seg = 20
+    runs = [{"input": Xt[i:i + seg], "units": Y[i:i + seg]} for i in range(0, 10 * seg, seg)]
+    ds = _layers_to_store(runs, [f"test_{k:02d}" for k in range(len(runs))], "zoo.fully_recurrent.delay",
+                          f'{{"algorithm": "{algorithm}", "n_units": {n_units}, "delay": {delay}}}')
+    fig, ax = _new_figure(1, 2, size=(10, 3.5))
+    ax[0, 0].plot(net.loss_curve_)
+    ax[0, 0].set(xlabel="epoch", ylabel="squared error", title=f"{algorithm}: learning curve")
+    ax[0, 1].step(np.arange(40), Dt[:40, 0], where="mid", label=f"target (input t-{delay})")
+    ax[0, 1].plot(np.arange(40), Y[:40, 0], "o-", label="visible unit")
+    ax[0, 1].set(xlabel="step", title="test stream", ylim=(-0.1, 1.1))
+    ax[0, 1].legend(fontsize=8)
+    summary = {"test_accuracy": acc, "loss_first": net.loss_curve_[0], "loss_last": net.loss_curve_[-1],
+               "algorithm": algorithm}
+    return {"store": ds, "figure": fig, "summary": summary, "model": net}

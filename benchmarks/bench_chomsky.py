@@ -1,0 +1,97 @@
+"""Delétang et al. (2023) length-generalisation table for recurrent baselines.
+
+Trains each model on each task (lengths 1-40, uniform curriculum) and scores per-token accuracy
+at unseen lengths, averaged over test lengths and maximised over seeds -- the paper's protocol
+(:mod:`neurorrn.zoo.chomsky.benchmark`).  The defaults are scaled down to run in about ten
+minutes on two shared CPU cores; pass ``--paper`` for the paper's settings (GPU-days).
+
+Expected pattern (paper, Table 2): RNN and LSTM near 100 % on the regular tasks, near chance
+on the context-free/context-sensitive ones (LSTM also solves bucket sort).  The acceptance bar
+checked at the end: LSTM >= 90 % on parity_check and even_pairs, <= 70 % on reverse_string.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_chomsky.py [--tasks parity_check even_pairs ...]
+        [--models lstm rnn] [--seeds 0] [--steps 2500] [--hidden 64] [--batch-size 32]
+        [--lr 5e-3] [--test-lengths 41 60 100 200 300 500] [--out results/chomsky]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+DEFAULT_TASKS = ["parity_check", "even_pairs", "cycle_navigation", "modular_arithmetic", "reverse_string",
+                 "stack_manipulation", "duplicate_string", "bucket_sort"]
+
+
+def _markdown(table):
+    """Markdown table (level, task, one column per model; percent)."""
+    cols = list(table.columns)
+    lines = ["| level | task | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for (level, task), row in table.iterrows():
+        lines.append(f"| {level} | {task} | " + " | ".join(f"{row[c]:.1f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", default=DEFAULT_TASKS)
+    p.add_argument("--models", nargs="+", default=["lstm"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--steps", type=int, default=2500)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", nargs="+", type=float, default=[5e-3])
+    p.add_argument("--test-lengths", nargs="+", type=int, default=[41, 60, 100, 150, 200, 300, 400, 500])
+    p.add_argument("--test-batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--paper", action="store_true",
+                   help="paper settings: 3 seeds x 3 rates, 1M steps, hidden 256, batch 128, lengths 41-500")
+    p.add_argument("--out", type=Path, default=None, help="folder for results.csv, table.md, settings.json")
+    a = p.parse_args(argv)
+    if a.paper:
+        a.seeds, a.lr, a.steps, a.hidden, a.batch_size = [0, 1, 2], [1e-3, 5e-4, 1e-4], 1_000_000, 256, 128
+        a.test_lengths, a.test_batch_size = list(range(41, 501)), 512
+
+    import torch
+
+    from neurorrn.zoo.chomsky import results_table, run_benchmark
+
+    torch.set_num_threads(a.threads)
+    t0 = time.perf_counter()
+    df = run_benchmark(tasks=a.tasks, models=a.models, seeds=a.seeds, learning_rates=a.lr,
+                       training_steps=a.steps, hidden_size=a.hidden, batch_size=a.batch_size,
+                       test_lengths=a.test_lengths, test_batch_size=a.test_batch_size)
+    table = results_table(df)
+    wall = time.perf_counter() - t0
+    settings = {"tasks": a.tasks, "models": a.models, "seeds": a.seeds, "learning_rates": a.lr,
+                "training_steps": a.steps, "hidden_size": a.hidden, "batch_size": a.batch_size,
+                "train_lengths": [1, 40], "test_lengths": a.test_lengths, "test_batch_size": a.test_batch_size,
+                "torch_threads": a.threads, "wall_seconds": round(wall, 1)}
+    md = _markdown(table)
+    print(json.dumps(settings))
+    print(md)
+    train = df.groupby(["task", "model"], sort=False)["train_accuracy"].max().unstack("model") * 100
+    print("\ntraining-length accuracy (last 100 steps, %):")
+    print(train.round(1).to_string())
+    if "lstm" in table.columns:
+        checks = {"parity_check >= 90": ("parity_check", lambda v: v >= 90),
+                  "even_pairs >= 90": ("even_pairs", lambda v: v >= 90),
+                  "reverse_string <= 70": ("reverse_string", lambda v: v <= 70)}
+        lstm = table["lstm"].droplevel("level")
+        for label, (task, ok) in checks.items():
+            if task in lstm.index:
+                print(f"LSTM {label}: {lstm[task]:.1f} -> {'met' if ok(lstm[task]) else 'NOT met'}")
+    if a.out is not None:
+        a.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(a.out / "results.csv", index=False)
+        (a.out / "table.md").write_text(md + "\n")
+        (a.out / "settings.json").write_text(json.dumps(settings, indent=2))
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Registry of the zoo's sequence-learning simulations (step 9).
+
+``SEQ_REGISTRY`` maps a simulation name to a runner
+``runner(out_dir: Path, random_state=0, **kw) -> dict(store=Path, figure=Path, summary=dict)``:
+it runs the simulation, writes its ActivationStore (``<name>.nc``, ``time_unit="step"``) and its
+figure (``<name>.png``) into ``out_dir`` and returns their paths and the summary numbers.
+``neurorrn zoo list`` / ``neurorrn zoo run NAME`` dispatch through the merged zoo registry.
+
+Keyword arguments are passed to the simulation function named in ``SEQ_FUNCTIONS`` (for
+example ``n_passes=20`` for ``elman_letters``); ``overwrite=True`` replaces existing outputs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+from ..store import save_store
+from ..utils._check import check_path
+from ..utils._logging import logger
+
+__all__ = ["SEQ_REGISTRY", "SEQ_FUNCTIONS", "run_simulation"]
+
+#: Simulation name -> (module, function, one-line description).
+SEQ_FUNCTIONS = {
+    "elman_xor": ("neurorrn.zoo.elman", "simulate_temporal_xor",
+                  "Elman 1990 sim. 1: temporal XOR, error low on every third bit"),
+    "elman_letters": ("neurorrn.zoo.elman", "simulate_letter_sequences",
+                      "Elman 1990 sim. 2: ba/dii/guuu, error high at consonants"),
+    "elman_words": ("neurorrn.zoo.elman", "simulate_word_boundaries",
+                    "Elman 1990 sim. 3: letter stream, error peaks at word onsets"),
+    "elman_lexical": ("neurorrn.zoo.elman", "simulate_lexical_classes",
+                      "Elman 1990 sim. 4: lexical classes from word order (31-150-31)"),
+    "elman_agreement": ("neurorrn.zoo.elman", "simulate_number_agreement",
+                        "Elman 1991: verb number agreement across a relative clause"),
+    "jordan_attractor": ("neurorrn.zoo.jordan", "simulate_jordan_attractor",
+                         "Jordan 1986: learned cyclic sequences are attractors"),
+    "fully_recurrent_delay": ("neurorrn.zoo.recurrent", "simulate_delayed_recall",
+                              "Williams & Zipser 1989: RTRL/BPTT net learns delayed recall"),
+    "interference": ("neurorrn.zoo.interference", "simulate_interference",
+                     "McCloskey & Cohen 1989: A-B/A-C catastrophic interference and remedies"),
+}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return obj
+
+
+def run_simulation(name, out_dir, random_state=0, overwrite=False, **kw):
+    """Run the simulation ``name`` and write ``<name>.nc``, ``<name>.png``, ``<name>.json``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SEQ_FUNCTIONS`.
+    out_dir : path-like
+        Created if missing.
+    random_state : int
+    overwrite : bool
+        Replace existing outputs (otherwise an existing store is an error).
+    **kw
+        Passed to the simulation function.
+
+    Returns
+    -------
+    dict
+        ``store`` (Path), ``figure`` (Path), ``summary`` (dict).
+    """
+    if name not in SEQ_FUNCTIONS:
+        raise KeyError(f"unknown sequence simulation {name!r}; available: {', '.join(SEQ_FUNCTIONS)}")
+    out_dir = check_path(out_dir, "out_dir")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module, func, _ = SEQ_FUNCTIONS[name]
+    fn = getattr(importlib.import_module(module), func)
+    logger.info("zoo: running %s (%s.%s)", name, module, func)
+    res = fn(random_state=random_state, **kw)
+    store = save_store(res["store"], out_dir / f"{name}.nc", overwrite=overwrite)
+    figure = out_dir / f"{name}.png"
+    if figure.exists() and not overwrite:
+        raise FileExistsError(f"'{figure}' already exists; pass overwrite=True to replace it")
+    res["figure"].savefig(figure, dpi=120)
+    summary = _jsonable(res["summary"])
+    (out_dir / f"{name}.json").write_text(json.dumps(summary, indent=2))
+    return {"store": Path(store), "figure": figure, "summary": summary}
+
+
+def _make_runner(name):
+    def runner(out_dir, random_state=0, **kw):
+        return run_simulation(name, out_dir, random_state=random_state, **kw)
+
+    runner.__name__ = f"run_{name}"
+    runner.__doc__ = SEQ_FUNCTIONS[name][2]
+    return runner
+
+
+#: Name -> runner ``(out_dir, random_state=0, **kw) -> dict(store, figure, summary)``; each
+#: runner's ``__doc__`` is its one-line description.
+SEQ_REGISTRY = {name: _make_runner(name) for name in SEQ_FUNCTIONS}
