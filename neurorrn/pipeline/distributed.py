@@ -13,7 +13,7 @@ on ``("time",)``).
   running scheduler given by its address (``"tcp://10.0.0.5:8786"``).
 
 Results go to a zarr store (format 2, readable by :func:`xarray.open_zarr`) with a leading
-``task`` dim and per-task coords ``subject``, ``model``, ``layer`` (and any other task keys).
+``task`` dim and per-task coords ``subject``, ``model``, ``layer``.
 The layout is created from the first finished task; every other task writes **its own region**
 (``task = i``) straight from the worker, so nothing is gathered on the client and a crashed
 fan-out keeps what was written.  Chunks are one task long, so concurrent writers never share a
@@ -84,7 +84,7 @@ def _check_tasks(tasks) -> list[dict]:
 
 
 def _task_coords(tasks: list[dict]) -> dict:
-    keys = list(TASK_KEYS) + sorted({k for t in tasks for k in t} - set(TASK_KEYS))
+    keys = list(TASK_KEYS)  # other task keys (paths, settings) stay out of the store
     coords = {}
     for k in keys:
         vals = [t.get(k) for t in tasks]
@@ -162,7 +162,11 @@ def open_results(path) -> xr.Dataset:
         missing = [str(ds["subject"].values[i]) + "/" + str(ds["model"].values[i]) + "/"
                    + str(ds["layer"].values[i]) for i in np.flatnonzero(~done)]
         raise RuntimeError(f"{path}: {len(missing)} task(s) did not finish: {', '.join(missing[:10])}")
-    return ds.drop_vars(_DONE_ATTR)
+    ds = ds.drop_vars(_DONE_ATTR)
+    # zarr 3 returns variable-width strings (numpy StringDType); give plain str arrays back
+    fixed = {c: (ds[c].dims, np.array([str(v) for v in ds[c].values.ravel()], dtype=str).reshape(ds[c].shape))
+             for c in ds.coords if ds[c].dtype.kind in "TO"}
+    return ds.assign_coords(fixed) if fixed else ds
 
 
 @contextlib.contextmanager

@@ -222,27 +222,43 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
     return fname
 
 
-def summarize_gain(baseline: xr.DataArray, full: xr.DataArray, driven: xr.DataArray) -> pd.DataFrame:
-    """Median ΔR² (full − baseline) at driven and undriven sensors, with a one-sided Wilcoxon test
-    per group (is the gain above zero?) and a Mann–Whitney test between the groups.
+def summarize_gain(baseline: xr.DataArray, full: xr.DataArray, share: xr.DataArray, *,
+                   driven: float = 0.25, undriven: float = 0.05) -> pd.DataFrame:
+    """Gain in explained variance (full − baseline) at sensors grouped by ground truth.
+
+    Parameters
+    ----------
+    baseline, full : DataArray (sensor,)
+        Cross-validated R² of the two models.
+    share : DataArray (sensor,)
+        Each sensor's share (0..1, relative to the largest) of the simulated model-unit response;
+        a boolean mask is read as 1 (driven) / 0 (not driven).
+    driven, undriven : float
+        Sensors with ``share >= driven`` are "driven by model units", those with
+        ``share < undriven`` "not driven"; the rest "weakly driven".
 
     Returns
     -------
     DataFrame with one row per group: ``group, n_sensors, median_gain, mean_gain, frac_positive,
-    p_gain_gt_0`` and, on the driven row, ``p_driven_gt_other``.
+    p_gain_gt_0`` (one-sided Wilcoxon signed-rank test of gain > 0), and on the driven row
+    ``p_driven_gt_other`` (one-sided Mann–Whitney test, driven vs not driven).
     """
     from scipy.stats import mannwhitneyu, wilcoxon
 
     sensors = baseline["sensor"].values
     gain = full.sel(sensor=sensors).values - baseline.values
-    mask = driven.sel(sensor=sensors).values.astype(bool)
+    sh = share.sel(sensor=sensors).values.astype(float)
+    groups = (("driven by model units", sh >= driven), ("weakly driven", (sh >= undriven) & (sh < driven)),
+              ("not driven", sh < undriven))
     rows = []
-    for lab, m in (("driven by model units", mask), ("not driven", ~mask)):
+    for lab, m in groups:
         g = gain[m]
         p = float(wilcoxon(g, alternative="greater").pvalue) if m.sum() >= 5 and np.any(g != 0) else np.nan
-        rows.append({"group": lab, "n_sensors": int(m.sum()), "median_gain": float(np.median(g)) if m.any() else np.nan,
+        rows.append({"group": lab, "n_sensors": int(m.sum()),
+                     "median_gain": float(np.median(g)) if m.any() else np.nan,
                      "mean_gain": float(np.mean(g)) if m.any() else np.nan,
                      "frac_positive": float(np.mean(g > 0)) if m.any() else np.nan, "p_gain_gt_0": p})
-    if mask.sum() >= 2 and (~mask).sum() >= 2:
-        rows[0]["p_driven_gt_other"] = float(mannwhitneyu(gain[mask], gain[~mask], alternative="greater").pvalue)
+    m_d, m_n = groups[0][1], groups[2][1]
+    rows[0]["p_driven_gt_other"] = (float(mannwhitneyu(gain[m_d], gain[m_n], alternative="greater").pvalue)
+                                    if m_d.sum() >= 2 and m_n.sum() >= 2 else np.nan)
     return pd.DataFrame(rows)

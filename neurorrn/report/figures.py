@@ -203,7 +203,8 @@ def plot_rsa(table: pd.DataFrame) -> plt.Figure:
 
 # ----------------------------------------------------------------------------------- encoding
 def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
-    """Butterfly plot and topomaps at the peaks of one feature's TRF (``mne.Evoked.plot_joint``).
+    """Butterfly plot and topomaps at the peaks of one feature's TRF (``mne.Evoked.plot_joint``),
+    for one sensor type (magnetometers for MEG, else EEG), in the TRF's own units (attr ``units``).
 
     Parameters
     ----------
@@ -223,11 +224,18 @@ def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
     if missing:
         raise ValueError(f"trf sensors not in info: {missing[:5]}")
     info = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
+    types = info.get_channel_types()
+    ch_type = "mag" if "mag" in types else "eeg" if "eeg" in types else types[0]
+    keep = [i for i, t in enumerate(types) if t == ch_type]  # one sensor type: one butterfly + topomaps
+    info = mne.pick_info(info, keep)
     lags = da[LAG].values
-    ev = mne.EvokedArray(np.asarray(da.values, float), info, tmin=float(lags[0]), nave=1, comment=str(feature),
-                         verbose="error")
-    figs = ev.plot_joint(times="peaks", title=f"TRF: {feature}", show=False,
-                         ts_args={"time_unit": "ms"}, topomap_args={"time_unit": "ms"})
+    ev = mne.EvokedArray(np.asarray(da.values[keep], float), info, tmin=float(lags[0]), nave=1,
+                         comment=str(feature), verbose="error")
+    unit = trf.attrs.get("units", "a.u.")
+    scal = {ch_type: 1.0}
+    figs = ev.plot_joint(times="peaks", title=f"TRF: {feature} ({ch_type})", show=False,
+                         ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit}},
+                         topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
     return list(figs) if isinstance(figs, (list, tuple)) else [figs]
 
 

@@ -1,0 +1,159 @@
+"""Schema of an ``earshot_meg`` run (``configs/demo.yaml``, ``configs/brodbeck2025.yaml``, ...).
+
+The training sections (``features``, ``network``, ``targets``, ``loss``, ``optim``, ``train``,
+``holdout``, ``evaluation``) are those of :class:`neurorrn.models.experiment.ExperimentConfig`,
+so a training config (``configs/earshot_paper.yaml``) pastes in unchanged.  ``corpus.build`` is
+handed to :func:`neurorrn.speech.build_corpus` and ``brain.simulate`` to the simulator, which
+validate them with their own schemas.  The sections defined here are the experiment's stimuli
+(``export``), the analyses (``encode``, ``probe``), the report, and ``distributed`` (where to run;
+it never changes a result and is not part of any cache key).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from neurorrn.config import ConfigModel
+from neurorrn.models.experiment import EvaluationSection, FeatureSection, HoldoutSection
+from neurorrn.models.losses import LossConfig
+from neurorrn.models.networks import NetworkConfig
+from neurorrn.models.targets import TargetConfig
+from neurorrn.models.training import OptimConfig, TrainConfig
+
+
+class CorpusStage(ConfigModel):
+    """The training corpus: built from ``build`` (:func:`neurorrn.speech.build_corpus`), or an
+    existing corpus at ``root`` (read with :func:`neurorrn.speech.load_corpus`, not copied)."""
+
+    build: dict[str, Any] | None = None
+    root: str | None = None
+
+
+class StreamSection(ConfigModel):
+    """Continuous streams for the listening experiment (:func:`neurorrn.speech.make_stream`).
+
+    ``params`` go to ``make_stream`` unchanged (words per stream, silences, talker changes...);
+    ``n_streams`` streams are made with seeds ``random_state + i``.
+    """
+
+    n_streams: int = 4
+    params: dict[str, Any] = {}
+    random_state: int = 0
+
+
+class ExportSection(ConfigModel):
+    """What runs through the trained network and is written to ActivationStores.
+
+    ``stimuli="streams"``: continuous streams made from the corpus (the simulated experiment);
+    ``"dataset"``: the audio files of a real dataset (``brain.dataset``), run statefully.
+    The isolated corpus tokens are always exported too (for probing).
+    """
+
+    components: list[str] = ["h"]
+    stimuli: Literal["streams", "dataset"] = "streams"
+    streams: StreamSection = StreamSection()
+    batch_size: int = 64
+
+
+class DatasetSection(ConfigModel):
+    """A real M/EEG dataset on the user's disk, described by a manifest in ``data_manifests/``."""
+
+    manifest: str
+    root: str
+    subjects: list[str] | None = None
+    task: str | None = None
+    preprocess: dict[str, Any] = {"l_freq": 0.5, "h_freq": 20.0, "sfreq": 100.0}
+
+
+class BrainSection(ConfigModel):
+    """Brain data: ``source="simulate"`` (the ground-truth simulator, settings in ``simulate``)
+    or ``"dataset"`` (a real dataset, ``dataset``)."""
+
+    source: Literal["simulate", "dataset"] = "simulate"
+    simulate: dict[str, Any] = {}
+    dataset: DatasetSection | None = None
+
+
+class EncodeSection(ConfigModel):
+    """TRF models compared per subject × model × layer.
+
+    ``baseline`` lists the acoustic predictors (``envelope``, ``onsets``, their Hilbert versions
+    ``hilbert_envelope``/``hilbert_onsets``, ``gammatone``: a few gammatone bands and their onsets);
+    ``alphas`` is the ridge grid (None: the TRF's grid relative to the predictors' power, with
+    z-scored predictors); the full model adds model-unit predictors of kind
+    ``units_kind`` (:func:`neurorrn.encoding.predictors_from_store`: ``pca``, ``magnitude``,
+    ``change``, ``kmeans``, ``units``) with ``n_components`` components.  Both are fitted with
+    the same lags, alphas and contiguous folds, so the gain in cross-validated R² is what the
+    model units add over the acoustic baseline (Brodbeck et al. 2025).
+    """
+
+    sfreq: float = 100.0
+    tmin: float = -0.1
+    tmax: float = 0.5
+    alphas: list[float] | None = None
+    cv: int = 5
+    baseline: list[Literal["envelope", "onsets", "hilbert_envelope", "hilbert_onsets", "gammatone"]] = [
+        "envelope", "onsets", "gammatone"]
+    gammatone_bands: int = 8
+    units_kind: Literal["units", "pca", "magnitude", "change", "kmeans"] = "pca"
+    n_components: int = 4
+    layers: list[str] | None = None
+    banded: bool = False
+
+
+class ProbeSection(ConfigModel):
+    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014)."""
+
+    window: tuple[float, float] = (0.05, 0.15)
+    psi_threshold: float = 0.0
+    lags: tuple[float, float, float] = (-0.1, 0.5, 0.05)
+    cv: int = 5
+    reference_rdm: str | None = None
+    n_permutations: int = 1000
+    layers: list[str] | None = None
+    random_state: int = 0
+
+
+class ReportSection(ConfigModel):
+    """The HTML report."""
+
+    title: str = "neurorrn: EARSHOT network vs M/EEG"
+    trf_features: int = 2
+
+
+class DistributedSection(ConfigModel):
+    """Where encoding and probing tasks run: ``scheduler`` ``"serial"`` (this process),
+    ``"local"`` (a LocalCluster of ``n_workers``) or a dask scheduler address."""
+
+    scheduler: str = "serial"
+    n_workers: int = 2
+    threads_per_worker: int = 1
+
+
+class RunConfig(ConfigModel):
+    """An ``earshot_meg`` pipeline run."""
+
+    pipeline: Literal["earshot_meg"] = "earshot_meg"
+    name: str = "earshot_meg"
+    out_dir: str = "demo_output"
+    seed: int = 0
+    torch_threads: int | None = 2
+    corpus: CorpusStage = CorpusStage()
+    features: FeatureSection = FeatureSection()
+    network: NetworkConfig = NetworkConfig()
+    targets: TargetConfig = TargetConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    holdout: HoldoutSection = HoldoutSection()
+    evaluation: EvaluationSection = EvaluationSection()
+    export: ExportSection = ExportSection()
+    brain: BrainSection = BrainSection()
+    encode: EncodeSection = EncodeSection()
+    probe: ProbeSection = ProbeSection()
+    report: ReportSection = ReportSection()
+    distributed: DistributedSection = DistributedSection()
+
+
+#: Sections that only say where or how fast to run; they are not part of any cache key.
+RUNTIME_SECTIONS = ("out_dir", "distributed", "torch_threads")

@@ -1,0 +1,221 @@
+"""Stages corpus → features → train → evaluate → export of the ``earshot_meg`` pipeline.
+
+Each function takes a :class:`~neurorrn.pipeline.engine.StageContext`, writes its files under
+``ctx.out`` and returns a small JSON-able summary (kept in the stage's ``result.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from neurorrn.utils._logging import logger
+
+from .config import RunConfig
+from .streams import write_streams
+
+
+def _cfg(ctx) -> RunConfig:
+    return RunConfig.from_dict(ctx.config, source="run config")
+
+
+def _corpus(ctx):
+    """The corpus of the ``corpus`` stage (built in its folder, or the user's root)."""
+    from neurorrn.speech import load_corpus
+
+    meta = ctx.inputs["corpus"].meta
+    root = Path(meta["root"]) if meta.get("external") else ctx.inputs["corpus"].path / "corpus"
+    return load_corpus(root)
+
+
+# ----------------------------------------------------------------------------------- corpus
+def corpus_stage(ctx) -> dict:
+    """Synthesize the training corpus (:func:`neurorrn.speech.build_corpus`) or check a given one."""
+    from neurorrn.speech import build_corpus, load_corpus
+
+    sec = _cfg(ctx).corpus
+    if sec.root is not None and sec.build is None:
+        corpus = load_corpus(sec.root)
+        problems = corpus.verify(checksums=False)
+        if problems:
+            raise FileNotFoundError(f"corpus at '{sec.root}' is incomplete: " + "; ".join(problems[:5]))
+        external = True
+        root = str(Path(sec.root).resolve())
+    else:
+        if sec.build is None:
+            raise ValueError("config section 'corpus' needs 'build' (settings for neurorrn.speech.build_corpus) "
+                             "or 'root' (an existing corpus)")
+        corpus = build_corpus(sec.build, ctx.out / "corpus", n_jobs=ctx.options.get("n_jobs"))
+        external = False
+        root = "corpus"
+    return {"root": root, "external": external, "n_tokens": len(corpus),
+            "n_words": int(corpus.items["word"].nunique()), "n_talkers": int(corpus.items["talker"].nunique())}
+
+
+# --------------------------------------------------------------------------------- features
+def features_stage(ctx) -> dict:
+    """Acoustic features of every token (:func:`neurorrn.speech.compute_features`)."""
+    from neurorrn.speech import compute_features
+
+    cfg = _cfg(ctx)
+    corpus = _corpus(ctx)
+    feats = compute_features(corpus, kind=cfg.features.kind, **cfg.features.params)
+    if "split" in corpus.items.columns and "split" not in feats.coords:
+        split = corpus.items.set_index("stimulus").loc[feats["stimulus"].values, "split"].astype(str).values
+        feats = feats.assign_coords(corpus_split=("stimulus", split))
+    feats.to_netcdf(ctx.out / "features.nc", engine="h5netcdf")
+    return {"n_tokens": int(feats.sizes["stimulus"]), "n_features": int(feats.sizes["frequency"]),
+            "frame_rate": float(feats.attrs["frame_rate"])}
+
+
+# ------------------------------------------------------------------------------------ train
+def _experiment_config(cfg: RunConfig):
+    from neurorrn.models.experiment import ExperimentConfig
+
+    return ExperimentConfig(name=cfg.name, features=cfg.features, network=cfg.network, targets=cfg.targets,
+                            loss=cfg.loss, optim=cfg.optim, train=cfg.train, holdout=cfg.holdout,
+                            evaluation=cfg.evaluation)
+
+
+def train_stage(ctx) -> dict:
+    """Train the network (:func:`neurorrn.models.experiment.train_on_features`).
+
+    Checkpoints go to the stage's persistent work folder, so a crashed or interrupted run resumes
+    from the last checkpoint instead of starting over.
+    """
+    import torch
+
+    from neurorrn.models.experiment import train_on_features
+
+    cfg = _cfg(ctx)
+    if cfg.torch_threads:
+        torch.set_num_threads(int(cfg.torch_threads))
+    corpus = _corpus(ctx)
+    with xr.open_dataarray(ctx.inputs["features"].path / "features.nc", engine="h5netcdf") as da:
+        feats = da.load()
+    lex = corpus.lexicon
+    words = sorted(set(map(str, corpus.items["word"])))
+    pron = {w: list(lex.phones(w)) for w in words}
+    sfreq = float(corpus.items["sfreq"].iloc[0]) if "sfreq" in corpus.items else None
+    resume = (ctx.work / "checkpoint.pt").is_file()
+    if resume:
+        logger.info("train: resuming from %s", ctx.work / "checkpoint.pt")
+    inventory = lex.inventory() if callable(lex.inventory) else lex.inventory
+    summary = train_on_features(_experiment_config(cfg), feats, ctx.work, pronunciations=pron,
+                                phones=list(inventory), sfreq=sfreq, resume=resume)
+    for name in ("model.pt", "evaluation.nc", "summary.json", "metrics.jsonl"):
+        src = ctx.work / name
+        if src.exists():
+            src.replace(ctx.out / name)
+    return {"accuracy": summary["accuracy"], "epochs": summary["epochs"], "steps": summary["steps"],
+            "train_time_s": summary["train_time_s"], "chance": summary["chance"]}
+
+
+# --------------------------------------------------------------------------------- evaluate
+def evaluate_stage(ctx) -> dict:
+    """Recognition accuracy table and competitor time courses from the trained network's evaluation.
+
+    EARSHOT's three criteria by item set (trained, excluded word, excluded talker), mean RTs, and
+    the mean cosine of target, cohort, rhyme, DAS neighbour and unrelated words over time for the
+    correctly recognised trained tokens (Magnuson et al. 2020, Fig. 3).
+    """
+    from neurorrn.models.evaluation import accuracy, competitor_time_courses, mean_rt
+
+    with xr.open_dataset(ctx.inputs["train"].path / "evaluation.nc", engine="h5netcdf") as ds:
+        ds = ds.load()
+    acc = accuracy(ds)
+    rt = mean_rt(ds)
+    rows = []
+    for s in acc["split"].values:
+        row = {"items": str(s), "n_tokens": int((ds["split"].values == s).sum())}
+        for c in acc["criterion"].values:
+            row[f"accuracy ({c})"] = float(acc.sel(split=s, criterion=c))
+        row["mean RT (frames, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.to_csv(ctx.out / "accuracy.csv", index=False)
+    meta = {"accuracy": table.to_dict(orient="records")}
+    if "cs" in ds:
+        split = "trained" if "trained" in set(ds["split"].values) else None
+        try:
+            tc = competitor_time_courses(ds, split=split)
+        except ValueError as err:
+            logger.warning("evaluate: no competitor time courses: %s", err)
+        else:
+            tc.attrs["split"] = str(split)
+            tc.to_netcdf(ctx.out / "competitors.nc", engine="h5netcdf")
+            peak = tc["mean"].max("time")
+            meta["competitor_peaks"] = {str(c): float(v) for c, v in zip(peak["category"].values, peak.values)}
+    return meta
+
+
+# ----------------------------------------------------------------------------------- export
+def export_stage(ctx) -> dict:
+    """Hidden-unit time courses of the trained network, as ActivationStores.
+
+    * ``tokens.nc``: every corpus token, zero initial state (for probing);
+    * ``streams.nc``: the listening experiment's stimuli run with carried state (the model-unit
+      predictors of the encoding analysis), with the stimuli themselves in ``stimuli/``
+      (``<stimulus>.wav`` and ``alignments.tsv``, the layout the simulator reads).
+    """
+    import torch
+
+    from neurorrn.models.bundle import ModelBundle
+    from neurorrn.models.export import compute_bundle_features, export_activations, export_corpus
+
+    cfg = _cfg(ctx)
+    if cfg.torch_threads:
+        torch.set_num_threads(int(cfg.torch_threads))
+    sec = cfg.export
+    bundle = ModelBundle.load(ctx.inputs["train"].path / "model.pt")
+    corpus = _corpus(ctx)
+    export_corpus(bundle, corpus, ctx.out / "tokens.nc", components=sec.components, batch_size=sec.batch_size)
+    meta = {"tokens": "tokens.nc", "layers": list(bundle.build_model().layer_names)}
+    if sec.stimuli == "streams":
+        sounds, al = write_streams(corpus, ctx.out / "stimuli", n_streams=sec.streams.n_streams,
+                                   random_state=sec.streams.random_state, **sec.streams.params)
+        ids = list(sounds)
+        feats = compute_bundle_features(bundle, [sounds[s] for s in ids], stimulus=ids)
+        export_activations(bundle, feats, ctx.out / "streams.nc", components=sec.components, alignments=al,
+                           mode="stream", batch_size=1)
+        meta.update(streams="streams.nc", stimuli="stimuli", n_streams=len(ids),
+                    stream_seconds=float(sum(a.size / sr for a, sr in sounds.values())))
+    else:
+        meta.update(_export_dataset_audio(cfg, bundle, ctx))
+    return meta
+
+
+def _export_dataset_audio(cfg: RunConfig, bundle, ctx) -> dict:
+    """Run the audio files of a real dataset (its ``stimuli/`` folder) through the network."""
+    from neurorrn.models.export import compute_bundle_features, export_activations
+    from neurorrn.speech import read_audio
+
+    ds = cfg.brain.dataset
+    if ds is None:
+        raise ValueError("export.stimuli='dataset' needs a brain.dataset section (manifest, root)")
+    root = Path(ds.root)
+    wavs = sorted(root.glob("stimuli/**/*.wav"))
+    if not wavs:
+        raise FileNotFoundError(f"no stimulus audio under '{root / 'stimuli'}' (expected the dataset's "
+                                "stimuli/**/*.wav, as in MEG-MASC)")
+    ids = [w.stem for w in wavs]
+    sounds = [read_audio(w, name=w.stem) for w in wavs]
+    feats = compute_bundle_features(bundle, sounds, stimulus=ids)
+    export_activations(bundle, feats, ctx.out / "streams.nc", components=cfg.export.components,
+                       mode="stream", batch_size=1)
+    return {"streams": "streams.nc", "n_streams": len(ids)}
+
+
+def stage_summary(results) -> pd.DataFrame:
+    """A table of stage keys and timings (for the report)."""
+    rows = []
+    for name, r in results.items():
+        info = json.loads((r.path / "result.json").read_text(encoding="utf-8"))
+        rows.append({"stage": name, "key": r.key, "seconds": info.get("seconds"), "finished": info.get("finished")})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["corpus_stage", "features_stage", "train_stage", "evaluate_stage", "export_stage", "stage_summary"]

@@ -1,0 +1,356 @@
+"""Per-(subject, model, layer) analysis tasks that :func:`neurorrn.pipeline.distributed.fan_out`
+runs serially or on dask workers.
+
+A task is a JSON-able dict (paths as strings); it reads its inputs from disk and returns an
+:class:`xarray.Dataset` of fixed layout (the numbers that are compared across tasks), and writes
+its larger, layer-specific outputs (TRF kernels, PSI maps) as netCDF files into
+``task["side_dir"]``.
+
+Encoding (:func:`encode_task`) follows Brodbeck et al. (2025): two TRF models of the M/EEG at each
+sensor, an acoustic baseline and the baseline plus model-unit predictors, fitted with the same lags
+and with the ridge penalty chosen by inner cross-validation, and compared by their explained
+variance on held-out segments (outer folds over whole stimuli, so nothing of a test stimulus is
+ever used for fitting).  The gain ΔR² = R²(full) − R²(baseline) is what the model units add.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neurorrn.utils._logging import logger
+
+#: Prefix of model-unit predictor names in TRF results (acoustic predictors have none).
+UNIT_PREFIX = "units:"
+
+
+# ------------------------------------------------------------------------------ predictors
+def _resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """Resample frames (axis 0) between rates; identity when equal."""
+    if abs(rate_in - rate_out) < 1e-9 * rate_out:
+        return x
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    fr = Fraction(rate_out / rate_in).limit_denominator(1000)
+    return resample_poly(x, fr.numerator, fr.denominator, axis=0)
+
+
+def unit_predictors(store_path, layer: str | None, kind: str, n_components: int, sfreq: float,
+                    random_state: int = 0) -> dict[str, np.ndarray]:
+    """Model-unit predictors of every stimulus of a store, at ``sfreq``.
+
+    Parameters
+    ----------
+    store_path : path
+        ActivationStore of the experiment's stimuli.
+    layer : str | None
+        Units of this layer (all when None).
+    kind : {"units", "pca", "magnitude", "change"}
+        ``units``: every unit; ``pca``: the first ``n_components`` principal components of the
+        units' time courses pooled over stimuli; ``magnitude``: Σ|h| (Brodbeck et al. 2025);
+        ``change``: Σ max(Δ|h|, 0).  ``kmeans`` uses :func:`neurorrn.probing.clustering.kmeans_units`
+        and the mean |h| of each cluster.
+    n_components : int
+    sfreq : float
+        Output rate (the brain data's analysis rate).
+
+    Returns
+    -------
+    dict of stimulus id to array of shape (n_frames_at_sfreq, n_predictors)
+    """
+    from neurorrn.store import iter_stimuli, open_store, select
+
+    with open_store(store_path) as ds:
+        sub = select(ds, layer=layer) if layer is not None else ds
+        fr = float(ds.attrs["frame_rate"])
+        if kind == "kmeans":
+            from neurorrn.probing.clustering import cluster_time_courses, kmeans_units
+
+            clusters = kmeans_units(sub, n_clusters=n_components, random_state=random_state)
+            tc = cluster_time_courses(sub, clusters)
+            out = {}
+            for s in tc["stimulus"].values:
+                x = tc.sel(stimulus=s).transpose("time", ...).values
+                n = int(sub["n_frames"].sel(stimulus=s))
+                out[str(s)] = _resample(np.nan_to_num(x[:n]), fr, sfreq)
+            return out
+        acts = {sid: np.asarray(a, np.float64) for sid, a in iter_stimuli(sub)}
+    if kind == "units":
+        feats = acts
+    elif kind == "magnitude":
+        feats = {s: np.abs(a).sum(1, keepdims=True) for s, a in acts.items()}
+    elif kind == "change":
+        feats = {s: np.maximum(np.diff(np.abs(a), axis=0, prepend=np.abs(a[:1])), 0).sum(1, keepdims=True)
+                 for s, a in acts.items()}
+    elif kind == "pca":
+        from sklearn.decomposition import PCA
+
+        pooled = np.concatenate(list(acts.values()), axis=0)
+        k = int(min(n_components, pooled.shape[1], pooled.shape[0]))
+        pca = PCA(n_components=k, svd_solver="full").fit(pooled)
+        feats = {s: pca.transform(a) for s, a in acts.items()}
+    else:
+        raise ValueError(f"unknown units_kind {kind!r}; allowed: 'units', 'pca', 'magnitude', 'change', 'kmeans'")
+    return {s: _resample(f, fr, sfreq) for s, f in feats.items()}
+
+
+def acoustic_predictors(stim_dir, stimuli, names, sfreq: float, gammatone_bands: int = 8) -> dict[str, np.ndarray]:
+    """Acoustic baseline predictors of each stimulus wav in ``stim_dir``, at ``sfreq``.
+
+    ``envelope`` (broadband RMS), ``onsets`` (its half-wave rectified derivative),
+    ``hilbert_envelope`` / ``hilbert_onsets`` (|Hilbert| low-passed at 30 Hz and its half-wave
+    rectified derivative: the simulator's definition, :func:`neurorrn.brain.simulate.envelope`) and ``gammatone``
+    (``gammatone_bands`` log gammatone bands, 50 Hz–8 kHz, plus their half-wave rectified
+    derivatives), all computed with :mod:`neurorrn.speech.features`.
+    """
+    from neurorrn.speech import read_audio
+    from neurorrn.speech.features import envelope, gammatone_spectrogram, onsets
+
+    out = {}
+    for s in stimuli:
+        audio, sr = read_audio(Path(stim_dir) / f"{s}.wav", name=s)
+        cols = []
+        for n in names:
+            if n == "envelope":
+                cols.append(envelope(audio, sr, frame_rate=sfreq))
+            elif n == "onsets":
+                cols.append(onsets(audio, sr, frame_rate=sfreq))
+            elif n in ("hilbert_envelope", "hilbert_onsets"):
+                from neurorrn.brain.simulate import envelope as hilbert_envelope
+
+                e = hilbert_envelope(np.asarray(audio, np.float64), sr, sfreq)[:, None]
+                cols.append(e if n == "hilbert_envelope" else np.maximum(np.diff(e, axis=0, prepend=e[:1]), 0))
+            elif n == "gammatone":
+                g = gammatone_spectrogram(audio, sr, n_bands=gammatone_bands, fmax=min(8000.0, sr / 2 * 0.9),
+                                          frame_rate=sfreq, log=True)
+                cols += [g, np.maximum(np.diff(g, axis=0, prepend=g[:1]), 0)]
+            else:
+                raise ValueError(f"unknown baseline predictor {n!r}; allowed: envelope, onsets, "
+                                 "hilbert_envelope, hilbert_onsets, gammatone")
+        n_min = min(c.shape[0] for c in cols)
+        out[str(s)] = np.concatenate([c[:n_min] for c in cols], axis=1).astype(np.float64)
+    return out
+
+
+def brain_segments(raw, timeline, predictors: dict, sfreq: float):
+    """Cut the recording at each sound's onset to the length of its predictors.
+
+    Returns
+    -------
+    ids : list of str, Y : list of arrays (n_times_i, n_sensors), lengths : list of int
+        In timeline order; stimuli of the timeline without predictors are errors.
+    """
+    sounds = timeline.sounds() if callable(getattr(timeline, "sounds", None)) else timeline.select("sound")
+    missing = sorted(set(sounds["stimulus"]) - set(predictors))
+    if missing:
+        raise KeyError(f"the recording plays stimuli that have no model predictors: {missing[:5]} "
+                       f"(predictors exist for {sorted(predictors)[:5]}...)")
+    data = raw.get_data()
+    ids, Y = [], []
+    for r in sounds.itertuples():
+        n0 = int(round(r.onset * sfreq))
+        n = predictors[r.stimulus].shape[0]
+        n = min(n, data.shape[1] - n0)
+        ids.append(str(r.stimulus))
+        Y.append(data[:, n0:n0 + n].T)
+    return ids, Y
+
+
+def _outer_folds(n_segments: int, cv: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Contiguous groups of whole segments (at least 2 folds)."""
+    k = int(max(2, min(cv, n_segments)))
+    if n_segments < 2:
+        raise ValueError(f"cross-validated encoding needs at least 2 stimulus segments, got {n_segments}")
+    groups = np.array_split(np.arange(n_segments), k)
+    return [(np.setdiff1d(np.arange(n_segments), g), g) for g in groups]
+
+
+def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out R² per target with nested CV: outer folds of whole segments; the TRF's ridge
+    penalty chosen per target by inner contiguous CV on the training segments only.
+
+    Returns
+    -------
+    r2 : array of shape (n_targets,)
+        ``1 - SSE / SST`` over all held-out samples pooled (SST about the held-out mean).
+    alpha : array of shape (n_folds, n_targets)
+    """
+    from neurorrn.encoding import TRF
+
+    n_t = Y[0].shape[1]
+    sse, yy, ys, n = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), 0
+    used = []
+    for tr, te in _outer_folds(len(X), cv):
+        inner = int(max(2, min(cv, len(tr))))
+        m = TRF(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alphas, cv=inner, scoring="r2", standardize=True)
+        m.fit([X[i] for i in tr], [Y[i] for i in tr])
+        used.append(np.asarray(m.alpha_))
+        for i in te:
+            pred = np.asarray(m.predict(X[i]))
+            sse += ((Y[i] - pred) ** 2).sum(0)
+            yy += (Y[i] ** 2).sum(0)
+            ys += Y[i].sum(0)
+            n += Y[i].shape[0]
+    sst = yy - ys ** 2 / n
+    return 1.0 - sse / np.where(sst > 0, sst, np.nan), np.asarray(used)
+
+
+# ----------------------------------------------------------------------------------- tasks
+def load_recording(task: dict):
+    """The recording band-passed and resampled to ``task['sfreq']``, M/EEG channels only, and its
+    timeline.
+
+    ``task['preprocess']`` holds ``l_freq`` and ``h_freq`` (MNE's FIR band-pass, zero phase) and the
+    analysis ``sfreq``; the recording is loaded into memory (fine for the simulated and typical
+    single-session recordings; for hour-long 1 kHz data run :func:`neurorrn.brain.preprocess`
+    first and point the pipeline at its output).
+    """
+    import mne
+
+    from neurorrn.brain.io import read_bids
+
+    raw, timeline = read_bids(task["bids_root"], subject=task["subject"], task=task["bids_task"], preload=True)
+    pre = dict(task.get("preprocess") or {})
+    picks = mne.pick_types(raw.info, meg=True, eeg=True, exclude="bads")
+    raw = raw.pick(picks)
+    raw.filter(pre.get("l_freq", 0.5), pre.get("h_freq", 20.0), verbose="error")
+    if abs(raw.info["sfreq"] - task["sfreq"]) > 1e-6:
+        raw.resample(task["sfreq"], verbose="error")
+    return raw, timeline
+
+
+def encode_task(task: dict) -> xr.Dataset:
+    """Baseline vs baseline + model units, per sensor, for one subject × model × layer.
+
+    Task keys: ``subject, model, layer, bids_root, bids_task, store, stim_dir, sfreq, tmin, tmax,
+    alphas, cv, baseline, gammatone_bands, units_kind, n_components, side_dir, preprocess``.
+
+    Returns
+    -------
+    Dataset with ``r2_baseline``, ``r2_full`` and ``gain`` on ("sensor",).  The full model's TRF,
+    refitted on all segments, goes to ``side_dir/trf_<subject>_<model>_<layer>.nc`` as
+    (sensor, feature, lag).
+    """
+    from neurorrn.encoding import TRF
+
+    sfreq = float(task["sfreq"])
+    raw, timeline = load_recording(task)
+    stimuli = sorted(set(timeline.select("sound")["stimulus"]))
+    ac = acoustic_predictors(task["stim_dir"], stimuli, task["baseline"], sfreq, task.get("gammatone_bands", 8))
+    un = unit_predictors(task["store"], task["layer"] or None, task["units_kind"], int(task["n_components"]), sfreq)
+    preds = {}
+    for s in stimuli:
+        if s not in un:
+            raise KeyError(f"stimulus {s!r} of the recording is not in the store {task['store']}")
+        n = min(ac[s].shape[0], un[s].shape[0])
+        preds[s] = (ac[s][:n], un[s][:n])
+    ids, Y = brain_segments(raw, timeline, {s: p[0] for s, p in preds.items()}, sfreq)
+    # z-score each sensor over the analysed samples (mixed sensor types; R² is scale-free)
+    cat = np.concatenate(Y, 0)
+    mu, sd = cat.mean(0), cat.std(0)
+    Y = [(y - mu) / np.where(sd > 0, sd, 1) for y in Y]
+    Xb = [preds[s][0][: len(y)] for s, y in zip(ids, Y)]
+    Xf = [np.concatenate([preds[s][0], preds[s][1]], 1)[: len(y)] for s, y in zip(ids, Y)]
+    kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]))
+    r2b, _ = cross_validated_r2(Xb, Y, **kw)
+    r2f, _ = cross_validated_r2(Xf, Y, **kw)
+    full = TRF(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alpha=task["alphas"],
+               cv=int(max(2, min(task["cv"], len(Xf)))), scoring="r2", standardize=True).fit(Xf, Y)
+    names = [f"acoustic{i}" for i in range(Xb[0].shape[1])]
+    names = _baseline_names(task["baseline"], task.get("gammatone_bands", 8)) or names
+    names += [f"{UNIT_PREFIX}{task['units_kind']}{i}" for i in range(Xf[0].shape[1] - Xb[0].shape[1])]
+    sensors = list(raw.ch_names)
+    coef = xr.DataArray(np.asarray(full.coef_), dims=("sensor", "feature", "lag"),
+                        coords={"sensor": sensors, "feature": names, "lag": np.asarray(full.lags_)},
+                        name="trf", attrs={"units": "z"})
+    side = Path(task["side_dir"])
+    side.mkdir(parents=True, exist_ok=True)
+    coef.to_netcdf(side / f"trf_{task['subject']}_{task['model']}_{task['layer'] or 'all'}.nc", engine="h5netcdf")
+    logger.info("encode %s/%s/%s: median R² baseline %.4f, full %.4f", task["subject"], task["model"],
+                task["layer"], np.nanmedian(r2b), np.nanmedian(r2f))
+    return xr.Dataset({"r2_baseline": ("sensor", r2b), "r2_full": ("sensor", r2f), "gain": ("sensor", r2f - r2b)},
+                      coords={"sensor": sensors})
+
+
+def _baseline_names(baseline, bands) -> list[str]:
+    names = []
+    for b in baseline:
+        if b == "gammatone":
+            names += [f"gammatone{i}" for i in range(bands)] + [f"gammatone_on{i}" for i in range(bands)]
+        else:
+            names.append(b)
+    return names
+
+
+def probe_task(task: dict) -> xr.Dataset:
+    """PSI/FSI maps, probe accuracy over time and RSA for one model layer (isolated tokens).
+
+    Task keys: ``subject`` (unused: "model"), ``model, layer, store, window, psi_threshold, lags,
+    cv, reference_rdm, n_permutations, random_state, side_dir``.
+
+    Returns
+    -------
+    Dataset with ``probe_accuracy`` (lag), ``probe_chance`` (scalar), ``rsa_r`` and ``rsa_p``
+    (comparison), ``n_selective`` (scalar: units with PSI > 0 for some phone).  The PSI and FSI
+    maps (unit, phone) / (unit, feature) at the chosen criterion go to ``side_dir``.
+    """
+    from neurorrn.probing import probes, rsa
+    from neurorrn.probing.features import ANALYSIS_PHONES, phone_feature_table
+    from neurorrn.probing.responses import phone_epochs, phone_tokens
+    from neurorrn.probing.selectivity import fsi, psi
+    from neurorrn.store import open_store
+
+    layer = task["layer"] or None
+    seed = int(task.get("random_state", 0))
+    with open_store(task["store"]) as store:
+        store = store.load()
+    tokens = phone_tokens(store, window=tuple(task["window"]), align="onset", layer=layer)
+    counts = pd.Series(tokens["phone"].values).value_counts()
+    phones = [p for p in ANALYSIS_PHONES if counts.get(p, 0) >= 3]
+    if len(phones) < 3:
+        raise ValueError(f"layer {layer}: fewer than 3 analysis phones with >= 3 tokens in {task['store']}")
+    tokens = tokens.isel(token=np.isin(tokens["phone"].values, phones))
+    crit = float(task["psi_threshold"])
+    ps = psi(tokens, criteria=np.array([crit]), phones=phones)["positive"].sel(criterion=crit)
+    table = phone_feature_table(phones=phones)
+    table = table.isel(feature=np.flatnonzero(table.astype(bool).any("phone").values))  # features with phones
+    fs = fsi(tokens, criteria=np.array([crit]), table=table)["positive"].sel(criterion=crit)
+    side = Path(task["side_dir"])
+    side.mkdir(parents=True, exist_ok=True)
+    tag = f"{task['model']}_{layer or 'all'}"
+    ps.drop_vars([c for c in ps.coords if c not in ps.dims]).to_netcdf(side / f"psi_{tag}.nc", engine="h5netcdf")
+    fs.drop_vars([c for c in fs.coords if c not in fs.dims]).to_netcdf(side / f"fsi_{tag}.nc", engine="h5netcdf")
+    # RSA: phone RDM of the PSI map against the feature-table RDM (and a reference RDM, if given)
+    comps, rs, pvals = [], [], []
+    varying = ps.isel(phone=np.flatnonzero(np.ptp(ps.values, axis=0) > 0)) if ps.sizes["unit"] > 1 else ps
+    keep = [p for p in phones if p in varying["phone"].values and np.ptp(ps.sel(phone=p).values) > 0]
+    refs = {"feature table": rsa.feature_rdm("correlation", phones=keep)}
+    if task.get("reference_rdm"):
+        refs["reference"] = rsa.load_rdm(task["reference_rdm"])
+    for name, ref in refs.items():
+        try:
+            model_rdm = rsa.rdm(ps.sel(phone=keep), "phone", "correlation")
+            res = rsa.permutation_test(model_rdm, ref, "pearson", int(task["n_permutations"]), random_state=seed)
+            comps.append(name), rs.append(res.r), pvals.append(res.pvalue)
+        except ValueError as err:
+            logger.warning("probe %s: RSA against %s skipped: %s", tag, name, err)
+            comps.append(name), rs.append(np.nan), pvals.append(np.nan)
+    start, stop, step = task["lags"]
+    lags = np.round(np.arange(start, stop + step / 2, step), 6)
+    epochs = phone_epochs(store, lags=lags, layer=layer, phones=phones)
+    pr = probes.probe_over_time(epochs, "phone", group_by="word", n_splits=int(task["cv"]), random_state=seed)
+    return xr.Dataset({"probe_accuracy": ("lag", pr["mean"].values), "probe_chance": float(pr["chance"]),
+                       "rsa_r": ("comparison", np.asarray(rs, float)),
+                       "rsa_p": ("comparison", np.asarray(pvals, float)),
+                       "n_selective": int((ps.values > 0).any(1).sum())},
+                      coords={"lag": pr["lag"].values, "comparison": comps})
+
+
+def task_json(task: dict) -> str:
+    return json.dumps(task, sort_keys=True)
