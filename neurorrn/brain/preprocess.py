@@ -228,7 +228,7 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
             info["lowpass"] = float(min(h_freq if h_freq is not None else nyq_out, nyq_out))
             info["description"] = (f"neurorrn.preprocess: bandpass {l_freq}-{h_freq} Hz, notch {notch}, "
                                    f"resampled {sf_in:g}->{sf_out:g} Hz")
-        out = mne.io.RawArray(data, info, first_samp=int(round(raw.first_samp * up / down)), copy="none",
+        out = mne.io.RawArray(data, info, first_samp=int(round(raw.first_samp * up / down)), copy="info",
                               verbose="error")
         del data
         ann = raw.annotations.copy()
