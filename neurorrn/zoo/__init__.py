@@ -6,10 +6,13 @@ Models (one module each): :mod:`~neurorrn.zoo.trace` (TRACE, faithful to jTRACE)
 :mod:`~neurorrn.zoo.attractor` (Hinton & Shallice / Plaut & Shallice cleanup-unit nets) and
 :mod:`~neurorrn.zoo.triangle` (a small Harm & Seidenberg style triangle model).
 
-:data:`REGISTRY` maps a simulation name to a callable ``f(**kwargs) -> xarray.Dataset`` (an
-ActivationStore) that runs a small canonical simulation; ``neurorrn zoo run NAME`` calls it.
-Sequence-model simulations (Elman, Jordan, RTRL, Chomsky-hierarchy tasks, interference) add
-their entries from :mod:`neurorrn.zoo._registry_seq` when that module is present.
+:data:`REGISTRY` maps a simulation name to a runner
+``runner(out_dir, random_state=0, **kw) -> dict(store=Path, summary=dict, figure=Path|None)``
+that runs a small canonical simulation and writes ``<name>.nc`` (an ActivationStore) and
+``<name>.json`` (its summary numbers) into ``out_dir``; ``neurorrn zoo run NAME`` calls it.
+The classic models here register themselves below; the sequence-learning simulations (Elman,
+Jordan, RTRL, Chomsky-hierarchy tasks, interference) come from
+:mod:`neurorrn.zoo._registry_seq` (``SEQ_REGISTRY``) when that module is present.
 """
 
 from __future__ import annotations
@@ -19,29 +22,52 @@ import importlib.util
 from typing import Callable
 
 
-def _lazy(module: str, name: str) -> Callable:
-    def run(**kwargs):
-        return getattr(importlib.import_module(module), name)(**kwargs)
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return obj
 
-    run.__name__ = name
-    run.__qualname__ = name
-    run.__doc__ = f"Run :func:`{module}.{name}` (imported on first use)."
-    return run
+
+def _classic_runner(name: str, module: str, doc: str) -> Callable:
+    def runner(out_dir, random_state=0, overwrite: bool = False, **kw):
+        import json
+
+        from ..store import save_store
+        from ..utils._check import check_path
+
+        out = check_path(out_dir, "out_dir")
+        out.mkdir(parents=True, exist_ok=True)
+        res = importlib.import_module(module).demo(random_state=random_state, **kw)
+        store = save_store(res["store"], out / f"{name}.nc", overwrite=overwrite)
+        summary = _jsonable(res["summary"])
+        (out / f"{name}.json").write_text(json.dumps(summary, indent=2))
+        return {"store": store, "figure": None, "summary": summary}
+
+    runner.__name__ = f"run_{name}"
+    runner.__doc__ = doc
+    return runner
 
 
-#: name -> callable(**kwargs) returning an ActivationStore (xarray.Dataset).
-REGISTRY: dict[str, Callable] = {
-    "trace": _lazy("neurorrn.zoo.trace._demo", "demo_store"),
-    "iam": _lazy("neurorrn.zoo.iam", "demo_store"),
-    "hopfield": _lazy("neurorrn.zoo.hopfield", "demo_store"),
-    "boltzmann": _lazy("neurorrn.zoo.boltzmann", "demo_store"),
-    "attractor": _lazy("neurorrn.zoo.attractor", "demo_store"),
-    "triangle": _lazy("neurorrn.zoo.triangle", "demo_store"),
+_CLASSIC = {
+    "trace": ("neurorrn.zoo.trace._demo", "McClelland & Elman 1986 TRACE (jTRACE): -^br^pt- on a lexicon "
+              "(lexicon=PATH to a .jt file)"),
+    "iam": ("neurorrn.zoo.iam", "McClelland & Rumelhart 1981: WOR? with K/R ambiguity, Reicher 2AFC"),
+    "hopfield": ("neurorrn.zoo.hopfield", "Hopfield 1982: recall from a noisy cue, overlap over sweeps"),
+    "boltzmann": ("neurorrn.zoo.boltzmann", "Ackley, Hinton & Sejnowski 1985: the 4-2-4 encoder"),
+    "attractor": ("neurorrn.zoo.attractor", "Hinton & Shallice 1991: cleanup-unit attractor net, lesions"),
+    "triangle": ("neurorrn.zoo.triangle", "Harm & Seidenberg 2004 style triangle model, division of labour"),
 }
+
+#: name -> runner(out_dir, random_state=0, **kw) -> dict(store=Path, figure, summary).
+REGISTRY: dict[str, Callable] = {n: _classic_runner(n, m, d) for n, (m, d) in _CLASSIC.items()}
 
 
 def register(name: str, func: Callable, overwrite: bool = False) -> None:
-    """Add a simulation to :data:`REGISTRY` (``func(**kwargs) -> ActivationStore``)."""
+    """Add a runner ``func(out_dir, random_state=0, **kw) -> dict`` to :data:`REGISTRY`."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"registry name must be a non-empty str, got {name!r}")
     if not callable(func):
@@ -61,7 +87,7 @@ def get_simulation(name: str) -> Callable:
 
 if importlib.util.find_spec("neurorrn.zoo._registry_seq") is not None:
     _seq = importlib.import_module("neurorrn.zoo._registry_seq")
-    for _name, _func in getattr(_seq, "REGISTRY", {}).items():
+    for _name, _func in getattr(_seq, "SEQ_REGISTRY", {}).items():
         register(_name, _func)
 
 __all__ = ["REGISTRY", "get_simulation", "register"]

@@ -7,8 +7,8 @@ from ._model import simulate
 from ._params import TraceParams
 
 
-def demo_store(lexicon=None, inputs=("-^br^pt-",), n_cycles: int = 100, **params):
-    """Run TRACE on ``inputs`` and return the store of word and phoneme time courses.
+def demo(lexicon=None, inputs=("-^br^pt-",), n_cycles: int = 100, random_state=0, **params):
+    """Run TRACE on ``inputs``; return ``{"store": Dataset, "summary": {input: winner}}``.
 
     Parameters
     ----------
@@ -24,5 +24,10 @@ def demo_store(lexicon=None, inputs=("-^br^pt-",), n_cycles: int = 100, **params
     if lexicon is None:
         raise ValueError("TRACE needs a lexicon: pass lexicon=PATH to a jTRACE .jt file (e.g. slex.jt)")
     lex = lexicon if isinstance(lexicon, Lexicon) else read_jt_lexicon(lexicon)
-    res = simulate(list(inputs), lex, TraceParams(**params), n_cycles)
-    return res.to_store()
+    res = simulate(list(inputs), lex, TraceParams(**params), n_cycles, random_state=random_state)
+    summary = {}
+    for i, lab in enumerate(res.inputs):
+        word, slc = res.winner(i)
+        summary[lab] = {"winner": word, "slice": slc,
+                        "winner_final_activation": float(res.word_activation(word, i, slc)[-1])}
+    return {"store": res.to_store(), "summary": summary}

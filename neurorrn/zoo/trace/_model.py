@@ -221,7 +221,7 @@ def luce_choice(acts, k: float = 7.0, frequency=None, freq_post_c: float = 0.0, 
 
 def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycles: int = 100, *,
              record: Sequence[str] = ("word", "phoneme"), word_slices=None, random_state=None,
-             dtype=torch.float64, device="cpu") -> TraceResult:
+             dtype=torch.float64, device="cpu", feature_mode: str = "auto") -> TraceResult:
     """Run TRACE on a batch of inputs at once (one independent network per input).
 
     Parameters
@@ -246,6 +246,11 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
     dtype : torch.dtype
         ``torch.float64`` (as jTRACE) or ``torch.float32`` (about twice as fast).
     device : str
+    feature_mode : {"auto", "table", "explicit"}
+        How the feature layer is computed.  ``"explicit"`` updates every feature unit every
+        cycle, as jTRACE does.  ``"table"`` (the default without processing noise) uses that
+        each feature slice then evolves on its own: it simulates each distinct input column
+        once and looks trajectories up by age, which gives the same numbers much faster.
 
     Returns
     -------
@@ -279,7 +284,11 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
     inv = torch.as_tensor(net.inverse, device=device)
     ws_t = torch.as_tensor(ws, device=device)
     logger.info("TRACE: %d input(s) x %d cycles, %d words", b, n_cycles, len(lexicon))
-    fast = p.stochasticity_sd == 0
+    check_option(feature_mode, ("auto", "table", "explicit"), "feature_mode")
+    if feature_mode == "table" and p.stochasticity_sd > 0:
+        raise ValueError("feature_mode='table' needs stochasticity_sd == 0 (processing noise makes every "
+                         "feature slice's trajectory unique); use 'auto' or 'explicit'")
+    fast = p.stochasticity_sd == 0 and feature_mode != "explicit"
     with torch.no_grad():
         state = net.initial_state(xt, gen)
         if fast:
