@@ -36,7 +36,8 @@ class LossConfig(ConfigModel):
     """Which loss to train with (see :data:`LOSSES`)."""
 
     kind: Literal["earshot", "cohort", "mse"] = "earshot"
-    mask_after_offset: bool = False
+    #: None = the loss's default (EARSHOT: False, as the original; MSE: True; cohort: always masked)
+    mask_after_offset: bool | None = None
     cohort_c: float = 1024.0
     offset_s: float = 0.1
 
@@ -141,8 +142,9 @@ def make_loss(config: LossConfig | str = "earshot", frame_rate: float = 100.0) -
     if isinstance(config, str):
         config = LossConfig(kind=check_option(config, LOSSES, "loss kind"))
     fn = LOSSES[check_option(config.kind, LOSSES, "loss kind")]
-    opts = {"mask_after_offset": config.mask_after_offset, "cohort_c": config.cohort_c,
-            "offset_s": config.offset_s, "frame_rate": frame_rate}
+    opts = {"cohort_c": config.cohort_c, "offset_s": config.offset_s, "frame_rate": frame_rate}
+    if config.mask_after_offset is not None:
+        opts["mask_after_offset"] = config.mask_after_offset
 
     def loss(logits, target, lengths=None, **extra):
         return fn(logits, target, lengths, **{**opts, **extra})

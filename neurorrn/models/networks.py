@@ -130,7 +130,7 @@ class SpeechRNN(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, state=None, lengths: torch.Tensor | None = None,
-                return_hidden: bool = False):
+                return_hidden: bool = False, pack: bool | None = None):
         """Run the network.
 
         Parameters
@@ -145,6 +145,11 @@ class SpeechRNN(nn.Module):
             row's state at its last valid frame.
         return_hidden : bool
             Also return the hidden output ``h`` of every layer, each ``(batch, time, hidden)``.
+        pack : bool | None
+            Use packed sequences when lengths vary (default).  ``False`` runs the padded batch
+            (about twice as fast on CPU) and zeroes each layer's output past each row's end, so
+            the outputs are the same; only the returned state is then the state after the
+            padding, not at each row's last valid frame.
 
         Returns
         -------
@@ -158,8 +163,9 @@ class SpeechRNN(nn.Module):
                 f"x must have shape (batch, time, {self.config.n_input}), got {tuple(x.shape)}"
             )
         n_time = x.shape[1]
-        packed = lengths is not None and bool((lengths != n_time).any())
-        if packed:
+        varying = lengths is not None and bool((lengths != n_time).any())
+        packed = varying and pack is not False
+        if varying:
             lengths_cpu = lengths.detach().to("cpu", torch.int64)
             if int(lengths_cpu.min()) < 1 or int(lengths_cpu.max()) > n_time:
                 raise ValueError(f"lengths must lie in [1, {n_time}], got range "
@@ -175,6 +181,9 @@ class SpeechRNN(nn.Module):
                 h, _ = pad_packed_sequence(out, batch_first=True, total_length=n_time)
             else:
                 h, s_new = layer(h, s)
+                if varying:
+                    valid = torch.arange(n_time, device=h.device)[None, :] < lengths.to(h.device)[:, None]
+                    h = h * valid[..., None].to(h.dtype)
             new_state.append(s_new)
             if return_hidden:
                 hidden.append(h)

@@ -274,7 +274,8 @@ class Trainer:
         self.net.train()
         state = self._carry_for(x.shape[0])
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp):
-            logits, new_state = self.net(x, state, lengths)
+            # packed sequences only when the state at each row's end is carried (EARSHOT)
+            logits, new_state = self.net(x, state, lengths, pack=bool(self.config.carry_state))
         loss = self.loss(logits.float(), target, lengths)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

@@ -88,3 +88,15 @@ def test_cuda_amp_matches_cpu():
     with torch.autocast("cuda", dtype=torch.float16):
         out, _ = mc(x.cuda(), lengths=torch.tensor([10, 7, 3, 10]))
     torch.testing.assert_close(out.float().cpu(), ref, atol=2e-2, rtol=2e-2)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_unpacked_padded_run_gives_same_outputs(cell):
+    m = _net(cell)
+    x = torch.randn(3, 9, 4)
+    lengths = torch.tensor([9, 5, 2])
+    a, _, ha = m(x, lengths=lengths, return_hidden=True)
+    b, _, hb = m(x, lengths=lengths, return_hidden=True, pack=False)
+    torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    for u, v in zip(ha, hb):
+        torch.testing.assert_close(u, v, atol=1e-6, rtol=1e-5)

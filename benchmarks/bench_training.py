@@ -1,0 +1,143 @@
+"""Training-loop overhead and export throughput of ``neurorrn.models``.
+
+1. Our :class:`~neurorrn.models.Trainer` against a bare PyTorch loop (forward, loss, backward,
+   clip, Adam step, LR schedule) over the *same* model, initial weights and batches (the same
+   permutation generator); both end with identical weights, which the script checks.  Reported:
+   frames per second of each and our overhead in %.  Runs alternate (bare, ours, bare, ours, ...)
+   and the medians are compared, so background load hits both alike.
+2. Export throughput: frames per second written to an ActivationStore by
+   :func:`~neurorrn.models.export_activations` (h of every layer, isolated mode).
+
+Usage::
+
+    python benchmarks/bench_training.py [--hidden 128] [--features 64] [--tokens 256] [--epochs 2]
+        [--repeats 3] [--threads 1]
+
+Prints one JSON line.  Acceptance: overhead <= 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def make_data(n_tokens, n_features, seed=0):
+    from neurorrn.models import FeatureSet
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(40, 76, n_tokens)
+    arrays = [rng.normal(size=(n, n_features)).astype(np.float32) for n in lengths]
+    words = [f"w{i % 100}" for i in range(n_tokens)]
+    return FeatureSet.from_arrays(arrays, [f"s{i}" for i in range(n_tokens)], words, ["t"] * n_tokens, 100.0)
+
+
+def bare_loop(model, data, targets, loss_fn, batch_size, epochs, seed, optim_cfg):
+    from neurorrn.models.training import make_optimizer
+
+    opt, sched = make_optimizer(model.parameters(), optim_cfg)
+    gen = torch.Generator().manual_seed(seed)
+    tmat = torch.from_numpy(targets.matrix)
+    widx = torch.from_numpy(targets.indices(list(data.word)))
+    n = data.n_tokens
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for b in range(0, n, batch_size):
+            idx = perm[b : b + batch_size]
+            x, lengths = data.batch(idx)
+            logits, _ = model(x, None, lengths, pack=False)
+            loss = loss_fn(logits, tmat[widx[idx]], lengths)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), optim_cfg.clip_norm)
+            opt.step()
+            sched.step()
+
+
+def main(argv=None):
+    from neurorrn.models import (FeatureNormalizer, ModelBundle, NetworkConfig, OptimConfig, SpeechRNN, TrainConfig,
+                                 Trainer, export_activations, make_loss, make_targets)
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--features", type=int, default=64)
+    ap.add_argument("--tokens", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    data = make_data(args.tokens, args.features)
+    targets = make_targets(sorted(set(data.word)), "srv")
+    net_cfg = NetworkConfig(n_input=args.features, hidden_sizes=[args.hidden], n_output=300)
+    optim_cfg = OptimConfig(kind="adam_noam", lr=0.002, warmup_steps=100)
+    loss_fn = make_loss("earshot")
+    torch.manual_seed(0)
+    init = SpeechRNN(net_cfg).state_dict()
+    frames = int(data.lengths.sum()) * args.epochs
+
+    def run_bare():
+        m = SpeechRNN(net_cfg)
+        m.load_state_dict(init)
+        t0 = time.perf_counter()
+        bare_loop(m, data, targets, loss_fn, args.batch_size, args.epochs, 0, optim_cfg)
+        return time.perf_counter() - t0, m
+
+    def run_ours():
+        m = SpeechRNN(net_cfg)
+        m.load_state_dict(init)
+        tr = Trainer(m, targets, loss_fn, TrainConfig(batch_size=args.batch_size, max_epochs=args.epochs,
+                                                       carry_state=False, random_state=0, checkpoint_every=0),
+                     optim_cfg, verbose=False)
+        t0 = time.perf_counter()
+        tr.fit(data)
+        return time.perf_counter() - t0, m
+
+    run_bare(), run_ours()  # warm-up
+    t_bare, t_ours = [], []
+    for _ in range(args.repeats):
+        tb, mb = run_bare()
+        to, mo = run_ours()
+        t_bare.append(tb)
+        t_ours.append(to)
+    same = all(torch.equal(a, b) for a, b in zip(mb.state_dict().values(), mo.state_dict().values()))
+    tb, to = float(np.median(t_bare)), float(np.median(t_ours))
+
+    # export throughput
+    norm = FeatureNormalizer("none").fit(data)
+    bundle = ModelBundle(net_cfg, mo.state_dict(), targets, {"kind": "synthetic", "params": {}, "frame_rate": 100.0,
+                                                             "sfreq": None, "n_features": args.features}, norm)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        export_activations(bundle, data, Path(tmp) / "acts.nc", batch_size=64)
+        t_exp = time.perf_counter() - t0
+        size_mb = (Path(tmp) / "acts.nc").stat().st_size / 1e6
+
+    out = {
+        "benchmark": "bench_training",
+        "model": f"LSTM {args.features}->{args.hidden}->300",
+        "tokens": args.tokens, "batch_size": args.batch_size, "epochs": args.epochs, "threads": args.threads,
+        "bare_frames_per_s": round(frames / tb, 1),
+        "ours_frames_per_s": round(frames / to, 1),
+        "overhead_pct": round(100 * (to - tb) / tb, 2),
+        "bare_s": [round(t, 3) for t in t_bare], "ours_s": [round(t, 3) for t in t_ours],
+        "identical_weights": bool(same),
+        "export_frames_per_s": round(int(data.lengths.sum()) / t_exp, 1),
+        "export_store_mb": round(size_mb, 2),
+        "machine": platform.platform(), "torch": torch.__version__,
+    }
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()
