@@ -174,6 +174,10 @@ class TRF(RegressorMixin, BaseEstimator):
         dt = np.dtype(self.dtype)
         plain = not _is_segment_list(X) and not _is_xr(X)
         if plain:
+            nx, ny = np.shape(X)[:1], (None if y is None else np.shape(y)[:1])
+            if ny is not None and nx and ny and nx != ny:
+                raise ValueError(f"X has {nx[0]} samples but Y has {ny[0]}: predictors and responses must "
+                                 "cover the same samples at the same rate")
             if y is None:
                 X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                                   ensure_all_finite=True)

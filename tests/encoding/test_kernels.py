@@ -1,0 +1,90 @@
+"""The lag-structured kernels against explicit lagged designs, folds, and statistics algebra."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurorrn.encoding._backend import get_backend
+from neurorrn.encoding._folds import make_folds
+from neurorrn.encoding._lagged import lag_range, lagged_cross, lagged_design, lagged_gram, lagged_predict, lagged_sum
+from neurorrn.encoding._suffstats import center, moments, scores, segment_stats
+
+BACKENDS = [("numpy", "float64"), ("torch", "float64")]
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS)
+@pytest.mark.parametrize("d0,d1,T", [(0, 7, 80), (-4, 5, 90), (-8, -2, 75), (3, 9, 60), (0, 6, 9), (-3, 2, 7)])
+def test_lagged_kernels_match_explicit_design(backend, dtype, d0, d1, T, rng):
+    be = get_backend(backend, dtype, "cpu" if backend == "torch" else None)
+    x = rng.standard_normal((T, 3))
+    y = rng.standard_normal((T, 2))
+    D = lagged_design(x, d0, d1).reshape(T, -1)
+    xb = be.asarray(x)
+    np.testing.assert_allclose(be.to_numpy(lagged_gram(xb, d0, d1, be)), D.T @ D, atol=1e-12)
+    np.testing.assert_allclose(be.to_numpy(lagged_cross(xb, be.asarray(y), d0, d1, be)), D.T @ y, atol=1e-12)
+    np.testing.assert_allclose(be.to_numpy(lagged_sum(xb, d0, d1, be)), D.sum(0), atol=1e-12)
+    W = rng.standard_normal((d1 - d0 + 1, 3, 2))
+    np.testing.assert_allclose(be.to_numpy(lagged_predict(xb, be.asarray(W), d0, d1, be)),
+                               D @ W.reshape(-1, 2), atol=1e-12)
+
+
+def test_lagged_design_matches_mne_delays():
+    from mne.decoding.receptive_field import _delay_time_series
+
+    x = np.arange(1.0, 6.0)[:, None]
+    ours = lagged_design(x, -1, 2)[:, :, 0]
+    np.testing.assert_array_equal(ours, _delay_time_series(x, -0.1, 0.2, 10.0)[:, 0, :])
+    np.testing.assert_array_equal(lag_range(-0.1, 0.2, 10.0), [-1, 0, 1, 2])
+
+
+def test_center_and_scores_are_exact(rng):
+    """Centring/scaling with other data's means, and held-out scores, from statistics alone."""
+    be = get_backend("numpy", "float64")
+    d0, d1 = -2, 4
+    x_tr, x_te = rng.standard_normal((200, 3)) + 3, rng.standard_normal((150, 3)) * 2 + 1
+    y_tr, y_te = rng.standard_normal((200, 2)) + 5, rng.standard_normal((150, 2)) - 1
+    st_tr, st_te = segment_stats(x_tr, y_tr, d0, d1, be), segment_stats(x_te, y_te, d0, d1, be)
+    mu, sd, muy = moments(st_tr, scale=True)
+    np.testing.assert_allclose(mu, x_tr.mean(0))
+    np.testing.assert_allclose(sd, x_tr.std(0))
+    c = center(st_te, d1 - d0 + 1, mu, sd, muy, be)
+    D = lagged_design((x_te - mu) / sd, d0, d1).reshape(150, -1)
+    np.testing.assert_allclose(c.G, D.T @ D, atol=1e-9)
+    np.testing.assert_allclose(c.Z, D.T @ (y_te - muy), atol=1e-9)
+    np.testing.assert_allclose(c.S, D.sum(0), atol=1e-9)
+    W = rng.standard_normal((D.shape[1], 2))
+    sc = scores(c, W, be)
+    yhat = D @ W + muy
+    for j in range(2):
+        np.testing.assert_allclose(sc["r"][j], np.corrcoef(yhat[:, j], y_te[:, j])[0, 1], rtol=1e-9)
+    from sklearn.metrics import explained_variance_score, r2_score
+
+    np.testing.assert_allclose(sc["r2"], r2_score(y_te, yhat, multioutput="raw_values"), rtol=1e-9)
+    np.testing.assert_allclose(sc["explained_variance"],
+                               explained_variance_score(y_te, yhat, multioutput="raw_values"), rtol=1e-9)
+
+
+def test_folds_contiguous_segments_and_cuts():
+    plan = make_folds([100] * 6, cv=3, n_lags=5)
+    assert len(plan.folds) == 3 and not plan.cut and plan.n_blocks == 3
+    # two segments, 4 folds: cut inside segments, each block contiguous
+    plan = make_folds([100, 60], cv=4, n_lags=5)
+    assert plan.cut and len(plan.folds) == 4
+    covered = sorted((s, lo, hi) for s, lo, hi, _ in plan.pieces)
+    assert covered[0][:2] == (0, 0) and sum(hi - lo for _, lo, hi in covered) == 160
+    # groups: one label per segment, kept together
+    plan = make_folds([50, 50, 50, 50], cv=2, groups=["a", "a", "b", "c"], n_lags=5)
+    blocks_of_seg = {s: b for s, _, _, b in plan.pieces}
+    assert blocks_of_seg[0] == blocks_of_seg[1]
+
+
+def test_folds_reject_shuffled_splits():
+    from sklearn.model_selection import KFold
+
+    with pytest.raises(ValueError, match="folds look shuffled"):
+        make_folds([1000], cv=KFold(5, shuffle=True, random_state=0), n_lags=10)
+    with pytest.raises(ValueError, match="cv must be >= 2"):
+        make_folds([1000], cv=1)
+    with pytest.raises(ValueError, match="groups has 3 labels"):
+        make_folds([10, 10], cv=2, groups=[1, 2, 3])
