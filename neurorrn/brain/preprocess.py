@@ -86,7 +86,7 @@ def _read_ext(get, n: int, a: int, b: int) -> np.ndarray:
 
 def filter_resample(get, n_times: int, n_channels: int, sfreq: float, h: np.ndarray, up: int = 1,
                     down: int = 1, chunk: int | None = None, out: np.ndarray | None = None,
-                    verbose=None) -> np.ndarray:
+                    channel_block: int = 64, verbose=None) -> np.ndarray:
     """Kernel: zero-phase FIR filter ``h`` then polyphase resampling ``up/down``, chunk by chunk.
 
     Parameters
@@ -99,6 +99,8 @@ def filter_resample(get, n_times: int, n_channels: int, sfreq: float, h: np.ndar
         Symmetric FIR kernel (odd length).
     chunk : int | None
         Input samples per chunk (rounded up to a multiple of ``down``); None = all at once.
+    channel_block : int
+        Channels filtered together (bounds the FFT work space); each chunk is read once.
 
     Returns
     -------
@@ -117,18 +119,20 @@ def filter_resample(get, n_times: int, n_channels: int, sfreq: float, h: np.ndar
     for s in progress(starts, total=len(starts), desc="filter+resample", verbose=verbose):
         e = min(s + chunk, n_times)
         a, b = s - pad_r - half, e + pad_r + half
-        x = _read_ext(get, n_times, a, b)
-        y = scipy.signal.oaconvolve(x, h[None, :], mode="valid", axes=1) if len(h) > 1 else x
-        del x
-        # y covers input samples [s - pad_r, e + pad_r)
-        if up == down == 1:
-            out[:, s:e] = y[:, pad_r:pad_r + (e - s)]
-            continue
-        z = scipy.signal.resample_poly(y, up, down, axis=1)
-        k0 = pad_r * up // down
+        x = _read_ext(get, n_times, a, b)  # all channels of this chunk, read once
         o0 = s * up // down
         o1 = min(n_out, -(-e * up // down))
-        out[:, o0:o1] = z[:, k0:k0 + (o1 - o0)]
+        k0 = pad_r * up // down
+        for c0 in range(0, n_channels, channel_block):
+            xc = x[c0:c0 + channel_block]
+            # y covers input samples [s - pad_r, e + pad_r)
+            y = scipy.signal.oaconvolve(xc, h[None, :], mode="valid", axes=1) if len(h) > 1 else xc
+            if up == down == 1:
+                out[c0:c0 + channel_block, s:e] = y[:, pad_r:pad_r + (e - s)]
+                continue
+            z = scipy.signal.resample_poly(y, up, down, axis=1)
+            out[c0:c0 + channel_block, o0:o1] = z[:, k0:k0 + (o1 - o0)]
+        del x
     return out
 
 
@@ -213,13 +217,12 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
         logger.info("preprocess: %d channels, %d samples at %g Hz -> %g Hz, FIR %d taps, notch %s",
                     len(picks), n_times, sf_in, sf_out, len(h), notch)
         chunk = int(round(chunk_duration * sf_in))
-        for g0 in range(0, len(picks), chunk_channels):
-            sel = picks[g0:g0 + chunk_channels]
 
-            def get(a, b, sel=sel):
-                return raw.get_data(picks=sel, start=a, stop=b, verbose="error")
+        def get(a, b):
+            return raw.get_data(picks=picks, start=a, stop=b, verbose="error")
 
-            filter_resample(get, n_times, len(sel), sf_in, h, up, down, chunk, out=data[g0:g0 + len(sel)])
+        filter_resample(get, n_times, len(picks), sf_in, h, up, down, chunk, out=data,
+                        channel_block=chunk_channels, verbose=verbose)
         info = mne.pick_info(raw.info, picks)
         with info._unlock():
             info["sfreq"] = sf_out
