@@ -77,7 +77,11 @@ def plot_probe_time_course(results: dict | xr.Dataset, *, title: str = "Linear p
         mean = r["mean"].values
         line, = ax.plot(lags, mean, label=f"{name} ({r.attrs.get('scoring', '')})")
         if "score" in r:
-            sd = np.nanstd(r["score"].values, axis=1)
+            sc = r["score"].values
+            ok = np.isfinite(sc)
+            cnt = np.maximum(ok.sum(1), 1)
+            mu = np.where(ok, sc, 0).sum(1) / cnt
+            sd = np.sqrt(np.where(ok, (sc - mu[:, None]) ** 2, 0).sum(1) / cnt)
             ax.fill_between(lags, mean - sd, mean + sd, color=line.get_color(), alpha=0.2)
         ax.axhline(float(r["chance"]), color=line.get_color(), ls=":", lw=1)
         if "control_mean" in r:

@@ -143,6 +143,13 @@ def _score(est, X, y, scoring: str) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in classes]))
 
 
+def _row_mean(a: np.ndarray) -> np.ndarray:
+    """Mean over the finite entries of each row; NaN for a row without any (no warning)."""
+    ok = np.isfinite(a)
+    cnt = ok.sum(1)
+    return np.where(cnt > 0, np.where(ok, a, 0.0).sum(1) / np.maximum(cnt, 1), np.nan)
+
+
 def _check_epochs(epochs):
     validate_type(epochs, xr.DataArray, "epochs")
     if epochs.dims != (TOKEN, LAG, UNIT):
@@ -200,13 +207,13 @@ def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str 
                 cest = make_estimator(estimator).fit(X[tr, li], yc[tr])
                 cscore[li, fi] = _score(cest, X[te, li], yc[te], scoring)
     lags = epochs[LAG].values
-    ds = xr.Dataset({"score": ((LAG, FOLD), score), "mean": (LAG, np.nanmean(score, 1)), "chance": chance},
+    ds = xr.Dataset({"score": ((LAG, FOLD), score), "mean": (LAG, _row_mean(score)), "chance": chance},
                     coords={LAG: lags, FOLD: np.arange(len(folds))},
                     attrs={"scoring": scoring, "target": target, "group_by": group_by,
                            "estimator": str(estimator), "shuffled": int(shuffle_labels)})
     if control:
         ds["control_score"] = ((LAG, FOLD), cscore)
-        ds["control_mean"] = (LAG, np.nanmean(cscore, 1))
+        ds["control_mean"] = (LAG, _row_mean(cscore))
         ds["selectivity"] = ds["mean"] - ds["control_mean"]
     logger.info("probe %s: peak %s %.3f at lag %.3f (chance %.3f)", target, scoring,
                 float(np.nanmax(ds["mean"])), float(lags[int(np.nanargmax(ds["mean"].values))]), chance)
@@ -227,40 +234,45 @@ def probe_features(epochs: xr.DataArray, features=None, **kwargs) -> xr.Dataset:
 def temporal_generalization(epochs: xr.DataArray, target: str = PHONE, *, group_by: str = "word",
                             n_splits: int = 5, estimator="logistic", table=None, random_state=0,
                             verbose=None) -> xr.Dataset:
-    """Train at each lag, test at every lag (King & Dehaene 2014); tokens valid at every lag only.
+    """Train at each lag, test at every lag (King & Dehaene 2014).
+
+    A probe trained at lag i on the training tokens valid (non-NaN) at i is tested at lag j on
+    the test tokens valid at j, so tokens near a stimulus's edges are used wherever they exist.
 
     Returns
     -------
     Dataset
-        ``score`` (train_lag, test_lag), mean over folds; ``chance``; attrs as
-        :func:`probe_over_time`.
+        ``score`` (train_lag, test_lag), mean over folds (NaN where no fold could be scored);
+        ``chance``; attrs as :func:`probe_over_time`.
     """
     _check_epochs(epochs)
-    valid = np.isfinite(epochs.values).all(axis=(1, 2))
-    if valid.sum() < 2 * n_splits:
-        raise ValueError(f"only {int(valid.sum())} tokens are valid at every lag; shorten the lags")
-    ep = epochs.isel({TOKEN: np.flatnonzero(valid)})
-    y, scoring, chance = _targets(ep, target, table)
-    folds = make_folds(ep["word"].values, ep["talker"].values, group_by, n_splits, random_state)
-    X = ep.values
+    y, scoring, chance = _targets(epochs, target, table)
+    folds = make_folds(epochs["word"].values, epochs["talker"].values, group_by, n_splits, random_state)
+    X = epochs.values
+    valid = np.isfinite(X).all(axis=2)  # (token, lag)
     n = X.shape[1]
     acc = np.zeros((n, n))
     cnt = np.zeros((n, n))
     for i in progress(range(n), desc=f"generalisation {target}", verbose=verbose):
         for tr, te in folds:
-            if len(np.unique(y[tr])) < 2:
+            tr_i = tr[valid[tr, i]]
+            if len(tr_i) < 2 or len(np.unique(y[tr_i])) < 2:
                 continue
-            est = make_estimator(estimator).fit(X[tr, i], y[tr])
+            est = make_estimator(estimator).fit(X[tr_i, i], y[tr_i])
             for j in range(n):
-                s = _score(est, X[te, j], y[te], scoring)
+                te_j = te[valid[te, j]]
+                if not len(te_j):
+                    continue
+                s = _score(est, X[te_j, j], y[te_j], scoring)
                 if np.isfinite(s):
                     acc[i, j] += s
                     cnt[i, j] += 1
-    lags = ep[LAG].values
-    return xr.Dataset({"score": ((TRAIN_LAG, TEST_LAG), acc / np.maximum(cnt, 1)), "chance": chance},
+    lags = epochs[LAG].values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
+    return xr.Dataset({"score": ((TRAIN_LAG, TEST_LAG), score), "chance": chance},
                       coords={TRAIN_LAG: lags, TEST_LAG: lags},
-                      attrs={"scoring": scoring, "target": target, "group_by": group_by,
-                             "n_tokens": int(valid.sum())})
+                      attrs={"scoring": scoring, "target": target, "group_by": group_by})
 
 
 __all__ = ["ESTIMATORS", "GROUPINGS", "control_labels", "make_estimator", "make_folds", "probe_features",

@@ -254,7 +254,13 @@ def rdms_over_lags(epochs: xr.DataArray, dim: str = PHONE, metric: str = "correl
         raise ValueError(f"epochs must have dims ('token', 'lag', 'unit'), got {epochs.dims}")
     lab = epochs[dim].values
     labels = sorted(set(lab.tolist())) if labels is None else list(labels)
-    means = np.stack([np.nanmean(epochs.values[lab == v], axis=0) for v in labels], axis=0)  # (label, lag, unit)
+    means = []
+    for v in labels:
+        x = epochs.values[lab == v]
+        ok = np.isfinite(x)
+        cnt = ok.sum(0)
+        means.append(np.where(cnt > 0, np.where(ok, x, 0).sum(0) / np.maximum(cnt, 1), np.nan))
+    means = np.stack(means, axis=0)  # (label, lag, unit); NaN where a label has no token at a lag
     out = []
     for k in range(epochs.sizes[LAG]):
         m = xr.DataArray(means[:, k], dims=(dim, "unit"), coords={dim: labels})
