@@ -174,9 +174,9 @@ class TRF(RegressorMixin, BaseEstimator):
         dt = np.dtype(self.dtype)
         plain = not _is_segment_list(X) and not _is_xr(X)
         if plain:
-            nx, ny = np.shape(X)[:1], (None if y is None else np.shape(y)[:1])
-            if ny is not None and nx and ny and nx != ny:
-                raise ValueError(f"X has {nx[0]} samples but Y has {ny[0]}: predictors and responses must "
+            nx, ny = _n_rows(X), (None if y is None else _n_rows(y))
+            if nx is not None and ny is not None and nx != ny:
+                raise ValueError(f"X has {nx} samples but Y has {ny}: predictors and responses must "
                                  "cover the same samples at the same rate")
             if y is None:
                 X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
@@ -374,6 +374,14 @@ class TRF(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
+
+
+def _n_rows(a):
+    """Number of rows of an array-like without converting it (None when unknown)."""
+    try:
+        return len(a)
+    except TypeError:
+        return None
 
 
 def _is_segment_list(a) -> bool:

@@ -155,8 +155,8 @@ def test_bad_input_errors(rng):
         TRF(0, 0.1, 100.0, alpha=1.0).fit(Xa, Ya)
     with pytest.raises(ValueError, match="tmin .* must be <= tmax"):
         TRF(0.2, 0.1, 100.0).fit(X, Y)
-    with pytest.raises(ValueError, match="Did you mean 'r2'"):
-        TRF(0, 0.1, 100.0, scoring="r3").fit(X, Y)
+    with pytest.raises(ValueError, match="Did you mean 'explained_variance'"):
+        TRF(0, 0.1, 100.0, scoring="explained_varance").fit(X, Y)
     with pytest.raises(ValueError, match="Allowed values are 'numpy', 'torch'"):
         TRF(0, 0.1, 100.0, backend="jax").fit(X, Y)
     with pytest.raises(ValueError, match="X has 2 segment"):
