@@ -752,7 +752,7 @@ def conditional_next_word(word_ids, sentence_index, n_outputs=N_LEXICAL_BITS):
     return L / L.sum(axis=1, keepdims=True)
 
 
-def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learning_rate=0.1, loss="sse",
+def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learning_rate=0.2, loss="sse",
                              n_streams=1, linkage="ward", random_state=0):
     """Elman (1990) simulation 4: lexical classes from word order (31-150-31 SRN).
 
@@ -772,7 +772,7 @@ def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learni
     n_sentences, n_passes, n_hidden : int
         10,000 sentences, 6 passes and 150 hidden units in the paper.
     learning_rate : float
-        Not reported; 0.1 here.
+        Not reported; 0.2 here.
     loss : {"sse", "cross_entropy"}
         ``"sse"`` (logistic outputs, squared error) as in the paper.
     n_streams : int

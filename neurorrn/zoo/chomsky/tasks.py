@@ -67,8 +67,8 @@ class ChomskyTask:
         check_positive(length, "length", integer=True)
         rng = check_random_state(random_state)
         inputs, targets = self._sample(rng, batch_size, length)
-        inputs = np.asarray(inputs, dtype=np.int64).reshape(batch_size, -1)
-        targets = np.asarray(targets, dtype=np.int64).reshape(batch_size, -1)
+        inputs = np.ascontiguousarray(np.asarray(inputs, dtype=np.int64).reshape(batch_size, -1))
+        targets = np.ascontiguousarray(np.asarray(targets, dtype=np.int64).reshape(batch_size, -1))
         if targets.shape[1] != self.output_length(length):
             raise RuntimeError(f"{self.name}: produced {targets.shape[1]} output tokens for length {length}, "
                                f"expected {self.output_length(length)}")

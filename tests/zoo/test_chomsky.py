@@ -1,0 +1,226 @@
+"""Delétang et al. tasks: every generator checked against an independent decoding; protocol."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurorrn.zoo.chomsky import (
+    LEVELS,
+    MODELS,
+    TASKS,
+    evaluate_model,
+    get_task,
+    register_model,
+    results_table,
+    run_benchmark,
+)
+
+LENGTHS = [1, 2, 3, 4, 5, 8, 13, 40, 57]
+
+
+def _le(bits):
+    """Little-endian bit list -> int."""
+    return sum(int(b) << i for i, b in enumerate(bits))
+
+
+def _until_term(row, term=2):
+    row = list(row)
+    return row[: row.index(term)]
+
+
+def _check_even_pairs(x, y, n):
+    return y[0] == np.sum(x[1:] != x[:-1]) % 2
+
+
+def _check_modular_arithmetic(x, y, n):
+    expr = "".join(str(t) if t < 5 else "+-*_"[t - 5] for t in x)
+    return len(x) % 2 == 1 and y[0] == eval(expr) % 5  # noqa: S307 - digits and + - * only
+
+
+def _check_parity_check(x, y, n):
+    return y[0] == x.sum() % 2
+
+
+def _check_cycle_navigation(x, y, n):
+    return y[0] == np.sum(x - 1) % 5
+
+
+def _check_stack_manipulation(x, y, n):
+    if n == 1:
+        return list(y) == [x[0], 2]
+    k = next((i for i, t in enumerate(x) if t >= 2), len(x))
+    stack = list(x[:k])
+    for a in x[k:]:
+        if a == 2:
+            stack = stack[:-1]
+        else:
+            stack.append(a - 3)
+    return _until_term(y) == stack[::-1] and len(y) == n + 1 and set(y[len(stack) + 1:]) <= {0}
+
+
+def _check_reverse_string(x, y, n):
+    return list(y) == list(x[::-1])
+
+
+def _decode_brackets(x, table):
+    return "".join(str(t) if t < 5 else table[t] for t in x)
+
+
+def _check_modular_arithmetic_brackets(x, y, n):
+    expr = _decode_brackets(x, {5: "+", 6: "-", 7: "*", 8: "(", 9: ")"})
+    return len(expr) == n and y[0] == eval(expr) % 5  # noqa: S307
+
+
+def _check_solve_equation(x, y, n):
+    if n < 3:
+        return y[0] == 0
+    eq = _decode_brackets(x, {5: "+", 6: "-", 7: "(", 8: ")", 9: "x", 10: "="})
+    lhs, rhs = eq.split("=")
+    return eq.count("x") == 1 and eval(lhs.replace("x", str(y[0]))) % 5 == int(rhs)  # noqa: S307
+
+
+def _check_duplicate_string(x, y, n):
+    return list(y) == list(x) * 2
+
+
+def _check_missing_duplicate_string(x, y, n):
+    if n == 1:
+        return y[0] == 1
+    body = x[: 2 * (n // 2)]
+    half = n // 2
+    i = list(body).index(2)
+    j = (i + half) % (2 * half)
+    return list(x[2 * half:]) == [3] * (n % 2) and (body == 2).sum() == 1 and y[0] == body[j]
+
+
+def _check_odds_first(x, y, n):
+    return list(y) == list(x[1::2]) + list(x[::2])
+
+
+def _split_numbers(x):
+    i = list(x).index(2)
+    return _le(x[:i]), _le(x[i + 1:])
+
+
+def _check_binary_addition(x, y, n):
+    if n <= 2:
+        return _le(_until_term(y)) == _le(x)
+    a, b = _split_numbers(x)
+    res = _until_term(y)
+    return _le(res) == a + b and (len(res) == 1 or res[-1] == 1) and len(y) == n + 1
+
+
+def _check_binary_multiplication(x, y, n):
+    if n <= 2:
+        return _until_term(y) == [0] * (n - 1)
+    a, b = _split_numbers(x)
+    return _le(_until_term(y)) == a * b and len(y) == n
+
+
+def _check_compute_sqrt(x, y, n):
+    num = int("".join(map(str, x)), 2)
+    return num >= 1 and int("".join(map(str, y)), 2) == math.isqrt(num) and len(y) == math.ceil(n / 2)
+
+
+def _check_bucket_sort(x, y, n):
+    return list(y) == sorted(x)
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_task_samples_are_correct(name):
+    task = get_task(name)
+    check = globals()[f"_check_{name}"]
+    rng = np.random.default_rng(0)
+    for n in LENGTHS:
+        b = task.sample(16, n, rng)
+        n_in = b.inputs.shape[1]
+        assert b.targets.shape == (16, task.output_length(n)) == b.mask.shape
+        assert b.inputs.min() >= 0 and b.inputs.max() < task.input_size
+        assert b.targets.min() >= 0 and b.targets.max() < task.output_size
+        for x, y in zip(b.inputs, b.targets):
+            assert check(x, y, n_in), (name, n, x, y)
+
+
+def test_levels_match_the_paper():
+    assert [t for t, lv in LEVELS.items() if lv == "regular"] == [
+        "even_pairs", "modular_arithmetic", "parity_check", "cycle_navigation"]
+    assert [t for t, lv in LEVELS.items() if lv == "dcf"] == [
+        "stack_manipulation", "reverse_string", "modular_arithmetic_brackets", "solve_equation"]
+    assert len([t for t, lv in LEVELS.items() if lv == "cs"]) == 7
+
+
+def test_masks_stop_at_the_termination_token():
+    b = get_task("binary_addition").sample(8, 20, 0)
+    for y, m in zip(b.targets, b.mask):
+        stop = list(y).index(2)
+        assert m[: stop + 1].all() and not m[stop + 1:].any()
+
+
+def test_sampling_is_seeded():
+    t = get_task("stack_manipulation")
+    a, b = t.sample(4, 12, 3), t.sample(4, 12, 3)
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    np.testing.assert_array_equal(a.targets, b.targets)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="Invalid value for task: 'parity'.*Did you mean 'parity_check'"):
+        get_task("parity")
+    with pytest.raises(ValueError, match="length must be > 0"):
+        get_task("reverse_string").sample(2, 0)
+    with pytest.raises(ValueError, match=r"train_lengths must be \(min, max\)"):
+        evaluate_model("parity_check", "lstm", training_steps=1, train_lengths=(5, 2))
+    with pytest.raises(ValueError, match="Invalid value for model: 'transformer'"):
+        evaluate_model("parity_check", "transformer")
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("lstm", lambda i, o, h: None)
+
+
+def test_evaluate_model_protocol_runs_and_scores_in_range():
+    res = evaluate_model("reverse_string", "gru", seed=0, training_steps=3, batch_size=4, hidden_size=8,
+                         test_lengths=[41, 45], test_batch_size=4)
+    assert set(res["accuracy_by_length"]) == {41, 45}
+    assert all(0 <= a <= 1 for a in res["accuracy_by_length"].values())
+    assert res["score"] == pytest.approx(np.mean(list(res["accuracy_by_length"].values())))
+
+
+def test_registered_model_is_benchmarked():
+    import torch
+
+    class LastInput(torch.nn.Module):
+        """A per-step linear readout of the input (no memory): a minimal registered model."""
+
+        def __init__(self, i, o):
+            super().__init__()
+            self.lin = torch.nn.Linear(i, o)
+
+        def forward(self, x):
+            return self.lin(x)
+
+    register_model("echo_test", lambda i, o, h: LastInput(i, o), overwrite=True)
+    try:
+        df = run_benchmark(tasks=["parity_check"], models=["echo_test", "rnn"], seeds=[0, 1], training_steps=2,
+                           batch_size=4, hidden_size=4, test_lengths=[41], test_batch_size=8)
+    finally:
+        MODELS.pop("echo_test")
+    assert set(df["model"]) == {"echo_test", "rnn"} and len(df) == 4
+    table = results_table(df)
+    assert list(table.columns) == ["echo_test", "rnn"]
+
+
+def test_results_table_is_max_over_seeds_of_mean_over_lengths():
+    df = pd.DataFrame({"task": "parity_check", "level": "regular", "model": "lstm", "learning_rate": 1e-3,
+                       "seed": [0, 0, 1, 1], "length": [41, 42, 41, 42], "accuracy": [1.0, 0.5, 0.6, 0.6]})
+    table = results_table(df)
+    assert table.loc[("regular", "parity_check"), "lstm"] == pytest.approx(75.0)
+
+
+@pytest.mark.slow
+def test_lstm_generalises_parity_beyond_training_lengths():
+    res = evaluate_model("parity_check", "lstm", seed=0, training_steps=2000, batch_size=32, hidden_size=64,
+                         learning_rate=5e-3, test_lengths=[41, 100, 250], test_batch_size=64)
+    assert res["score"] >= 0.9
