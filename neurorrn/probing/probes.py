@@ -222,7 +222,8 @@ def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str 
 
 def probe_features(epochs: xr.DataArray, features=None, **kwargs) -> xr.Dataset:
     """:func:`probe_over_time` for each feature; ``mean`` gets a ``feature`` dim."""
-    table = kwargs.pop("table", None) or phone_feature_table()
+    table = kwargs.pop("table", None)
+    table = phone_feature_table() if table is None else table
     features = [str(f) for f in table[FEATURE].values] if features is None else list(features)
     res = [probe_over_time(epochs, f, table=table, **kwargs) for f in features]
     out = xr.concat([r[["mean"]] for r in res], dim=xr.DataArray(features, dims=FEATURE, name=FEATURE))

@@ -28,6 +28,16 @@ def test_feature_probe_auc(epochs):
     assert float(r["mean"].sel(lag=0.05)) > 0.95
 
 
+def test_probe_features_stacks_features(epochs):
+    from neurorrn.probing.features import phone_feature_table
+    from neurorrn.probing.probes import probe_features
+
+    r = probe_features(epochs.sel(lag=[0.0, 0.03]), features=["nasal", "high"], estimator="ridge", n_splits=3,
+                       table=phone_feature_table())
+    assert r["mean"].dims == ("feature", "lag")
+    assert (r["mean"].sel(lag=0.03) > 0.9).all()
+
+
 def test_shuffled_labels_give_chance(epochs):
     r = probe_over_time(epochs, "phone", estimator="ridge", shuffle_labels=True, random_state=3)
     m = r["mean"].values
