@@ -378,6 +378,9 @@ class TRF(RegressorMixin, BaseEstimator):
 
 def _n_rows(a):
     """Number of rows of an array-like without converting it (None when unknown)."""
+    shape = getattr(a, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) else None
     try:
         return len(a)
     except TypeError:
