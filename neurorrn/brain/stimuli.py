@@ -160,23 +160,47 @@ def stimuli_from_files(path) -> list[Stimulus]:
     return out
 
 
-def stimuli_from_speech(n_stimuli: int, words_per_stimulus: int, random_state=None, **kwargs) -> list[Stimulus]:
-    """Synthesised speech streams from :func:`neurorrn.speech.make_stream` (espeak-ng).
+def stimuli_from_speech(n_stimuli: int, words_per_stimulus: int, random_state=None, talker: str = "m1",
+                        gap: tuple[float, float] = (0.06, 0.2), **kwargs) -> list[Stimulus]:
+    """Speech synthesised by :mod:`neurorrn.speech` (espeak-ng) with sample-exact alignments.
 
-    Raises ``ImportError`` naming the missing function when :mod:`neurorrn.speech` lacks it.
+    Uses :func:`neurorrn.speech.make_stream` when that module provides it; otherwise each stimulus
+    is ``words_per_stimulus`` words of :data:`SYNTH_LEXICON` synthesised one by one with
+    :func:`neurorrn.speech.synthesis.synthesize_many` and joined with ``gap`` seconds of silence.
+    Raises ``ImportError`` when :mod:`neurorrn.speech` is absent.
     """
     try:
-        from ..speech import make_stream
+        from .. import speech
     except ImportError as err:
-        raise ImportError("stimuli.source='speech' needs neurorrn.speech.make_stream, which is not "
-                          f"available ({err}); use source='synthetic' or 'files'") from None
+        raise ImportError(f"stimuli.source='speech' needs neurorrn.speech ({err}); use 'synthetic' or 'files'") from None
     rng = check_random_state(random_state)
     out = []
+    if hasattr(speech, "make_stream"):
+        for i in range(n_stimuli):
+            res = speech.make_stream(n_words=words_per_stimulus, random_state=int(rng.integers(2**31)), **kwargs)
+            audio, sf, al = _unpack_stream(res)
+            al = al[al["tier"].isin(["word", "phone"])][["tier", "label", "start", "end"]].reset_index(drop=True)
+            out.append(Stimulus(f"speech_{i}", audio, sf, al))
+        return out
+    from ..speech.synthesis import synthesize_many
+
+    words = list(SYNTH_LEXICON)
     for i in range(n_stimuli):
-        res = make_stream(n_words=words_per_stimulus, random_state=int(rng.integers(2**31)), **kwargs)
-        audio, sf, al = _unpack_stream(res)
-        al = al[al["tier"].isin(["word", "phone"])][["tier", "label", "start", "end"]].reset_index(drop=True)
-        out.append(Stimulus(f"speech_{i}", audio, sf, al))
+        chosen = [words[int(rng.integers(len(words)))] for _ in range(words_per_stimulus)]
+        syn = synthesize_many([(w, talker) for w in chosen])
+        sf = float(syn[0].sfreq)
+        pieces, rows, t = [], [], 0.1
+        pieces.append(np.zeros(int(round(0.1 * sf))))
+        for s in syn:
+            iv = s.intervals
+            rows += [{"tier": r.tier, "label": r.label, "start": t + r.start, "end": t + r.end}
+                     for r in iv.itertuples(index=False)]
+            pieces.append(np.asarray(s.audio, dtype=float))
+            g = np.zeros(int(round(rng.uniform(*gap) * sf)))
+            pieces.append(g)
+            t += (len(s.audio) + len(g)) / sf
+        al = pd.DataFrame(rows).sort_values("start", kind="stable").reset_index(drop=True)
+        out.append(Stimulus(f"speech_{i}", np.concatenate(pieces), sf, al))
     return out
 
 

@@ -217,3 +217,18 @@ def test_units_predictor_from_store(tmp_path):
 def test_stimulus_validation():
     with pytest.raises(ValueError, match=r"interval word 'cat' \[0.500, 2.000\] s lies outside the audio"):
         Stimulus("x", np.zeros(8000), 8000.0, pd.DataFrame([{"tier": "word", "label": "cat", "start": 0.5, "end": 2.0}]))
+
+
+def test_speech_stimuli_roundtrip(tmp_path):
+    """espeak-ng speech from neurorrn.speech: the aligned words come back through BIDS."""
+    speech = pytest.importorskip("neurorrn.speech")
+    try:
+        speech.synthesize("cat", "m1")
+    except speech.EspeakUnavailableError as err:  # pragma: no cover - depends on the machine
+        pytest.skip(f"espeak-ng unavailable: {err}")
+    cfg = SimulationConfig(sensors="eeg64", sfreq=100.0,
+                           stimuli={"source": "speech", "n_stimuli": 2, "words_per_stimulus": 3})
+    res = simulate(cfg, root=tmp_path)
+    _, tl = read_bids(tmp_path, subject="01", task="listen")
+    assert list(tl.words["label"]) == list(res.timeline.words["label"])
+    assert np.abs(tl.phones["sample"].to_numpy() - res.timeline.phones["sample"].to_numpy()).max() <= 1
