@@ -342,7 +342,7 @@ class TraceNetwork:
         s_tab[:, :, 0:ps] += self.pww[1] * pt
         s_tab[:, :, 1:ps + 1] += self.pww[2] * pt
         st = s_tab.stride()
-        u = torch.as_strided(s_tab, (L, nph, b, ws), (self.pdur * st[2], st[0], st[1], st[2])).reshape(L, nph, b, ws)
+        u = torch.as_strided(s_tab, (L, nph, b, ws), (self.pdur * st[2], st[0], st[1], st[2])).contiguous()
         u[:, :, :, ws - 1] = 0.0   # the last word slice gets no bottom-up input (jTRACE's cap)
         wnet = torch.matmul(self.a_pw, u.reshape(L * nph, b * ws)).view(self.n_words, b, ws)
         # --- wordToPhon (feedback)
