@@ -38,6 +38,8 @@ SEQ_FUNCTIONS = {
                          "Jordan 1986: learned cyclic sequences are attractors"),
     "fully_recurrent_delay": ("neurorrn.zoo.recurrent", "simulate_delayed_recall",
                               "Williams & Zipser 1989: RTRL/BPTT net learns delayed recall"),
+    "chomsky": ("neurorrn.zoo.chomsky.benchmark", "simulate_chomsky",
+                "Deletang et al. 2023: LSTM length generalisation on Chomsky-hierarchy tasks (small run)"),
     "interference": ("neurorrn.zoo.interference", "simulate_interference",
                      "McCloskey & Cohen 1989: A-B/A-C catastrophic interference and remedies"),
 }

@@ -362,7 +362,7 @@ def _new_figure(n_rows=1, n_cols=1, size=(8.0, 4.0)):
     return fig, axes
 
 
-def simulate_delayed_recall(delay=2, n_units=6, n_steps=200, n_epochs=300, algorithm="rtrl-online",
+def simulate_delayed_recall(delay=2, n_units=5, n_steps=100, n_epochs=150, algorithm="rtrl-online",
                             learning_rate=0.3, random_state=0):
     """A Williams & Zipser (1989) net learns to output its input ``delay`` steps later.
 

@@ -224,3 +224,19 @@ def test_lstm_generalises_parity_beyond_training_lengths():
     res = evaluate_model("parity_check", "lstm", seed=0, training_steps=2000, batch_size=32, hidden_size=64,
                          learning_rate=5e-3, test_lengths=[41, 100, 250], test_batch_size=64)
     assert res["score"] >= 0.9
+
+
+def test_zoo_runner_writes_store_and_figure(tmp_path):
+    from neurorrn.store import open_store
+    from neurorrn.zoo._registry_seq import SEQ_REGISTRY
+
+    out = SEQ_REGISTRY["chomsky"](tmp_path, random_state=0, tasks=["parity_check", "reverse_string"],
+                                  training_steps=2, hidden_size=4, batch_size=4, test_lengths=[41, 43],
+                                  n_store_sequences=2)
+    ds = open_store(out["store"], validate=True)
+    assert ds.attrs["time_unit"] == "step"
+    assert list(ds["word"].values) == ["parity_check"] * 2 + ["reverse_string"] * 2
+    # reverse_string reads 41 symbols then emits 41: its time course is twice as long
+    assert list(ds["n_frames"].values) == [42, 42, 82, 82]
+    assert set(out["summary"]["scores"]) == {"parity_check", "reverse_string"}
+    assert out["figure"].exists()

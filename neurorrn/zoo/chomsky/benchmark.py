@@ -34,7 +34,8 @@ from ...utils._check import check_option, check_positive, check_random_state, va
 from ...utils._logging import logger, progress
 from .tasks import LEVELS, TASKS, ChomskyTask, get_task
 
-__all__ = ["MODELS", "register_model", "SequenceModel", "evaluate_model", "run_benchmark", "results_table"]
+__all__ = ["MODELS", "register_model", "SequenceModel", "evaluate_model", "run_benchmark", "results_table",
+           "simulate_chomsky"]
 
 
 def _torch():
@@ -110,7 +111,7 @@ def _accuracy(logits, batch, torch):
 
 def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_size=128, learning_rate=1e-3,
                    hidden_size=256, train_lengths=(1, 40), test_lengths=range(41, 501), test_batch_size=64,
-                   max_grad_norm=1.0, device="cpu", verbose=None):
+                   max_grad_norm=1.0, device="cpu", return_model=False, verbose=None):
     """Train one model on one task and score it at the test lengths.
 
     Parameters
@@ -130,6 +131,8 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
         Sequences per test length.
     max_grad_norm : float
     device : str
+    return_model : bool
+        Also return the trained torch module under ``"model"``.
 
     Returns
     -------
@@ -182,6 +185,8 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     out = {"accuracy_by_length": acc, "score": float(np.mean(list(acc.values()))),
            "train_accuracy": float(np.mean(recent)), "seconds": time.perf_counter() - t0}
     logger.info("%s on %s (seed %s): score %.3f", model, task.name, seed, out["score"])
+    if return_model:
+        out["model"] = net
     return out
 
 
@@ -247,3 +252,57 @@ def results_table(df):
     best = best.loc[order]
     best.index = pd.MultiIndex.from_tuples([(LEVELS[t], t) for t in order], names=["level", "task"])
     return best
+
+
+def simulate_chomsky(tasks=("parity_check", "even_pairs", "reverse_string"), model="lstm", training_steps=500,
+                     hidden_size=32, batch_size=32, learning_rate=5e-3, test_lengths=(41, 60, 100, 200),
+                     n_store_sequences=4, random_state=0):
+    """A small run of the protocol for ``neurorrn zoo run chomsky`` (one seed per task).
+
+    Trains ``model`` on each task, scores it at ``test_lengths`` and records the recurrent
+    layer's time course on ``n_store_sequences`` test sequences of the shortest test length.
+    For the benchmark table proper use :func:`run_benchmark` or ``benchmarks/bench_chomsky.py``.
+
+    Returns
+    -------
+    dict
+        ``store`` (hidden-state and output-logit time courses; stimulus coord ``word`` holds
+        the task name), ``figure`` (accuracy against test length per task) and ``summary``
+        (``scores``: task -> mean accuracy over the test lengths; ``accuracy_by_length``).
+    """
+    from ..recurrent import _layers_to_store, _new_figure
+
+    torch = _torch()
+    seed = int(random_state) if random_state is not None else 0
+    runs, ids, task_of, scores, by_len = [], [], [], {}, {}
+    for t in tasks:
+        res = evaluate_model(t, model, seed=seed, training_steps=training_steps, batch_size=batch_size,
+                             learning_rate=learning_rate, hidden_size=hidden_size, test_lengths=test_lengths,
+                             return_model=True)
+        scores[t], by_len[t] = res["score"], res["accuracy_by_length"]
+        net, task = res["model"], get_task(t)
+        batch = task.sample(n_store_sequences, min(test_lengths), check_random_state(seed + 1))
+        x, _ = _model_input(batch.inputs, task, torch, "cpu")
+        with torch.no_grad():
+            h = net.rnn(x)[0] if hasattr(net, "rnn") else None
+            logits = net(x)
+        for k in range(n_store_sequences):
+            layers = {"hidden": h[k].numpy()} if h is not None else {}
+            layers["output"] = logits[k].numpy()
+            runs.append(layers)
+            ids.append(f"{t}_{k:02d}")
+            task_of.append(t)
+    # one unit layout for all tasks: output logits zero-padded to the largest output size
+    width = max(r["output"].shape[1] for r in runs)
+    for r in runs:
+        r["output"] = np.pad(r["output"], ((0, 0), (0, width - r["output"].shape[1])))
+    ds = _layers_to_store(runs, ids, f"zoo.chomsky.{model}", None, word=np.asarray(task_of, dtype=object))
+    fig, ax = _new_figure(size=(6, 3.5))
+    for t in tasks:
+        ax[0, 0].plot(list(by_len[t]), list(by_len[t].values()), "o-", label=f"{t} ({LEVELS[t]})")
+    ax[0, 0].set(xlabel="test length (trained on 1-40)", ylabel="per-token accuracy", ylim=(0, 1.02),
+                 title=f"{model.upper()} length generalisation (Deletang et al. 2023)")
+    ax[0, 0].legend(fontsize=8)
+    summary = {"scores": scores, "accuracy_by_length": by_len, "model": model, "training_steps": training_steps,
+               "hidden_size": hidden_size}
+    return {"store": ds, "figure": fig, "summary": summary}
