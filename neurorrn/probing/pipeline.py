@@ -38,6 +38,7 @@ class PSISettings(ConfigModel):
     criteria: tuple[float, float, float] = Field((0.0, 0.5, 0.01), description="start, stop (inclusive), step")
     criterion: float = 0.0
     alpha: float = 0.001
+    min_tokens: int = 3
     n_unit_clusters: int = 8
     n_phone_clusters: int = 6
 
@@ -122,10 +123,17 @@ def run_probe(cfg: ProbeConfig, out=None, verbose=None) -> dict:
                          "n_stimuli": int(store.sizes["stimulus"]), "figures": []}
         p = cfg.psi
         tokens = phone_tokens(store, p.window, align=p.align, absolute=p.absolute)
-        present = sorted(set(tokens["phone"].values.tolist()))
         from .features import ANALYSIS_PHONES
 
-        phones = [ph for ph in ANALYSIS_PHONES if ph in present]
+        counts = {ph: int(n) for ph, n in zip(*np.unique(tokens["phone"].values.astype(str), return_counts=True))}
+        phones = [ph for ph in ANALYSIS_PHONES if counts.get(ph, 0) >= p.min_tokens]
+        dropped = [ph for ph in ANALYSIS_PHONES if ph not in phones]
+        if dropped:
+            logger.warning("phones with fewer than %d tokens are left out: %s", p.min_tokens, dropped)
+        if len(phones) < 3:
+            raise ValueError(f"only {len(phones)} analysis phones have >= {p.min_tokens} tokens in the store; "
+                             "PSI, probes and RSA need more")
+        tokens = tokens.isel(token=np.flatnonzero(np.isin(tokens["phone"].values.astype(str), phones)))
         summary["n_tokens"] = int(tokens.sizes["token"])
         summary["phones"] = phones
         crit = np.round(np.arange(p.criteria[0], p.criteria[1] + p.criteria[2] / 2, p.criteria[2]), 6)
@@ -186,8 +194,19 @@ def run_probe(cfg: ProbeConfig, out=None, verbose=None) -> dict:
 
         # RSA
         r = cfg.rsa
-        model = rdm(pmap.sel(phone=phones).transpose("phone", "unit").astype(float), "phone", r.metric)
-        refs = {"features": feature_rdm(r.metric, phones)}
+        pm = pmap.sel(phone=phones).transpose("phone", "unit").astype(float)
+        vals = pm.values
+        flat = (np.ptp(vals, axis=1) == 0) if r.metric == "correlation" else ~vals.any(axis=1)
+        rsa_phones = [ph for ph, f in zip(phones, flat) if not f]
+        if len(rsa_phones) < len(phones):
+            logger.warning("RSA leaves out phones whose PSI pattern is constant (the %s distance is undefined): %s",
+                           r.metric, [ph for ph, f in zip(phones, flat) if f])
+        model = rdm(pm.sel(phone=rsa_phones), "phone", r.metric)
+        ftab = phone_feature_table(rsa_phones)
+        fflat = (np.ptp(ftab.values, axis=1) == 0) if r.metric == "correlation" else ~ftab.values.any(axis=1)
+        if fflat.any():
+            raise ValueError(f"the feature table has constant rows for {list(np.array(rsa_phones)[fflat])}")
+        refs = {"features": feature_rdm(r.metric, rsa_phones)}
         for name, path in r.references.items():
             refs[name] = load_rdm(path)
         rsa_out = {}
@@ -198,7 +217,7 @@ def run_probe(cfg: ProbeConfig, out=None, verbose=None) -> dict:
                              "counting": res.counting}
             summary["figures"].append(_save(F.plot_rsa(model, ref, res, names=("model PSI⁺", name)),
                                             fig_dir / f"rsa_{name}.png"))
-        summary["rsa"] = {"metric": r.metric, "method": r.method, "results": rsa_out}
+        summary["rsa"] = {"metric": r.metric, "method": r.method, "phones": rsa_phones, "results": rsa_out}
         write_text_atomic(out / "rsa.json", json.dumps(summary["rsa"], indent=2))
         write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str, ensure_ascii=False))
         logger.info("probe results written to %s", out)
