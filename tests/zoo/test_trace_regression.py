@@ -69,4 +69,4 @@ def test_cli_trace(shared_data, tmp_path):
         assert "word:^br^pt@4" in set(ds.unit.values)
     res = CliRunner().invoke(app, ["zoo", "trace", "--lexicon", str(shared_data / "jtrace" / "slex.jt"),
                                    "--input", "-bxk-", "--cycles", "3", "--out", str(tmp_path / "x.nc")])
-    assert res.exit_code == 1 and "'bxk' contains ['x']" in res.output
+    assert res.exit_code == 1 and "'-bxk-' contains ['x']" in res.output
