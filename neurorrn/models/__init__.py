@@ -6,7 +6,8 @@ Magnuson (2025), PLoS Comput Biol 21:e1013244.  See ``docs/models.md``.
 
 from .bundle import ModelBundle
 from .data import FeatureNormalizer, FeatureSet, holdout_split
-from .evaluation import (CATEGORIES, CRITERIA, accuracy, competitor_sets, competitor_time_courses,
+from .evaluation import (CATEGORIES, CRITERIA, accuracy, competitor_sets, competitor_time_courses, load_evaluation,
+                         save_evaluation,
                          cosine_similarity, evaluate_network, mean_rt, recognition_time)
 from .experiment import ExperimentConfig, run_experiment, train_on_features
 from .export import NetworkSubject, export_activations, export_corpus
@@ -22,6 +23,6 @@ __all__ = [
     "SpeechRNN", "TARGETS", "TargetConfig", "TargetSet", "TrainConfig", "Trainer", "accuracy", "build_network",
     "cohort_loss", "competitor_sets", "competitor_time_courses", "cosine_similarity", "earshot_loss",
     "evaluate_network", "export_activations", "export_corpus", "holdout_split", "init_distributed",
-    "load_checkpoint", "make_loss", "make_targets", "mean_rt", "mse_loss", "noam_factor", "recognition_time",
+    "load_checkpoint", "load_evaluation", "save_evaluation", "make_loss", "make_targets", "mean_rt", "mse_loss", "noam_factor", "recognition_time",
     "run_experiment", "save_checkpoint", "train_on_features",
 ]

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from ..speech import load_corpus
         from .bundle import ModelBundle
         from .data import FeatureSet
-        from .evaluation import accuracy, evaluate_network
+        from .evaluation import accuracy, evaluate_network, save_evaluation
         from .export import check_frame_rate, compute_bundle_features
 
         try:
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
             ds = evaluate_network(b.build_model(), data, b.targets, pronunciations=b.pronunciations or None)
             acc = accuracy(ds)
             if out is not None:
-                ds.to_netcdf(out, engine="h5netcdf", invalid_netcdf=True)
+                save_evaluation(ds, out, overwrite=overwrite)
         except (FileNotFoundError, FileExistsError, ValueError, KeyError) as err:
             _fail(err)
         typer.echo(json.dumps({str(cr): {str(s): float(acc.sel(criterion=cr, split=s)) for s in acc["split"].values}
@@ -93,12 +93,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write hidden-unit time courses of every layer to an ActivationStore."""
         from ..speech import load_corpus
+        from .bundle import ModelBundle
         from .export import export_corpus
 
         try:
             if out.exists() and not overwrite:
                 raise FileExistsError(f"output store '{out}' already exists; pass --overwrite to replace it")
-            path = export_corpus(bundle, load_corpus(corpus), out, components=[c.strip() for c in components.split(",")],
+            b = ModelBundle.load(bundle)
+            path = export_corpus(b, load_corpus(corpus), out, components=[c.strip() for c in components.split(",")],
                                  mode=mode, overwrite=overwrite, batch_size=batch_size)
         except (FileNotFoundError, FileExistsError, ValueError, KeyError) as err:
             _fail(err)

@@ -302,6 +302,22 @@ def evaluate_network(model, data, targets, *, pronunciations: Mapping[str, Seque
     return ds
 
 
+def save_evaluation(ds: xr.Dataset, path, overwrite: bool = False):
+    """Write an evaluation Dataset to netCDF (``recognized`` stored as int8), atomically."""
+    from ..utils._io import atomic_path
+
+    out = ds.assign(recognized=ds["recognized"].astype(np.int8))
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        out.to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def load_evaluation(path) -> xr.Dataset:
+    """Read an evaluation written by :func:`save_evaluation`."""
+    ds = xr.load_dataset(path, engine="h5netcdf")
+    return ds.assign(recognized=ds["recognized"].astype(bool))
+
+
 def accuracy(ds: xr.Dataset) -> xr.DataArray:
     """Fraction of tokens recognised, by criterion and split (plus ``"all"``).
 

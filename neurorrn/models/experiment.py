@@ -24,7 +24,8 @@ from ..utils._io import write_text_atomic
 from ..utils._logging import logger, use_log_level
 from .bundle import ModelBundle
 from .data import FeatureNormalizer, FeatureSet, holdout_split
-from .evaluation import accuracy, competitor_time_courses, evaluate_network, mean_rt, recognition_time
+from .evaluation import (accuracy, competitor_time_courses, evaluate_network, mean_rt, recognition_time,
+                         save_evaluation)
 from .losses import LossConfig, make_loss
 from .networks import NetworkConfig, SpeechRNN
 from .targets import TargetConfig, make_targets
@@ -180,8 +181,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
                              norm, inventory, pron, model_id=cfg.name, run_config=run_config, metrics=summary)
         bundle.save(out_dir / "model.pt", overwrite=True)
         ds.attrs["config_json"] = config_to_json(cfg)
-        tmp = out_dir / "evaluation.nc"
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True)
+        save_evaluation(ds, out_dir / "evaluation.nc", overwrite=True)
         summary["total_time_s"] = round(time.perf_counter() - t_start, 1)
         write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
         return summary

@@ -56,6 +56,12 @@ class NetworkConfig(ConfigModel):
         How outputs are read (sigmoid for binary targets, linear for dense targets with MSE).
     forget_bias : float
         Added to the LSTM forget-gate bias at initialisation (TensorFlow's default 1.0).
+    output_bias_init : float | None
+        Initial value of every read-out bias (None: PyTorch's uniform default; TensorFlow, and so
+        EARSHOT, starts at 0).  ``logit(n_active / n_dims)`` (-3.37 for 10 of 300) starts the
+        sigmoid outputs at the targets' base rate: with Adam each parameter moves by about the
+        learning rate per step, so from 0 the biases alone need thousands of steps to get there,
+        which is much of EARSHOT's long initial plateau.
     """
 
     cell: Literal["lstm", "gru", "rnn"] = "lstm"
@@ -64,6 +70,7 @@ class NetworkConfig(ConfigModel):
     n_output: int = 300
     output_activation: Literal["sigmoid", "linear"] = "sigmoid"
     forget_bias: float = 1.0
+    output_bias_init: float | None = None
 
 
 def _rnn_class(cell: str):
@@ -106,6 +113,9 @@ class SpeechRNN(nn.Module):
                 for layer in self.layers:
                     h = layer.hidden_size
                     layer.bias_ih_l0[h : 2 * h] += cfg.forget_bias  # gate order i, f, g, o
+        if cfg.output_bias_init is not None:
+            with torch.no_grad():
+                self.readout.bias.fill_(float(cfg.output_bias_init))
         if device is not None:
             self.to(device)
 

@@ -1,0 +1,285 @@
+"""TRF speed, memory and agreement: neurorrn vs mne, himalaya and scikit-learn, side by side.
+
+The standard problem (docs/encoding.md): 10 min at 100 Hz in 6 segments of 10,000 samples, 48
+correlated speech-like features (16 spectrogram-like bands + 32 "RNN units"), lags 0-500 ms (51),
+10 alphas, 5-fold contiguous cross-validation (fold k = segment k of segments 0-4), a per-target
+(or, where a tool cannot, global) alpha, the refit on segments 0-4, and a test on segment 5.
+
+Every tool runs in this one process on the same arrays.  Reported per tool: wall time of the whole
+CV + refit, peak resident memory above the baseline while it ran (sampled every 5 ms; GPU: peak
+allocated), held-out test r (mean over channels, segment 5), TRF-vs-truth r, the fraction of
+channels whose chosen alpha equals ours, and the coefficient difference to ours
+(max |delta| / max |ours|; same alpha where the tool chose the same one).
+
+Usage::
+
+    python benchmarks/bench_trf.py --channels 64              # everything (mne ~150 s on 2 cores)
+    python benchmarks/bench_trf.py --channels 300 --skip mne  # the 300-channel case
+    python benchmarks/bench_trf.py --quick                    # 2 segments' worth, for a smoke test
+
+``--himalaya-folds 1`` times one of the five folds of himalaya's CPU RidgeCV and extrapolates
+(it materialises an (n_alphas, n_test, n_train) array and takes ~15 min on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+ALPHAS = np.logspace(2, 7, 10)
+
+
+# ------------------------------------------------------------------------------------------ data
+def make_problem(n_channels=64, n_segments=6, seg_len=10000, n_lags=51, sfreq=100.0, seed=0):
+    """Speech-like correlated predictors and planted TRFs (float64)."""
+    from scipy.signal import butter, fftconvolve, lfilter, sosfiltfilt
+
+    rng = np.random.default_rng(seed)
+    sos8 = butter(4, 8.0, fs=sfreq, output="sos")
+    sos10 = butter(4, 10.0, fs=sfreq, output="sos")
+    X = []
+    proj = rng.standard_normal((16, 32)) / 4
+    for _ in range(n_segments):
+        drive = sosfiltfilt(sos8, rng.standard_normal((seg_len, 1)), axis=0) * 3
+        bands = np.logaddexp(0, drive + sosfiltfilt(sos10, rng.standard_normal((seg_len, 16)), axis=0) * 2)
+        units = lfilter([0.1], [1.0, -0.9], bands @ proj, axis=0)  # leaky integration of projected bands
+        X.append(np.column_stack([bands, np.tanh(units)]))
+    allx = np.concatenate(X)
+    mu, sd = allx.mean(0), allx.std(0)
+    X = [(x - mu) / sd for x in X]
+    lags = np.arange(n_lags) / sfreq
+    kern = np.stack([np.exp(-0.5 * ((lags - a) / w) ** 2) * s - 0.5 * np.exp(-0.5 * ((lags - a - 2 * w) / w) ** 2) * s
+                     for a, w, s in ((0.08, 0.02, 1.0), (0.15, 0.04, -1.0), (0.3, 0.06, 0.8))])
+    load_f = rng.standard_normal((3, 48)) * (rng.random((3, 48)) < 0.3)
+    load_c = rng.standard_normal((n_channels, 3))
+    h = np.einsum("cs,sf,sl->cfl", load_c, load_f, kern)
+    h += 0.02 * np.abs(h).max() * rng.standard_normal(h.shape)
+    Y = []
+    for x in X:
+        y = np.zeros((seg_len, n_channels))
+        for f in range(48):
+            y += fftconvolve(x[:, f:f + 1], h[:, f, :].T, axes=0)[:seg_len]
+        Y.append(y)
+    snr = rng.uniform(0.3, 1.5, n_channels)
+    Y = [y + np.concatenate(Y).std(0) / snr * rng.standard_normal(y.shape) for y in Y]
+    return X, Y, h
+
+
+def lagged(x, n_lags):
+    from neurorrn.encoding._lagged import lagged_design
+
+    T = x.shape[0]
+    return lagged_design(x, 0, n_lags - 1).reshape(T, -1)
+
+
+# ------------------------------------------------------------------------------------------ memory
+class PeakRSS:
+    """Peak resident set size (bytes) above the level at entry, sampled in a thread."""
+
+    def __init__(self, interval=0.005):
+        import psutil
+
+        self.proc = psutil.Process(os.getpid())
+        self.interval = interval
+
+    def __enter__(self):
+        self.base = self.proc.memory_info().rss
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.reset_peak_memory_stats()
+        except Exception:  # noqa: BLE001
+            pass
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.delta = self.peak - self.base
+        self.gpu = 0
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                self.gpu = torch.cuda.max_memory_allocated()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# ------------------------------------------------------------------------------------------ tools
+def run_ours(X, Y, backend, dtype, device, n_lags):
+    from neurorrn.encoding import TRF
+
+    m = TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, cv=5, alpha_rule="best", backend=backend,
+            dtype=dtype, device=device).fit(X[:5], Y[:5])
+    return m.coef_, m.alpha_
+
+
+def run_mne(X, Y, n_lags):
+    """ReceptiveField + TimeDelayingRidge: an explicit loop over folds x alphas, global alpha."""
+    from mne.decoding import ReceptiveField
+
+    tmax = (n_lags - 1) / 100.0
+    scores = np.zeros((5, len(ALPHAS), Y[0].shape[1]))
+    for k in range(5):
+        tr = [i for i in range(5) if i != k]
+        Xt = np.stack([X[i] for i in tr], 1)
+        Yt = np.stack([Y[i] for i in tr], 1)
+        for a, alpha in enumerate(ALPHAS):
+            rf = ReceptiveField(0.0, tmax, 100.0, estimator=float(alpha), scoring="corrcoef")
+            rf.fit(Xt, Yt)
+            scores[k, a] = rf.score(X[k][:, None], Y[k][:, None])
+    best = ALPHAS[np.argmax(scores.mean((0, 2)))]
+    rf = ReceptiveField(0.0, tmax, 100.0, estimator=float(best)).fit(np.stack(X[:5], 1), np.stack(Y[:5], 1))
+    return rf.coef_, np.full(Y[0].shape[1], best)
+
+
+def run_sklearn(X, Y, n_lags):
+    """RidgeCV on the explicitly lagged design (global alpha; scikit-learn has no per-target alpha with cv)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import PredefinedSplit
+
+    D = np.concatenate([lagged(x, n_lags) for x in X[:5]])
+    Yc = np.concatenate(Y[:5])
+    fold = np.repeat(np.arange(5), [len(x) for x in X[:5]])
+    m = RidgeCV(alphas=ALPHAS, cv=PredefinedSplit(fold), fit_intercept=True).fit(D, Yc)
+    C = Yc.shape[1]
+    return m.coef_.reshape(C, n_lags, -1).transpose(0, 2, 1), np.full(C, m.alpha_)
+
+
+def run_himalaya(X, Y, n_lags, backend="numpy", dtype="float64", n_folds=5):
+    from himalaya.backend import set_backend
+    from himalaya.ridge import RidgeCV
+    from himalaya.scoring import correlation_score
+    from sklearn.model_selection import PredefinedSplit
+
+    be = set_backend(backend)
+    D = np.concatenate([lagged(x, n_lags) for x in X[:5]]).astype(dtype)
+    Yc = np.concatenate(Y[:5]).astype(dtype)
+    fold = np.repeat(np.arange(5), [len(x) for x in X[:5]])
+    if n_folds < 5:
+        fold = np.where(fold < n_folds, fold, -1)
+    params = {"score_func": correlation_score}
+    if dtype == "float64" or backend == "numpy":
+        params["n_alphas_batch"] = 1
+    m = RidgeCV(alphas=ALPHAS, cv=PredefinedSplit(fold), fit_intercept=True, solver_params=params)
+    m.fit(be.asarray(D), be.asarray(Yc))
+    coef = be.to_numpy(m.coef_).T  # (C, p)
+    C = Yc.shape[1]
+    return coef.reshape(C, n_lags, -1).transpose(0, 2, 1), be.to_numpy(m.best_alphas_)
+
+
+# ------------------------------------------------------------------------------------------ main
+def test_r(coef, X, Y):
+    from neurorrn.encoding._lagged import lagged_design
+
+    n_lags = coef.shape[2]
+    mu = np.concatenate(X[:5]).mean(0)
+    muy = np.concatenate(Y[:5]).mean(0)
+    D = lagged_design(X[5] - mu, 0, n_lags - 1).reshape(len(X[5]), -1)
+    W = np.transpose(coef, (2, 1, 0)).reshape(-1, coef.shape[0])
+    pred = D @ W + muy
+    y = Y[5]
+    pc, yc = pred - pred.mean(0), y - y.mean(0)
+    return float(np.mean((pc * yc).sum(0) / np.sqrt((pc**2).sum(0) * (yc**2).sum(0))))
+
+
+def truth_r(coef, h):
+    return float(np.mean([np.corrcoef(coef[c].ravel(), h[c].ravel())[0, 1] for c in range(h.shape[0])]))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--channels", type=int, default=64)
+    ap.add_argument("--quick", action="store_true", help="small problem (smoke test)")
+    ap.add_argument("--skip", nargs="*", default=[], help="tools to skip: mne sklearn himalaya himalaya_gpu torch numpy cuda")
+    ap.add_argument("--himalaya-folds", type=int, default=5)
+    ap.add_argument("--out", default=None, help="write the results as JSON here")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
+    seg_len, n_lags = (2000, 21) if args.quick else (10000, 51)
+    t0 = time.perf_counter()
+    X, Y, h = make_problem(args.channels, seg_len=seg_len, n_lags=n_lags)
+    print(f"# problem: {args.channels} ch, 6 x {seg_len} samples, 48 features x {n_lags} lags, {len(ALPHAS)} alphas, "
+          f"5-fold CV (made in {time.perf_counter() - t0:.1f} s); {os.cpu_count()} CPUs, torch threads "
+          f"{torch.get_num_threads()}, cuda: {torch.cuda.is_available()}", flush=True)
+    tools = [("neurorrn numpy f64", "numpy", lambda: run_ours(X, Y, "numpy", "float64", None, n_lags)),
+             ("neurorrn torch f32 (CPU)", "torch", lambda: run_ours(X, Y, "torch", "float32", "cpu", n_lags)),
+             ("neurorrn torch f64 (CPU)", "torch", lambda: run_ours(X, Y, "torch", "float64", "cpu", n_lags))]
+    if torch.cuda.is_available():
+        tools += [("neurorrn torch f32 (CUDA)", "cuda", lambda: run_ours(X, Y, "torch", "float32", "cuda", n_lags)),
+                  ("neurorrn torch f64 (CUDA)", "cuda", lambda: run_ours(X, Y, "torch", "float64", "cuda", n_lags))]
+    tools += [("mne ReceptiveField (TDR), global alpha", "mne", lambda: run_mne(X, Y, n_lags)),
+              ("sklearn RidgeCV on lagged design, global alpha", "sklearn", lambda: run_sklearn(X, Y, n_lags))]
+    hf = args.himalaya_folds
+    tools.append((f"himalaya RidgeCV numpy f64{' (%d/5 folds, extrapolated)' % hf if hf < 5 else ''}", "himalaya",
+                  lambda: run_himalaya(X, Y, n_lags, "numpy", "float64", hf)))
+    if torch.cuda.is_available():
+        tools.append(("himalaya RidgeCV torch_cuda f32", "himalaya_gpu",
+                      lambda: run_himalaya(X, Y, n_lags, "torch_cuda", "float32")))
+    rows = []
+    ref = None
+    for name, key, fn in tools:
+        if key in args.skip:
+            continue
+        try:
+            with PeakRSS() as mem:
+                t = time.perf_counter()
+                coef, alpha = fn()
+                if key == "cuda":
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - t
+        except Exception as err:  # noqa: BLE001  (report and go on with the other tools)
+            print(f"{name}: FAILED {type(err).__name__}: {err}", flush=True)
+            continue
+        if "extrapolated" in name:
+            dt = dt * 5 / hf  # folds dominate; the refit adds about one more fold's worth
+        if ref is None:
+            ref = (coef, alpha)
+        same = alpha == ref[1]
+        if same.any():
+            diff = np.abs(coef[same] - ref[0][same]).max() / np.abs(ref[0][same]).max()
+        else:
+            diff = float("nan")
+        row = {"tool": name, "time_s": dt, "peak_rss_gib": mem.delta / 2**30, "peak_gpu_gib": mem.gpu / 2**30,
+               "test_r": test_r(coef, X, Y), "truth_r": truth_r(coef, h), "alpha_match": float(same.mean()),
+               "coef_rel_diff_same_alpha": float(diff)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    base = rows[0]["time_s"] if rows else float("nan")
+    fastest = min((r["time_s"] for r in rows if r["tool"].startswith("neurorrn")), default=float("nan"))
+    print()
+    print(f"| tool ({args.channels} ch) | time (s) | x ours (fastest) | peak RAM (GiB) | peak GPU (GiB) | test r | TRF-truth r | alpha = ours | max rel. coef diff (same alpha) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['tool']} | {r['time_s']:.2f} | {r['time_s'] / fastest:.1f} | {r['peak_rss_gib']:.2f} | "
+              f"{r['peak_gpu_gib']:.2f} | {r['test_r']:.4f} | {r['truth_r']:.3f} | {100 * r['alpha_match']:.0f} % | "
+              f"{r['coef_rel_diff_same_alpha']:.1e} |")
+    del base
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"channels": args.channels, "rows": rows}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() is not None else 1)
