@@ -154,6 +154,10 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
             trainer.resume(ck)
             logger.info("resumed from %s at epoch %d, step %d", ck, trainer.epoch_, trainer.step_)
         trainer.fit(data)
+        from .training import _dist
+
+        if _dist()[1] != 0:  # under torchrun only rank 0 evaluates and writes
+            return {"name": cfg.name, "rank": _dist()[1], "epochs": trainer.epoch_, "steps": trainer.step_}
         model.to("cpu")
         ds = evaluate_network(model, data, targets, pronunciations=pronunciations if cfg.evaluation.competitors else None,
                               batch_size=cfg.evaluation.batch_size)
@@ -205,8 +209,19 @@ def load_run_corpus(cfg: ExperimentConfig, verbose=None):
 def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verbose=None) -> dict:
     """Everything ``neurorrn train CONFIG`` does: corpus, features, training, evaluation, bundle."""
     from ..speech.features import compute_features
+    from .training import init_distributed
 
-    corpus = load_run_corpus(cfg, verbose=verbose)
+    rank, world = init_distributed()  # (0, 1) outside torchrun
+    if world > 1:  # rank 0 builds (or loads) the corpus first; the others then load it
+        import torch.distributed as dist
+
+        if rank == 0:
+            corpus = load_run_corpus(cfg, verbose=verbose)
+        dist.barrier()
+        if rank != 0:
+            corpus = load_run_corpus(cfg, verbose=verbose)
+    else:
+        corpus = load_run_corpus(cfg, verbose=verbose)
     feats = compute_features(corpus, kind=cfg.features.kind, verbose=verbose, **cfg.features.params)
     lex = corpus.lexicon
     words = sorted(set(map(str, corpus.items["word"])))

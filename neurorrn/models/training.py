@@ -218,6 +218,8 @@ class Trainer:
         self.run_config = run_config or {}
         self.verbose = verbose
         self.device = check_device(self.config.device)
+        if self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())  # torchrun: set by init_distributed
         self.model.to(self.device)
         self.use_amp = bool(self.config.amp and self.device.type == "cuda")
         self.optimizer, self.scheduler = make_optimizer(self.model.parameters(), self.optim_config)

@@ -185,3 +185,16 @@ def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted):
     for k, v in model.state_dict().items():
         assert torch.equal(r0[k], r1[k]), k
         torch.testing.assert_close(r0[k], v, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.gpu
+def test_cuda_amp_training_and_resume(planted, tmp_path):
+    data, tg, model, tr = _setup(planted, max_epochs=3, device="cuda", amp=True)
+    assert tr.use_amp and tr.device.type == "cuda"
+    tr.fit(data)
+    assert np.isfinite(tr.history_[-1]["train_loss"])
+    ck = tr.save(tmp_path / "gpu.pt")
+    _, _, _, tr2 = _setup(planted, max_epochs=4, device="cuda", amp=True)
+    tr2.resume(ck)
+    tr2.fit(data)
+    assert tr2.epoch_ == 4
