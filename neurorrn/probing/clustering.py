@@ -103,7 +103,7 @@ def _unit_time_courses(store, absolute: bool = True, chunk: int = 64) -> np.ndar
     parts = []
     for _, a in iter_stimuli(store, chunk=chunk):
         parts.append(np.abs(a) if absolute else a)
-    return np.concatenate(parts, axis=0).astype(np.float64)  # (all frames, units)
+    return np.concatenate(parts, axis=0).astype(np.float32, copy=False)  # (all frames, units)
 
 
 def kmeans_units(store, n_clusters: int = 32, *, absolute: bool = True, random_state=0,

@@ -108,3 +108,22 @@ def test_selectivity_errors(rng, word_store):
         ranksum_selectivity(tokens, {}, alpha=2)
     with pytest.raises(ValueError, match="has no dim 'unit'"):
         squeeze(means.rename(unit="u"))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, (3, 33), elements=st.floats(-5, 5, allow_nan=False), unique=True),
+       st.floats(0, 3))
+def test_psi_properties_hypothesis(m, c):
+    pos, neg = threshold_counts(m, [0.0, c])
+    for u in range(3):
+        assert sorted(pos[0, u]) == list(range(33))
+    assert (pos[0] + neg[0] == 32).all()
+    # pairs counted in PSI+ and PSI- are the same ordered pairs seen from both sides
+    assert pos[1].sum() == neg[1].sum()
+    above = np.ptp(m, axis=1) <= c
+    assert (pos[1][above] == 0).all() and (neg[1][above] == 0).all()
