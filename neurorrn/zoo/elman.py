@@ -85,7 +85,9 @@ class SimpleRecurrentNetwork(ModelSubject):
         ``"sse"``: logistic outputs and summed squared error (Elman 1990);
         ``"cross_entropy"``: softmax outputs and cross-entropy (for localist word codes).
     n_streams : int
-        Contiguous chunks of the training stream trained side by side (1 = faithful).
+        Contiguous chunks of the training stream trained side by side, each with its own
+        context, gradients summed at every step (1 = faithful; the remainder of the stream
+        after ``n_streams`` equal chunks is dropped).
     reset_each_epoch : bool
         Whether the context returns to ``context_init`` at the start of every pass.
     random_state : int | Generator | None

@@ -113,10 +113,7 @@ class ModularArithmetic(ChomskyTask):
     input_size = 9
     output_size = 5
 
-    def _sample(self, rng, b, n):
-        raise NotImplementedError  # sample() is overridden: the input length may shrink
-
-    def sample(self, batch_size, length, random_state=None):
+    def sample(self, batch_size, length, random_state=None):  # the input length may shrink by one
         check_positive(batch_size, "batch_size", integer=True)
         check_positive(length, "length", integer=True)
         rng = check_random_state(random_state)
