@@ -118,7 +118,9 @@ def lesion_module(module, units, kind: str = "silence", *, layer: int = 0, noise
 
     Parameters
     ----------
-    module : torch.nn.RNN | torch.nn.GRU | torch.nn.LSTM (``batch_first`` either way)
+    module : torch.nn.RNN | torch.nn.GRU | torch.nn.LSTM (``batch_first`` either way; packed
+        sequences too).  For a :class:`neurorrn.models.networks.SpeechRNN`, pass
+        ``model.layers[k]`` with ``layer=0``.
     units : sequence of int
         Hidden-unit indices of ``layer``.
     kind : {"silence", "noise", "connections"}
@@ -157,14 +159,19 @@ def lesion_module(module, units, kind: str = "silence", *, layer: int = 0, noise
 
     gen = torch.Generator().manual_seed(int(check_random_state(random_state).integers(2**31)))
 
-    def _hook(mod, inputs, output):
-        seq = output[0] if isinstance(output, tuple) else output
-        seq = seq.clone()
+    def _edit(t):
+        t = t.clone()
         if kind == "silence":
-            seq[..., idx] = 0.0
+            t[..., idx] = 0.0
         else:
-            noise = torch.randn(seq[..., idx].shape, generator=gen).to(seq) * noise_sd
-            seq[..., idx] = seq[..., idx] + noise
+            t[..., idx] = t[..., idx] + torch.randn(t[..., idx].shape, generator=gen).to(t) * noise_sd
+        return t
+
+    def _hook(mod, inputs, output):
+        from torch.nn.utils.rnn import PackedSequence
+
+        seq = output[0] if isinstance(output, tuple) else output
+        seq = seq._replace(data=_edit(seq.data)) if isinstance(seq, PackedSequence) else _edit(seq)
         if not isinstance(output, tuple):
             return seq
         state = output[1]
