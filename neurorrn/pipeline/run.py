@@ -25,7 +25,10 @@ def load_run_config(path):
         module = get_pipeline_module(name)
     except ValueError as err:
         raise ConfigError(f"{path}: {err}") from None
-    return module, module.CONFIG_MODEL.from_dict(data, source=str(path))
+    cfg = module.CONFIG_MODEL.from_dict(data, source=str(path))
+    if hasattr(module, "validate"):
+        module.validate(cfg)
+    return module, cfg
 
 
 def run_config(path, *, out_dir=None, until: str | None = None, from_: str | None = None,

@@ -231,8 +231,8 @@ def summarize_gain(baseline: xr.DataArray, full: xr.DataArray, share: xr.DataArr
     baseline, full : DataArray (sensor,)
         Cross-validated R² of the two models.
     share : DataArray (sensor,)
-        Each sensor's share (0..1, relative to the largest) of the simulated model-unit response;
-        a boolean mask is read as 1 (driven) / 0 (not driven).
+        The ground truth per sensor, e.g. the share of its variance that the simulated model-unit
+        response explains; a boolean mask is read as 1 (driven) / 0 (not driven).
     driven, undriven : float
         Sensors with ``share >= driven`` are "driven by model units", those with
         ``share < undriven`` "not driven"; the rest "weakly driven".

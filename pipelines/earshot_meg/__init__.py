@@ -16,7 +16,7 @@ from __future__ import annotations
 from neurorrn.pipeline.engine import Pipeline, Stage
 
 from .analysis_stages import brain_stage, encode_stage, probe_stage
-from .config import RUNTIME_SECTIONS, RunConfig
+from .config import RUNTIME_SECTIONS, RunConfig, validate_sections
 from .report_stage import report_stage
 from .speech_stages import corpus_stage, evaluate_stage, export_stage, features_stage, train_stage
 
@@ -44,4 +44,9 @@ def build_pipeline() -> Pipeline:
     ])
 
 
-__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "build_pipeline"]
+def validate(cfg: RunConfig) -> None:
+    """Check the sections other subsystems own (called before a run starts)."""
+    validate_sections(cfg)
+
+
+__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "build_pipeline", "validate"]

@@ -21,10 +21,11 @@ from neurorrn.utils._logging import logger
 from . import tasks as T
 from .config import RunConfig
 
-#: Fraction of the largest sensor response to model units above which a sensor counts as driven
-#: by them, and below which it counts as not driven (sensors in between are reported apart).
-DRIVEN_FRACTION = 0.25
-UNDRIVEN_FRACTION = 0.05
+#: Ground truth of a simulation: a sensor is "driven by model units" when the simulated unit
+#: response alone explains at least DRIVEN_R2 of its (band-passed) variance, and "not driven"
+#: below UNDRIVEN_R2; sensors in between are reported apart.
+DRIVEN_R2 = 0.01
+UNDRIVEN_R2 = 0.001
 
 
 def _cfg(ctx) -> RunConfig:
@@ -46,73 +47,85 @@ def brain_stage(ctx) -> dict:
     sec = cfg.brain
     if sec.source == "dataset":
         return _dataset(cfg)
-    from neurorrn.brain import SimulationConfig, load_ground_truth, simulate
+    from neurorrn.brain import SimulationConfig, simulate
 
     exp = ctx.inputs["export"]
     sim = dict(sec.simulate)
-    n_subjects = int(sim.pop("n_subjects", 1))
+    n_subjects = sec.n_subjects
     sim.setdefault("stimuli", {})
     sim["stimuli"] = {**sim["stimuli"], "source": "files", "path": str(exp.path / exp.meta["stimuli"])}
     root = ctx.out / "bids"
-    subjects, driven = [], {}
+    subjects = []
     for i in range(n_subjects):
         sub = f"{i + 1:02d}"
         one = SimulationConfig.from_dict({**sim, "subject": sub, "seed": int(sim.get("seed", cfg.seed)) + i},
                                          source="brain.simulate")
         simulate(one, root, store=str(exp.path / exp.meta["streams"]), overwrite=True)
-        gt = load_ground_truth(root, sub, task=one.task)
-        driven[sub] = _driven_sensors(gt)
         subjects.append(sub)
-    xr.Dataset({"unit_share": xr.concat([d for d in driven.values()], dim="subject")},
-               coords={"subject": subjects}).to_netcdf(ctx.out / "driven.nc", engine="h5netcdf")
-    return {"source": "simulate", "bids_root": "bids", "subjects": subjects, "task": one.task,
-            "n_driven": {s: int((d >= DRIVEN_FRACTION).sum()) for s, d in driven.items()}}
+    return {"source": "simulate", "bids_root": "bids", "subjects": subjects, "task": one.task}
 
 
-def _driven_sensors(gt: xr.Dataset) -> xr.DataArray:
-    """Share of each sensor's ground-truth model-unit response energy relative to the largest one,
-    within each channel type (0..1; the sensor TRFs of every ``units:*`` feature, summed)."""
-    trf = gt["sensor_trf"]
-    feats = [f for f in trf["feature"].values.astype(str) if f.startswith("units:")]
+def unit_r2(gt: xr.Dataset, raw, l_freq: float | None = 0.5, h_freq: float | None = 20.0) -> xr.DataArray:
+    """The share of each sensor's variance that the simulated model-unit response explains.
+
+    The unit-driven part of the recording is rebuilt from the ground truth (the ``units:*``
+    predictors convolved with their kernels at every source, through the forward gain), band-passed
+    like the analysed data, and its variance divided by that of the band-passed recording.  This is
+    the R² that a perfect model-unit predictor could add at that sensor: the gain an encoding
+    analysis should find there, and ~0 where the units put nothing.
+
+    Returns
+    -------
+    DataArray (sensor,)
+    """
+    import mne
+
+    from neurorrn.brain.simulate import convolve_trf
+
+    feats = [f for f in gt["feature"].values.astype(str) if f.startswith("units:")]
     if not feats:
         raise ValueError("the simulation has no 'units' response: brain.simulate.responses needs one "
-                         "with predictor: units, so model units drive some sources")
-    energy = (trf.sel(feature=feats) ** 2).sum(("feature", "lag"))
-    share = energy.copy(data=np.zeros(energy.shape))
-    types = _sensor_types(gt, energy["sensor"].values)
-    for t in set(types):
-        m = types == t
-        e = energy.values[m]
-        share.values[m] = e / e.max() if e.max() > 0 else 0.0
-    return share.rename("unit_share")
-
-
-def _sensor_types(gt, sensors) -> np.ndarray:
-    if "ch_type" in gt.coords:
-        return np.asarray(gt["ch_type"].sel(sensor=sensors).values, str)
-    names = np.asarray(sensors, str)
-    # Neuromag: names ending in 1 are magnetometers; others planar gradiometers; EEG otherwise
-    return np.array(["mag" if n.startswith("MEG") and n.endswith("1") else "grad" if n.startswith("MEG")
-                     else "eeg" for n in names])
+                         "with predictor: units, so that model units drive some sources")
+    sf = float(gt.attrs["sfreq"])
+    lag0 = int(round(float(gt["lag"].values[0]) * sf))
+    K = gt["kernels"].sel(feature=feats).transpose("feature", "source", "lag").values
+    X = gt["predictors"].sel(feature=feats).transpose("feature", "time").values.astype(float)
+    S = np.zeros((K.shape[1], X.shape[1]))
+    for f in range(len(feats)):
+        for j in range(K.shape[1]):
+            if np.any(K[f, j]):
+                S[j] += convolve_trf(X[f], K[f, j], lag0)[0]
+    sensors = list(gt["sensor"].values.astype(str))
+    G = gt["gain"].sel(sensor=sensors).transpose("sensor", "source").values
+    y = raw.get_data(picks=sensors)
+    u = G @ S
+    n = min(y.shape[1], u.shape[1])
+    y, u = y[:, :n], u[:, :n]
+    if l_freq is not None or h_freq is not None:
+        y = mne.filter.filter_data(y, sf, l_freq, h_freq, verbose="error")
+        u = mne.filter.filter_data(u, sf, l_freq, h_freq, verbose="error")
+    r2 = u.var(1) / np.where(y.var(1) > 0, y.var(1), np.nan)
+    return xr.DataArray(r2, dims="sensor", coords={"sensor": sensors}, name="unit_r2")
 
 
 def _dataset(cfg: RunConfig) -> dict:
     """A real dataset: check it against its manifest and list the subjects to analyse."""
-    from neurorrn.brain import check_dataset, load_manifest  # noqa: F401 - API of the brain helper
+    from neurorrn.brain.manifests import check_dataset, load_manifest
 
     ds = cfg.brain.dataset
     if ds is None:
         raise ValueError("brain.source='dataset' needs a brain.dataset section (manifest, root, subjects)")
-    manifest = load_manifest(ds.manifest)
-    report = check_dataset(manifest, ds.root)
-    problems = getattr(report, "problems", None) or (report.get("missing", []) if isinstance(report, dict) else [])
-    if problems:
-        raise FileNotFoundError(f"dataset at '{ds.root}' does not match {ds.manifest}: {problems[:5]}")
-    subjects = ds.subjects or sorted(p.name[4:] for p in Path(ds.root).glob("sub-*") if p.is_dir())
+    root = Path(ds.root).expanduser()
+    report = check_dataset(load_manifest(ds.manifest), root, checksums=False)
+    if not report.ok:
+        raise FileNotFoundError(f"the dataset at '{root}' is incomplete for {ds.manifest}:\n{report}")
+    subjects = ds.subjects or sorted(p.name[4:] for p in root.glob("sub-*") if p.is_dir())
     if not subjects:
-        raise FileNotFoundError(f"no sub-* folders under '{ds.root}'")
-    return {"source": "dataset", "bids_root": str(Path(ds.root).resolve()), "subjects": subjects,
-            "task": ds.task, "external": True}
+        raise FileNotFoundError(f"no sub-* folders under '{root}'")
+    if ds.task is None:
+        raise ValueError("brain.dataset.task is required (the BIDS task of the recordings to analyse)")
+    return {"source": "dataset", "bids_root": str(root.resolve()), "subjects": subjects,
+            "task": ds.task, "session": ds.session, "external": True}
 
 
 # ----------------------------------------------------------------------------------- encode
@@ -133,9 +146,10 @@ def encode_stage(ctx) -> dict:
     root = br.path / br.meta["bids_root"] if not br.meta.get("external") else Path(br.meta["bids_root"])
     stim_dir = exp.path / exp.meta["stimuli"] if exp.meta.get("stimuli") else root / "stimuli" / "audio"
     pre = cfg.brain.dataset.preprocess if cfg.brain.source == "dataset" and cfg.brain.dataset else \
-        {"l_freq": 0.5, "h_freq": 20.0}
+        {"l_freq": sec.band[0], "h_freq": sec.band[1]}
     tasks = make_tasks(br.meta["subjects"], [cfg.name], _layers(sec.layers, exp.meta["layers"]),
-                       bids_root=str(root), bids_task=br.meta["task"], store=str(exp.path / exp.meta["streams"]),
+                       bids_root=str(root), bids_task=br.meta["task"], bids_session=br.meta.get("session"),
+                       store=str(exp.path / exp.meta["streams"]),
                        stim_dir=str(stim_dir), sfreq=sec.sfreq, tmin=sec.tmin, tmax=sec.tmax, alphas=sec.alphas,
                        cv=sec.cv, baseline=list(sec.baseline), gammatone_bands=sec.gammatone_bands,
                        units_kind=sec.units_kind, n_components=sec.n_components,
@@ -143,19 +157,30 @@ def encode_stage(ctx) -> dict:
     res = fan_out(T.encode_task, tasks, ctx.out / "encode.zarr", **_scheduler(ctx),
                   attrs={"analysis": "encode", "config_json": json.dumps(sec.model_dump(mode="json"))}).load()
     meta = {"n_tasks": len(tasks), "median_gain": float(np.nanmedian(res["gain"].values))}
-    if (br.path / "driven.nc").is_file():
-        with xr.open_dataset(br.path / "driven.nc", engine="h5netcdf") as d:
-            share = d["unit_share"].load()
+    if br.meta["source"] == "simulate":
+        truth = _ground_truth_r2(root, br.meta["subjects"], br.meta["task"], pre["l_freq"], pre["h_freq"])
+        truth.to_netcdf(ctx.out / "truth.nc", engine="h5netcdf")
         meta["gain_by_group"] = {}
         for i in range(res.sizes["task"]):
             sub = str(res["subject"].values[i])
-            s = share.sel(subject=sub).sel(sensor=res["sensor"].values).values
+            s = truth.sel(subject=sub).sel(sensor=res["sensor"].values).values
             g = res["gain"].isel(task=i).values
             meta["gain_by_group"][f"{sub}/{res['layer'].values[i]}"] = {
-                "driven": float(np.median(g[s >= DRIVEN_FRACTION])),
-                "not_driven": float(np.median(g[s < UNDRIVEN_FRACTION]))}
+                "driven": float(np.median(g[s >= DRIVEN_R2])) if (s >= DRIVEN_R2).any() else None,
+                "not_driven": float(np.median(g[s < UNDRIVEN_R2])) if (s < UNDRIVEN_R2).any() else None}
     logger.info("encode: %s", json.dumps(meta))
     return meta
+
+
+def _ground_truth_r2(root, subjects, task, l_freq, h_freq) -> xr.DataArray:
+    """:func:`unit_r2` of every simulated subject, (subject, sensor)."""
+    from neurorrn.brain import load_ground_truth, read_bids
+
+    out = []
+    for sub in subjects:
+        raw, _ = read_bids(root, subject=sub, task=task, preload=True)
+        out.append(unit_r2(load_ground_truth(root, sub, task=task), raw, l_freq, h_freq))
+    return xr.concat(out, dim="subject").assign_coords(subject=list(subjects))
 
 
 # ------------------------------------------------------------------------------------ probe

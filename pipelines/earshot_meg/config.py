@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from neurorrn.config import ConfigModel
 from neurorrn.models.experiment import EvaluationSection, FeatureSection, HoldoutSection
 from neurorrn.models.losses import LossConfig
@@ -56,20 +58,31 @@ class ExportSection(ConfigModel):
 
 
 class DatasetSection(ConfigModel):
-    """A real M/EEG dataset on the user's disk, described by a manifest in ``data_manifests/``."""
+    """A real M/EEG dataset on the user's disk, described by a manifest in ``data_manifests/``.
+
+    One recording per subject is analysed: BIDS ``task`` (and ``session``) of each of ``subjects``
+    (default: every ``sub-*`` folder).  Its ``stimuli/**/*.wav`` are run through the network.
+    """
 
     manifest: str
     root: str
     subjects: list[str] | None = None
     task: str | None = None
+    session: str | None = None
     preprocess: dict[str, Any] = {"l_freq": 0.5, "h_freq": 20.0, "sfreq": 100.0}
 
 
 class BrainSection(ConfigModel):
-    """Brain data: ``source="simulate"`` (the ground-truth simulator, settings in ``simulate``)
-    or ``"dataset"`` (a real dataset, ``dataset``)."""
+    """Brain data: ``source="simulate"`` (the ground-truth simulator,
+    :class:`neurorrn.brain.SimulationConfig` settings in ``simulate``, one recording for each of
+    ``n_subjects`` subjects with seeds ``seed + i``) or ``"dataset"`` (a real dataset, ``dataset``).
+
+    The simulator's stimuli are always the export stage's streams and its ``units`` predictors the
+    exported stream store, so ``simulate.stimuli`` sets only timing (``pre``, ``isi``, ``post``).
+    """
 
     source: Literal["simulate", "dataset"] = "simulate"
+    n_subjects: int = Field(1, ge=1)
     simulate: dict[str, Any] = {}
     dataset: DatasetSection | None = None
 
@@ -79,7 +92,8 @@ class EncodeSection(ConfigModel):
 
     ``baseline`` lists the acoustic predictors (``envelope``, ``onsets``, their Hilbert versions
     ``hilbert_envelope``/``hilbert_onsets``, ``gammatone``: a few gammatone bands and their onsets);
-    ``alphas`` is the ridge grid (None: the TRF's grid relative to the predictors' power, with
+    ``band`` is the band-pass (Hz) applied to simulated recordings before resampling to ``sfreq``
+    (real datasets use ``brain.dataset.preprocess``); ``alphas`` is the ridge grid (None: the TRF's grid relative to the predictors' power, with
     z-scored predictors); the full model adds model-unit predictors of kind
     ``units_kind`` (:func:`neurorrn.encoding.predictors_from_store`: ``pca``, ``magnitude``,
     ``change``, ``kmeans``, ``units``) with ``n_components`` components.  Both are fitted with
@@ -88,6 +102,7 @@ class EncodeSection(ConfigModel):
     """
 
     sfreq: float = 100.0
+    band: tuple[float, float] = (0.5, 20.0)
     tmin: float = -0.1
     tmax: float = 0.5
     alphas: list[float] | None = None
@@ -153,6 +168,25 @@ class RunConfig(ConfigModel):
     probe: ProbeSection = ProbeSection()
     report: ReportSection = ReportSection()
     distributed: DistributedSection = DistributedSection()
+
+
+def validate_sections(cfg: "RunConfig") -> None:
+    """Validate the sections that other subsystems own, before anything runs (fail fast)."""
+    from neurorrn.config import ConfigError
+
+    if cfg.corpus.build is not None:
+        from neurorrn.speech import CorpusConfig
+
+        CorpusConfig.from_dict(cfg.corpus.build, source="corpus.build")
+    if cfg.brain.source == "simulate":
+        from neurorrn.brain import SimulationConfig
+
+        sim = SimulationConfig.from_dict(cfg.brain.simulate, source="brain.simulate")
+        if not any(r.predictor == "units" for r in sim.responses):
+            raise ConfigError("brain.simulate: no response has predictor 'units'; the experiment needs "
+                              "one so that model units drive some sources")
+    elif cfg.brain.dataset is None:
+        raise ConfigError("brain: source 'dataset' needs a 'dataset' section (manifest, root)")
 
 
 #: Sections that only say where or how fast to run; they are not part of any cache key.

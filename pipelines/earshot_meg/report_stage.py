@@ -13,7 +13,7 @@ import yaml
 from neurorrn.report import ReportData, build_report, summarize_gain
 from neurorrn.utils._logging import logger
 
-from .analysis_stages import DRIVEN_FRACTION, UNDRIVEN_FRACTION
+from .analysis_stages import DRIVEN_R2, UNDRIVEN_R2
 from .config import RUNTIME_SECTIONS, RunConfig
 from .tasks import UNIT_PREFIX
 
@@ -61,10 +61,10 @@ def _probing(data: ReportData, inputs) -> None:
                 setattr(data, kind, da.load())
 
 
-def _sensor_info(bids_root, subject, task):
+def _sensor_info(bids_root, subject, task, session=None):
     from neurorrn.brain import read_bids
 
-    raw, _ = read_bids(bids_root, subject=subject, task=task, preload=False)
+    raw, _ = read_bids(bids_root, subject=subject, task=task, session=session, preload=False)
     return raw.info
 
 
@@ -80,7 +80,7 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
     data.r2_full = sub["r2_full"].mean("task")
     root = br.path / br.meta["bids_root"] if not br.meta.get("external") else Path(br.meta["bids_root"])
     subject = str(sub["subject"].values[0])
-    data.info = _sensor_info(root, subject, br.meta["task"])
+    data.info = _sensor_info(root, subject, br.meta["task"], br.meta.get("session"))
     trfs = []
     for s in sub["subject"].values:
         f = en.path / "trf" / f"trf_{s}_{sub['model'].values[0]}_{layer}.nc"
@@ -92,19 +92,19 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
     unit_feats = [f for f in feats if f.startswith(UNIT_PREFIX)]
     data.trf_features = ([feats[0]] + unit_feats[: max(0, n_trf_features - 1)])[:n_trf_features]
     rows = []
-    if (br.path / "driven.nc").is_file():
-        with xr.open_dataset(br.path / "driven.nc", engine="h5netcdf") as d:
-            share = d["unit_share"].load()
+    if (en.path / "truth.nc").is_file():
+        with xr.open_dataarray(en.path / "truth.nc", engine="h5netcdf") as d:
+            share = d.load()
         mean_share = share.mean("subject").sel(sensor=data.r2_baseline["sensor"].values)
-        data.driven = mean_share >= DRIVEN_FRACTION
-        summary = summarize_gain(data.r2_baseline, data.r2_full, mean_share, driven=DRIVEN_FRACTION,
-                                 undriven=UNDRIVEN_FRACTION)
+        data.driven = mean_share >= DRIVEN_R2
+        summary = summarize_gain(data.r2_baseline, data.r2_full, mean_share, driven=DRIVEN_R2,
+                                 undriven=UNDRIVEN_R2)
         summary.insert(0, "subjects", "mean")
         rows.append(summary)
         for i in range(sub.sizes["task"]):
             s = str(sub["subject"].values[i])
             one = summarize_gain(sub["r2_baseline"].isel(task=i), sub["r2_full"].isel(task=i),
-                                 share.sel(subject=s), driven=DRIVEN_FRACTION, undriven=UNDRIVEN_FRACTION)
+                                 share.sel(subject=s), driven=DRIVEN_R2, undriven=UNDRIVEN_R2)
             one.insert(0, "subjects", s)
             rows.append(one)
         data.variance_summary = pd.concat(rows, ignore_index=True)

@@ -196,7 +196,7 @@ def _export_dataset_audio(cfg: RunConfig, bundle, ctx) -> dict:
     ds = cfg.brain.dataset
     if ds is None:
         raise ValueError("export.stimuli='dataset' needs a brain.dataset section (manifest, root)")
-    root = Path(ds.root)
+    root = Path(ds.root).expanduser()
     wavs = sorted(root.glob("stimuli/**/*.wav"))
     if not wavs:
         raise FileNotFoundError(f"no stimulus audio under '{root / 'stimuli'}' (expected the dataset's "

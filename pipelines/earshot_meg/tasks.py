@@ -215,7 +215,8 @@ def load_recording(task: dict):
 
     from neurorrn.brain.io import read_bids
 
-    raw, timeline = read_bids(task["bids_root"], subject=task["subject"], task=task["bids_task"], preload=True)
+    raw, timeline = read_bids(task["bids_root"], subject=task["subject"], task=task["bids_task"],
+                              session=task.get("bids_session"), preload=True)
     pre = dict(task.get("preprocess") or {})
     picks = mne.pick_types(raw.info, meg=True, eeg=True, exclude="bads")
     raw = raw.pick(picks)
