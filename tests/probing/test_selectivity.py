@@ -127,3 +127,14 @@ def test_psi_properties_hypothesis(m, c):
     assert pos[1].sum() == neg[1].sum()
     above = np.ptp(m, axis=1) <= c
     assert (pos[1][above] == 0).all() and (neg[1][above] == 0).all()
+
+
+def test_per_talker_maps_and_ranksum_fsi(diphone_store):
+    tokens = phone_tokens(diphone_store, (0.05, 0.15), align="stimulus")
+    per = psi(tokens, criteria=[0.2], by_talker=True)["positive"].sel(criterion=0.2)
+    assert per.dims == ("unit", "phone", "talker") and list(per["talker"].values) == ["t0", "t1"]
+    for t in ("t0", "t1"):  # the plant is the same for every talker
+        assert int(per.sel(unit=0, phone="P", talker=t)) == 32
+    rs = fsi(tokens, method="ranksum")
+    assert rs["positive"].dims == ("unit", "feature")
+    assert str(rs["positive"].sel(unit=33).idxmax("feature").values) == "nasal"
