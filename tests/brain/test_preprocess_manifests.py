@@ -87,7 +87,7 @@ def test_ica_removes_blinks():
     noise = {"brain_dipoles": 30, "alpha_amplitude": 0.0, "blink_rate": 0.5, "blink_dipole": 2000.0,
              "line": 0.0, "drift": 0.0}
     res = simulate(SimulationConfig(sensors="eeg64", snr_db=None, noise=noise, sfreq=200.0,
-                                    stimuli={"n_stimuli": 8, "words_per_stimulus": 8}))
+                                    stimuli={"n_stimuli": 8, "words_per_stimulus": 8, "audio_sfreq": 8000.0}))
     raw = res.raw
     out = preprocess(raw, l_freq=1.0, h_freq=30.0, sfreq=100.0, ica=15, random_state=0)
     assert "ICA removed" in out.info["description"]

@@ -96,8 +96,8 @@ def test_powerlaw_slope():
 
 def test_noise_spectra_have_requested_slopes_and_peaks():
     noise = dict(QUIET, brain_dipoles=60, brain_exponent=1.5, brain_amplitude=10.0)
-    cfg = SimulationConfig(snr_db=None, sfreq=200.0, noise=noise,
-                           stimuli={"n_stimuli": 8, "words_per_stimulus": 6})
+    small = {"n_stimuli": 6, "words_per_stimulus": 4, "audio_sfreq": 8000.0}
+    cfg = SimulationConfig(snr_db=None, sfreq=200.0, noise=noise, stimuli=small)
     res = simulate(cfg)
     types = np.array(res.raw.get_channel_types())
     f, p = _psd(res.noise["brain"][types[:306] == "mag"], 200.0)
@@ -106,8 +106,7 @@ def test_noise_spectra_have_requested_slopes_and_peaks():
     # alpha bursts peak at the requested frequency; line noise at 60 Hz and harmonics
     noise = dict(QUIET, alpha_amplitude=50.0, alpha_freq=11.0, alpha_burst_rate=1.0, line=5.0, line_harmonics=3,
                  sensor={"mag": 1e-15, "grad": 1e-14, "eeg": 1e-7, "eog": 1e-6})
-    res = simulate(SimulationConfig(snr_db=None, sfreq=400.0, line_freq=60.0, noise=noise,
-                                    stimuli={"n_stimuli": 8, "words_per_stimulus": 6}))
+    res = simulate(SimulationConfig(snr_db=None, sfreq=400.0, line_freq=60.0, noise=noise, stimuli=small))
     f, p = _psd(res.noise["alpha"][:306], 400.0)
     band = (f > 3) & (f < 40)
     assert f[band][np.argmax(p[band])] == pytest.approx(11.0, abs=0.75)
@@ -116,13 +115,14 @@ def test_noise_spectra_have_requested_slopes_and_peaks():
         i = np.argmin(np.abs(f - 60.0 * k))
         assert p[i] > 100 * np.median(p[(f > 60 * k - 8) & (f < 60 * k + 8)])
     # blinks appear on the EOG channel
-    res = simulate(SimulationConfig(snr_db=None, noise=dict(QUIET, blink_rate=0.5, blink_amplitude=150.0)))
+    res = simulate(SimulationConfig(snr_db=None, noise=dict(QUIET, blink_rate=0.5, blink_amplitude=150.0),
+                                    stimuli=small))
     eog = res.raw.get_data(picks="eog")[0]
     assert eog.max() == pytest.approx(150e-6, rel=0.05)
 
 
 def test_snr_is_set_from_power():
-    res = simulate(SimulationConfig(snr_db=-5.0))
+    res = simulate(SimulationConfig(snr_db=-5.0, stimuli={"n_stimuli": 3, "audio_sfreq": 8000.0}))
     assert res.ground_truth.attrs["snr_db_achieved_mag"] == pytest.approx(-5.0, abs=1e-6)
     sig = res.signal[np.array(res.raw.get_channel_types()[:306]) == "mag"]
     noise = sum(res.noise[c] for c in ("brain", "alpha", "sensor"))[np.array(res.raw.get_channel_types()[:306]) == "mag"]
@@ -140,10 +140,10 @@ def test_trf_recovered_from_noise_free_data():
     design = np.concatenate([np.stack([np.roll(X[:, f], k) for k in range(n_lag)], axis=1)
                              for f in range(X.shape[1])], axis=1)
     design[:n_lag] = 0
-    Y = res.signal.T
+    Y = res.signal[::7].T  # every 7th sensor keeps the test fast
     coef, *_ = np.linalg.lstsq(design, Y, rcond=None)
     coef = coef.reshape(X.shape[1], n_lag, -1).transpose(0, 2, 1)  # feature, sensor, lag
-    truth = gt["sensor_trf"].values
+    truth = gt["sensor_trf"].values[:, ::7]
     assert np.corrcoef(coef.ravel(), truth.ravel())[0, 1] > 0.999
 
 
@@ -219,6 +219,7 @@ def test_stimulus_validation():
         Stimulus("x", np.zeros(8000), 8000.0, pd.DataFrame([{"tier": "word", "label": "cat", "start": 0.5, "end": 2.0}]))
 
 
+@pytest.mark.slow
 def test_speech_stimuli_roundtrip(tmp_path):
     """espeak-ng speech from neurorrn.speech: the aligned words come back through BIDS."""
     speech = pytest.importorskip("neurorrn.speech")
