@@ -25,9 +25,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import logging
 
-from ..utils._logging import logger
+# no package imports here: the synthesis server (_espeak_server.py) loads this file on its own
+logger = logging.getLogger("neurorrn")
 
 # espeak_ng constants (speak_lib.h)
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -100,7 +101,7 @@ def _load_library():
 class RawSynthesis:
     """Raw engine output: int16 audio at :data:`NATIVE_SFREQ`, events as (name, sample)."""
 
-    audio: np.ndarray
+    audio: object  # np.ndarray of int16 (or its bytes)
     sfreq: int
     phonemes: list = field(default_factory=list)   # [(espeak name incl. stress marks, sample)]
     words: list = field(default_factory=list)      # [(text_position (1-based), length, sample)]
@@ -124,6 +125,10 @@ class Engine:
         lib.espeak_Synchronize.restype = ctypes.c_int
         lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
         lib.espeak_Info.restype = ctypes.c_char_p
+        self._set_seed = getattr(lib, "espeak_ng_SetRandSeed", None)
+        if self._set_seed is not None:
+            self._set_seed.argtypes = [ctypes.c_long]
+            self._set_seed.restype = None
         opts = _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT
         sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode() if data else None, opts)
         if sr <= 0:
@@ -140,9 +145,14 @@ class Engine:
         self._ph: list = []
         self._w: list = []
 
+    def seed(self, value: int = 0) -> None:
+        """Seed espeak-ng's noise generator (``espeak_ng_SetRandSeed``, where available)."""
+        if self._set_seed is not None:
+            self._set_seed(int(value))
+
     def _callback(self, wav, n, ev):
         if n > 0:
-            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            self._chunks.append(ctypes.string_at(wav, 2 * n))
         i = 0
         while ev[i].type != _EV_LIST_TERMINATED:
             e = ev[i]
@@ -154,7 +164,7 @@ class Engine:
         return 0
 
     def synth(self, text: str, voice: str, rate: int = 175, pitch: int = 50, prange: int = 50,
-              volume: int = 100, phoneme_input: bool = False) -> RawSynthesis:
+              volume: int = 100, phoneme_input: bool = False, as_bytes: bool = False) -> RawSynthesis:
         """Synthesize ``text`` with ``voice`` (e.g. ``"en-us+f3"``) and return audio + events.
 
         With ``phoneme_input`` the text may contain ``[[...]]`` espeak phoneme mnemonics.
@@ -174,21 +184,26 @@ class Engine:
             if err != 0:
                 raise RuntimeError(f"espeak_Synth failed with code {err} for text {text!r}")
             self.lib.espeak_Synchronize()
-            audio = (np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16))
-            return RawSynthesis(audio.astype(np.int16, copy=False), self.sfreq, list(self._ph),
-                                list(self._w))
+            audio = b"".join(self._chunks)
+            if not as_bytes:  # the synthesis server does without numpy (a small process forks fast)
+                import numpy as np
+
+                audio = np.frombuffer(audio, dtype=np.int16).copy()
+            return RawSynthesis(audio, self.sfreq, list(self._ph), list(self._w))
 
 
 _ENGINE: Engine | None = None
-_ENGINE_PID: int | None = None
 
 
 def get_engine() -> Engine:
-    """The process's single espeak-ng engine (created on first use, re-created after fork)."""
-    global _ENGINE, _ENGINE_PID
-    if _ENGINE is None or _ENGINE_PID != os.getpid():
+    """The process's single espeak-ng engine (created on first use).
+
+    A forked child inherits its parent's engine, state included; that is what
+    :mod:`neurorrn.speech._worker` relies on to start every utterance from the same state.
+    """
+    global _ENGINE
+    if _ENGINE is None:
         _ENGINE = Engine()
-        _ENGINE_PID = os.getpid()
         logger.debug("espeak-ng %s loaded from %s (%s)", _ENGINE.version, _ENGINE.library_path,
                      _ENGINE.source)
     return _ENGINE

@@ -14,8 +14,9 @@ Layout of a corpus root::
 :func:`build_corpus` is cached: when ``root`` already holds a corpus built from the same config
 (same hash; ``n_jobs`` does not count) it loads it and writes nothing.  A build goes to a
 temporary directory that is renamed into place at the end, so an interrupted build leaves no
-half corpus.  Synthesis runs in ``n_jobs`` worker processes (``spawn`` start method; espeak-ng
-keeps global state, so each process holds its own engine).
+half corpus.  Synthesis runs in ``n_jobs`` espeak server processes (fresh interpreters; espeak-ng
+keeps global state, so each holds its own engine and forks a pristine child per token, see
+:mod:`neurorrn.speech._worker`): the corpus is byte-identical whatever ``n_jobs``.
 """
 
 from __future__ import annotations
@@ -244,33 +245,20 @@ def stimulus_id(word: str, talker: str) -> str:
 
 
 # ----------------------------------------------------------------------------- building
-def _init_worker(verbose_level):
-    logger.setLevel(verbose_level)
-
-
-def _synth_chunk(args):
-    """Worker: synthesize (word, talker) pairs, write WAVs under ``tmp_root``, return rows."""
-    from .synthesis import synthesize
-
-    chunk, lexicon, talkers, sfreq, final_pause, force, tmp_root = args
-    tmp_root = Path(tmp_root)
-    items, aligns = [], []
-    for word, tname in chunk:
-        syn = synthesize(word, talkers[tname], lexicon=lexicon, sfreq=sfreq,
-                         final_pause=final_pause, force=force)
-        sid = stimulus_id(word, tname)
-        rel = f"audio/{tname}/{word}.wav"
-        data = wav_bytes(syn.audio, sfreq)
-        out = tmp_root / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        items.append({"stimulus": sid, "word": word, "talker": tname, "path": rel,
-                      "n_samples": int(syn.audio.size), "sfreq": int(sfreq),
-                      "duration": syn.audio.size / sfreq, "match": syn.match,
-                      "espeak_phones": " ".join(syn.espeak_phones), "sha256": sha256_bytes(data)})
-        for r in syn.intervals.itertuples():
-            aligns.append((sid, r.tier, r.label, float(r.start), float(r.end)))
-    return items, aligns
+def _token_rows(syn, word, tname, sfreq, tmp_root: Path):
+    """Write one token's WAV; return its item row and alignment rows."""
+    sid = stimulus_id(word, tname)
+    rel = f"audio/{tname}/{word}.wav"
+    data = wav_bytes(syn.audio, sfreq)
+    out = tmp_root / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    item = {"stimulus": sid, "word": word, "talker": tname, "path": rel,
+            "n_samples": int(syn.audio.size), "sfreq": int(sfreq),
+            "duration": syn.audio.size / sfreq, "match": syn.match,
+            "espeak_phones": " ".join(syn.espeak_phones), "sha256": sha256_bytes(data)}
+    aligns = [(sid, r.tier, r.label, float(r.start), float(r.end)) for r in syn.intervals.itertuples()]
+    return item, aligns
 
 
 def build_corpus(config, root, *, overwrite: bool = False, n_jobs: int | None = None,
@@ -365,30 +353,55 @@ def build_corpus(config, root, *, overwrite: bool = False, n_jobs: int | None = 
 
 
 def _run_synthesis(pairs, lexicon, talkers, cfg, tmp, n_jobs, verbose):
-    chunk_size = max(1, min(200, len(pairs) // (4 * n_jobs) or 1))
-    chunks = [pairs[i:i + chunk_size] for i in range(0, len(pairs), chunk_size)]
-    args = [(c, lexicon, talkers, cfg.sfreq, cfg.final_pause, cfg.force_pronunciation, str(tmp))
-            for c in chunks]
-    items, aligns = [], []
-    bar = progress(total=len(pairs), desc=f"synthesizing {cfg.name}", verbose=verbose, unit="token")
-    try:
-        if n_jobs <= 1:
-            for a in args:
-                it, al = _synth_chunk(a)
-                items += it
-                aligns += al
-                bar.update(len(it))
-        else:
-            import multiprocessing as mp
+    """Synthesize all (word, talker) pairs with ``n_jobs`` espeak servers; write WAVs.
 
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(n_jobs, initializer=_init_worker, initargs=(logger.level,)) as pool:
-                for it, al in pool.imap(_synth_chunk, args):  # ordered: deterministic tables
-                    items += it
-                    aligns += al
-                    bar.update(len(it))
+    Requests go to the servers in chunks; each token is synthesized in a pristine forked child
+    (:mod:`neurorrn.speech._worker`), so the result does not depend on ``n_jobs`` or on order.
+    Post-processing (tiers, trimming, resampling, WAV writing) runs here while the servers work.
+    """
+    from multiprocessing.connection import wait
+
+    from ._worker import SynthServer
+    from .synthesis import _postprocess, _request, _resolve
+
+    prepared = []
+    for word, tname in pairs:
+        w, phones, stress = _resolve(word, lexicon)
+        tk = talkers[tname]
+        prepared.append((w, tname, phones, tk, _request(w, phones, stress, tk, cfg.force_pronunciation)))
+    chunk = 50
+    chunks = [list(range(i, min(i + chunk, len(prepared)))) for i in range(0, len(prepared), chunk)]
+    results: dict[int, tuple] = {}
+    bar = progress(total=len(pairs), desc=f"synthesizing {cfg.name}", verbose=verbose, unit="token")
+    servers = [SynthServer() for _ in range(max(1, min(n_jobs, len(chunks))))]
+    busy: dict[int, list] = {}
+    todo = list(range(len(chunks)))
+    try:
+        while todo or busy:
+            for k, srv in enumerate(servers):
+                if k not in busy and todo:
+                    ci = todo.pop(0)
+                    srv.submit([prepared[i][4] for i in chunks[ci]])
+                    busy[k] = chunks[ci]
+            ready = wait([servers[k]._in for k in busy])
+            for k in [k for k in list(busy) if servers[k]._in in ready]:
+                idx = busy.pop(k)
+                for i, (status, raw) in zip(idx, servers[k].collect()):
+                    w, tname, phones, tk, req = prepared[i]
+                    if status != "ok":
+                        raise RuntimeError(f"espeak-ng failed on {stimulus_id(w, tname)}: {raw}")
+                    syn = _postprocess(raw, w, phones, tk, cfg.sfreq, cfg.final_pause,
+                                       cfg.force_pronunciation, req[0])
+                    results[i] = _token_rows(syn, w, tname, cfg.sfreq, tmp)
+                bar.update(len(idx))
     finally:
         bar.close()
+        for srv in servers:
+            srv.close()
+    items, aligns = [], []
+    for i in range(len(prepared)):
+        items.append(results[i][0])
+        aligns.extend(results[i][1])
     return items, aligns
 
 

@@ -33,6 +33,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.signal import resample_poly
 
 from ..utils._check import check_positive
 from ._espeak import get_engine
@@ -44,6 +45,7 @@ from .phonology import (
     check_arpabet,
     strip_stress,
 )
+from ._worker import default_server, isolation_supported
 from .talkers import Talker, get_talker
 
 INTERVAL_COLUMNS = ("tier", "label", "start", "end")
@@ -199,7 +201,7 @@ def _align_labels(mapped, phones):
 
 
 def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, sfreq: int = 16000,
-               final_pause: float = 0.05, force: bool = True) -> Synthesis:
+               final_pause: float = 0.05, force: bool = True, isolate: bool = True) -> Synthesis:
     """Synthesize one word with sample-exact phone and word intervals.
 
     Parameters
@@ -217,6 +219,11 @@ def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, s
         Silence kept after the last phone (s).
     force : bool
         Force the lexicon pronunciation via phoneme input (default) or let espeak read the word.
+    isolate : bool
+        Synthesize in a pristine forked child of a spawned espeak server (default), which
+        makes the output byte-identical across calls (see :mod:`neurorrn.speech._worker`).
+        ``False`` uses this process's engine directly: faster for one-off calls, but espeak's
+        carried-over state makes samples (not phone onsets) depend on earlier calls.
 
     Returns
     -------
@@ -235,15 +242,27 @@ def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, s
     if lexicon is not None and lexicon.alphabet != "arpabet":
         raise ValueError(f"synthesis needs an ARPAbet lexicon; {lexicon!r} uses {lexicon.alphabet!r}")
     word, phones, stress = _resolve(word_or_phones, lexicon)
-    eng = get_engine()
-    if force:
-        text = "[[" + arpabet_to_espeak(phones, stress) + "]]"
+    if not force and not isinstance(word_or_phones, str):
+        raise ValueError("force=False needs a word (spelling), not a phone sequence")
+    req = _request(word, phones, stress, tk, force)
+    if isolate and isolation_supported():
+        raw = default_server().run([req])[0]
     else:
-        if not isinstance(word_or_phones, str):
-            raise ValueError("force=False needs a word (spelling), not a phone sequence")
-        text = word
-    raw = eng.synth(text, tk.voice, rate=tk.rate, pitch=tk.pitch, prange=tk.range,
-                    phoneme_input=force)
+        eng = get_engine()
+        eng.seed(0)
+        raw = eng.synth(req[0], req[1], rate=req[2], pitch=req[3], prange=req[4], volume=req[5],
+                        phoneme_input=req[6])
+    return _postprocess(raw, word, phones, tk, int(sfreq), float(final_pause), bool(force), req[0])
+
+
+def _request(word, phones, stress, tk: Talker, force: bool) -> tuple:
+    """The espeak-ng request ``(text, voice, rate, pitch, range, volume, phoneme_input)``."""
+    text = "[[" + arpabet_to_espeak(phones, stress) + "]]" if force else word
+    return (text, tk.voice, int(tk.rate), int(tk.pitch), int(tk.range), 100, bool(force))
+
+
+def _postprocess(raw, word, phones, tk, sfreq, final_pause, force, text) -> Synthesis:
+    """Events -> tiers, final-pause trim, resampling (see the module docstring)."""
     events, end = _events_to_phones(raw.phonemes, raw.audio.size)
     if not events:
         raise RuntimeError(f"espeak-ng emitted no phonemes for {word!r} (talker {tk.name!r}, text {text!r})")
@@ -261,8 +280,6 @@ def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, s
     if audio.size < n_keep:
         audio = np.concatenate([audio, np.zeros(n_keep - audio.size, np.float32)])
     if sfreq != raw.sfreq:
-        from scipy.signal import resample_poly
-
         g = gcd(int(sfreq), raw.sfreq)
         audio = resample_poly(audio, sfreq // g, raw.sfreq // g).astype(np.float32)
         audio = audio[: int(round(n_keep * sfreq / raw.sfreq))]
@@ -272,10 +289,25 @@ def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, s
     intervals = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
     return Synthesis(audio=audio, sfreq=int(sfreq), intervals=intervals, word=word, talker=tk.name,
                      phones=tuple(phones), espeak_phones=espeak_names, match=bool(match),
-                     info={"espeak_text": text, "espeak_version": eng.version,
-                           "native_sfreq": raw.sfreq})
+                     info={"espeak_text": text, "native_sfreq": raw.sfreq})
 
 
-def synthesize_many(items: Sequence, lexicon: Lexicon | None = None, **kwargs) -> list[Synthesis]:
-    """:func:`synthesize` for ``(word, talker)`` pairs in this process."""
-    return [synthesize(w, t, lexicon=lexicon, **kwargs) for w, t in items]
+def synthesize_many(items: Sequence, lexicon: Lexicon | None = None, *, sfreq: int = 16000,
+                    final_pause: float = 0.05, force: bool = True) -> list[Synthesis]:
+    """:func:`synthesize` for ``(word_or_phones, talker)`` pairs, in one server round trip."""
+    prepared = []
+    for w, t in items:
+        word, phones, stress = _resolve(w, lexicon)
+        tk = get_talker(t)
+        prepared.append((word, phones, tk, _request(word, phones, stress, tk, force)))
+    if isolation_supported():
+        raws = default_server().run([p[3] for p in prepared])
+    else:
+        raws = []
+        for *_, req in prepared:
+            eng = get_engine()
+            eng.seed(0)
+            raws.append(eng.synth(req[0], req[1], rate=req[2], pitch=req[3], prange=req[4],
+                                  volume=req[5], phoneme_input=req[6]))
+    return [_postprocess(raw, word, phones, tk, int(sfreq), float(final_pause), force, req[0])
+            for (word, phones, tk, req), raw in zip(prepared, raws)]

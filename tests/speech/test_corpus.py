@@ -75,11 +75,13 @@ def test_manifest_checksums_detect_damage(espeak, tmp_path):
     man = json.loads((c.root / "manifest.json").read_text())
     assert man["n_items"] == 2 and man["config_hash"] == cfg.cache_key()
     wav = c.root / c.items["path"].iloc[0]
-    wav.write_bytes(wav.read_bytes()[:-10] + b"\0" * 10)
+    data = bytearray(wav.read_bytes())
+    data[2000:2010] = b"\x7f" * 10
+    wav.write_bytes(bytes(data))
     with pytest.raises(CorpusError, match="damaged.*sun__m1"):
         load_corpus(c.root, verify=True)
     tsv = c.root / "alignments.tsv"
-    tsv.write_text(tsv.read_text().replace("SH", "S"))
+    tsv.write_text(tsv.read_text().replace("\tAE\t", "\tEH\t"))
     with pytest.raises(CorpusError, match="alignments.tsv does not match its checksum"):
         load_corpus(c.root)
 
