@@ -136,16 +136,21 @@ def filter_resample(get, n_times: int, n_channels: int, sfreq: float, h: np.ndar
     return out
 
 
-def find_bad_channels(data: np.ndarray, ch_types, threshold: float = 5.0) -> list[int]:
-    """Indices of flat or noisy channels: robust z of log variance beyond ``threshold`` within a type."""
-    logvar = np.log10(np.var(data, axis=1) + np.finfo(float).tiny)
-    bads = []
+def find_bad_channels(data: np.ndarray, ch_types, threshold: float = 5.0,
+                      check_types=("mag", "grad", "eeg", "seeg", "ecog")) -> list[int]:
+    """Indices of flat or noisy channels: robust z of log variance beyond ``threshold`` within a type.
+
+    Variances are computed one channel at a time, so no copy of ``data`` is made.
+    """
     ch_types = np.asarray(ch_types)
+    bads = []
     for t in np.unique(ch_types):
+        if t not in check_types:
+            continue
         idx = np.flatnonzero(ch_types == t)
         if idx.size < 4:
             continue
-        v = logvar[idx]
+        v = np.log10(np.array([np.var(data[i]) for i in idx]) + np.finfo(float).tiny)
         med = np.median(v)
         mad = 1.4826 * np.median(np.abs(v - med)) or 1e-12
         z = (v - med) / mad
@@ -245,10 +250,8 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
                 ann += mne.Annotations(t, 0.0, [f"trigger/{v}" for v in events[:, 2]], orig_time=ann.orig_time)
         out.set_annotations(ann)
         if bads == "auto":
-            types = out.get_channel_types()
-            data_idx = [i for i, t in enumerate(types) if t in ("mag", "grad", "eeg", "seeg", "ecog")]
-            found = find_bad_channels(out.get_data(picks=data_idx), [types[i] for i in data_idx])
-            bads = [out.ch_names[data_idx[i]] for i in found]
+            found = find_bad_channels(out._data, out.get_channel_types())
+            bads = [out.ch_names[i] for i in found]
             logger.info("preprocess: bad channels %s", bads)
         if bads:
             missing = [b for b in bads if b not in out.ch_names]
