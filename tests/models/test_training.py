@@ -150,7 +150,7 @@ def _ddp_worker(rank, world, port, planted_nc, out):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         planted = xr.load_dataarray(planted_nc)
-        data, _, model, tr = _setup(planted, batch_size=6, max_epochs=2, carry=False,
+        data, _, model, tr = _setup(planted, batch_size=6, max_epochs=1, carry=False,
                                     optim=OptimConfig(kind="adam", lr=0.01, clip_norm=None))
         tr.fit(data)
         torch.save({k: v.clone() for k, v in model.state_dict().items()}, f"{out}/rank{rank}.pt")
@@ -176,10 +176,12 @@ def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_ddp_worker, args=(2, port, str(nc), str(tmp_path)), nprocs=2, join=True)
+    # fork: the children inherit the imported modules (spawn would re-import torch in each, ~10 s)
+    mp.start_processes(_ddp_worker, args=(2, port, str(nc), str(tmp_path)), nprocs=2, join=True,
+                       start_method="fork")
     r0 = torch.load(tmp_path / "rank0.pt")
     r1 = torch.load(tmp_path / "rank1.pt")
-    data, _, model, tr = _setup(planted, batch_size=6, max_epochs=2, carry=False,
+    data, _, model, tr = _setup(planted, batch_size=6, max_epochs=1, carry=False,
                                 optim=OptimConfig(kind="adam", lr=0.01, clip_norm=None))
     tr.fit(data)
     for k, v in model.state_dict().items():
