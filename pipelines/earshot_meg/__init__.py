@@ -18,7 +18,7 @@ from neurorrn.pipeline.engine import Pipeline, Stage
 from .analysis_stages import brain_stage, encode_stage, probe_stage
 from .config import RUNTIME_SECTIONS, RunConfig, validate_sections
 from .report_stage import report_stage
-from .speech_stages import corpus_stage, evaluate_stage, export_stage, features_stage, train_stage
+from .speech_stages import corpus_stage, evaluate_stage, export_stage, features_stage, train_in, train_stage
 
 TRAIN_SECTIONS = ("features", "network", "targets", "loss", "optim", "train", "holdout", "evaluation", "name")
 
@@ -49,4 +49,4 @@ def validate(cfg: RunConfig) -> None:
     validate_sections(cfg)
 
 
-__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "build_pipeline", "validate"]
+__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "build_pipeline", "train_in", "validate"]

@@ -84,34 +84,39 @@ def train_stage(ctx) -> dict:
     """Train the network (:func:`neurorrn.models.experiment.train_on_features`).
 
     Checkpoints go to the stage's persistent work folder, so a crashed or interrupted run resumes
-    from the last checkpoint instead of starting over.
+    from the last checkpoint instead of starting over (and a model trained there under torchrun,
+    :mod:`neurorrn.pipeline.ddp`, is picked up finished).
     """
-    import torch
-
-    from neurorrn.models.experiment import train_on_features
-
     cfg = _cfg(ctx)
-    if cfg.torch_threads:
-        torch.set_num_threads(int(cfg.torch_threads))
-    corpus = _corpus(ctx)
-    with xr.open_dataarray(ctx.inputs["features"].path / "features.nc", engine="h5netcdf") as da:
-        feats = da.load()
-    lex = corpus.lexicon
-    words = sorted(set(map(str, corpus.items["word"])))
-    pron = {w: list(lex.phones(w)) for w in words}
-    sfreq = float(corpus.items["sfreq"].iloc[0]) if "sfreq" in corpus.items else None
-    resume = (ctx.work / "checkpoint.pt").is_file()
-    if resume:
-        logger.info("train: resuming from %s", ctx.work / "checkpoint.pt")
-    inventory = lex.inventory() if callable(lex.inventory) else lex.inventory
-    summary = train_on_features(_experiment_config(cfg), feats, ctx.work, pronunciations=pron,
-                                phones=list(inventory), sfreq=sfreq, resume=resume)
+    summary = train_in(cfg, _corpus(ctx), ctx.inputs["features"].path / "features.nc", ctx.work)
     for name in ("model.pt", "evaluation.nc", "summary.json", "metrics.jsonl"):
         src = ctx.work / name
         if src.exists():
             src.replace(ctx.out / name)
     return {"accuracy": summary["accuracy"], "epochs": summary["epochs"], "steps": summary["steps"],
             "train_time_s": summary["train_time_s"], "chance": summary["chance"]}
+
+
+def train_in(cfg: RunConfig, corpus, features_path, work) -> dict:
+    """Train (or resume training) in folder ``work`` on the features at ``features_path``."""
+    import torch
+
+    from neurorrn.models.experiment import train_on_features
+
+    if cfg.torch_threads:
+        torch.set_num_threads(int(cfg.torch_threads))
+    with xr.open_dataarray(features_path, engine="h5netcdf") as da:
+        feats = da.load()
+    lex = corpus.lexicon
+    words = sorted(set(map(str, corpus.items["word"])))
+    pron = {w: list(lex.phones(w)) for w in words}
+    sfreq = float(corpus.items["sfreq"].iloc[0]) if "sfreq" in corpus.items else None
+    resume = (Path(work) / "checkpoint.pt").is_file()
+    if resume:
+        logger.info("train: resuming from %s", Path(work) / "checkpoint.pt")
+    inventory = lex.inventory() if callable(lex.inventory) else lex.inventory
+    return train_on_features(_experiment_config(cfg), feats, work, pronunciations=pron, phones=list(inventory),
+                             sfreq=sfreq, resume=resume)
 
 
 # --------------------------------------------------------------------------------- evaluate
