@@ -46,7 +46,12 @@ def _read_tsv(path) -> pd.DataFrame:
 
 
 def _num(series: pd.Series, name: str, source: str) -> np.ndarray:
-    vals = pd.to_numeric(series.replace({"n/a": np.nan, "": np.nan}), errors="coerce").to_numpy(dtype=float)
+    """A numeric column; 'n/a' and '' become NaN.  Text that is not a number raises, naming it."""
+    s = series.replace({"n/a": np.nan, "": np.nan})
+    vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(vals) & s.notna().to_numpy())
+    if bad.size:
+        raise TimelineError(f"{source}: column {name!r} row {bad[0] + 1} is not a number: {series.iloc[bad[0]]!r}")
     return vals
 
 

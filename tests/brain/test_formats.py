@@ -263,3 +263,11 @@ def test_plain_bids_events(tmp_path):
 def test_unknown_format():
     with pytest.raises(TimelineError, match="cannot tell the event format"):
         read_events(pd.DataFrame({"onset": ["1"], "foo": ["x"]}), SFREQ)
+
+
+def test_non_numeric_onset_is_named(tmp_path):
+    path = tmp_path / "sub-001_ses-001_task-compr_events.tsv"
+    path.write_text("onset\tduration\tsample\ttype\tvalue\n1.0\t0\t100\twav_onset\t\"a.wav\"\n"
+                    "1.2s\t0.2\t120\tword_onset_01\t\"THE\"\n")
+    with pytest.raises(TimelineError, match=r"column 'onset' row 2 is not a number: '1.2s'"):
+        read_events(path, SFREQ)
