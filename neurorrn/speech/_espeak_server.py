@@ -3,6 +3,8 @@
 It loads ``_espeak.py`` by path (not the ``neurorrn`` package, to stay small: forking a small
 process is fast), initialises the engine, and for each request forks a child that synthesizes
 from the engine's pristine state.  Protocol on two pipes: 8-byte little-endian length + pickle.
+Each server serves ONE voice, loaded once at start-up: espeak-ng 1.52 loses phoneme events
+after ~25 voice loads without synthesis in between, so a server never switches voices.
 Request: ``[(text, voice, rate, pitch, prange, volume, phoneme_input), ...]`` or ``None`` (quit).
 Reply: ``[("ok", (audio int16 bytes, sfreq, phonemes, words)) | ("err", message), ...]``.
 """
@@ -66,7 +68,7 @@ def _fork_one(eng, req):
     return pickle.loads(data)
 
 
-def main(fd_in, fd_out, level):
+def main(fd_in, fd_out, level, voice):
     here = os.path.dirname(os.path.abspath(__file__))
     spec = importlib.util.spec_from_file_location("_neurorrn_espeak", os.path.join(here, "_espeak.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -79,6 +81,10 @@ def main(fd_in, fd_out, level):
     except BaseException as err:  # noqa: BLE001
         _send(fout, ("err", f"{type(err).__name__}: {err}"))
         return
+    if eng.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        _send(fout, ("err", f"ValueError: espeak-ng does not know the voice {voice!r}"))
+        return
+    eng._voice = voice
     _send(fout, ("ready", eng.version))
     while True:
         try:
@@ -89,16 +95,12 @@ def main(fd_in, fd_out, level):
             break
         out = []
         for req in batch:
-            # set the voice in the server (no synthesis): children start from "voice loaded"
-            voice = req[1]
-            if voice != eng._voice:
-                if eng.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                    out.append(("err", f"ValueError: espeak-ng does not know the voice {voice!r}"))
-                    continue
-                eng._voice = voice
+            if req[1] != voice:
+                out.append(("err", f"RuntimeError: this server serves voice {voice!r}, not {req[1]!r}"))
+                continue
             out.append(_fork_one(eng, req))
         _send(fout, out)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])

@@ -9,8 +9,8 @@ started with :mod:`subprocess`, so it is safe next to threads, torch or CUDA in 
 initialises its one engine and never synthesizes itself: it loads the requested voice, then
 ``fork``\\ s a child per utterance (the server is single-threaded and small, so forking it is
 safe and fast), the child synthesizes from the pristine state, sends its result back through a
-pipe and exits.  Loading a voice without synthesizing leaves the engine state the same whatever
-voice was loaded before (tested in ``tests/speech/test_synthesis.py``).  A few ms per utterance buy
+pipe and exits.  Each server serves one voice, loaded once (espeak-ng 1.52 loses phoneme events
+after ~25 voice loads without a synthesis in between).  A few ms per utterance buy
 byte-identical output whatever the order, the process or the number of workers.
 """
 
@@ -49,7 +49,7 @@ class SynthServer:
     """A separate small Python process (``_espeak_server.py``) holding one espeak-ng engine;
     each request is synthesized in a pristine forked child of it."""
 
-    def __init__(self):
+    def __init__(self, voice: str):
         import subprocess
         import sys
         from pathlib import Path
@@ -58,7 +58,8 @@ class SynthServer:
         r_res, w_res = os.pipe()   # server -> parent
         script = Path(__file__).with_name("_espeak_server.py")
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(r_req), str(w_res), str(int(logger.getEffectiveLevel()))],
+            [sys.executable, str(script), str(r_req), str(w_res), str(int(logger.getEffectiveLevel())),
+             voice],
             pass_fds=(r_req, w_res), stdin=subprocess.DEVNULL, close_fds=True)
         os.close(r_req)
         os.close(w_res)
@@ -76,6 +77,7 @@ class SynthServer:
 
             raise EspeakUnavailableError(info)
         self.version = info
+        self.voice = voice
 
     def fileno(self) -> int:
         return self._in.fileno()
@@ -127,18 +129,35 @@ class SynthServer:
             pass
 
 
-_SERVER: SynthServer | None = None
+_SERVERS: dict[str, SynthServer] = {}
 _SERVER_LOCK = threading.Lock()
 
 
-def default_server() -> SynthServer:
-    """The process-wide synthesis server (started on first use, stopped at exit)."""
-    global _SERVER
+def server_for(voice: str) -> SynthServer:
+    """The process-wide synthesis server for ``voice`` (started on first use, stopped at exit).
+
+    One server per voice: a server loads its voice once and never switches (see
+    ``_espeak_server.py``), so every utterance starts from "engine initialised + voice loaded".
+    """
     with _SERVER_LOCK:
-        if _SERVER is None or not _SERVER.alive():
-            _SERVER = SynthServer()
-            atexit.register(_SERVER.close)
-        return _SERVER
+        srv = _SERVERS.get(voice)
+        if srv is None or not srv.alive():
+            srv = SynthServer(voice)
+            _SERVERS[voice] = srv
+            atexit.register(srv.close)
+        return srv
+
+
+def run_requests(requests) -> list:
+    """Synthesize espeak requests (grouped by voice, each on its voice's server); keep order."""
+    out = [None] * len(requests)
+    by_voice: dict[str, list[int]] = {}
+    for i, req in enumerate(requests):
+        by_voice.setdefault(req[1], []).append(i)
+    for voice, idx in by_voice.items():
+        for i, raw in zip(idx, server_for(voice).run([requests[i] for i in idx])):
+            out[i] = raw
+    return out
 
 
 def isolation_supported() -> bool:

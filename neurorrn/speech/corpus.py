@@ -370,23 +370,31 @@ def _run_synthesis(pairs, lexicon, talkers, cfg, tmp, n_jobs, verbose):
         tk = talkers[tname]
         prepared.append((w, tname, phones, tk, _request(w, phones, stress, tk, cfg.force_pronunciation)))
     chunk = 50
-    chunks = [list(range(i, min(i + chunk, len(prepared)))) for i in range(0, len(prepared), chunk)]
+    by_voice: dict[str, list[int]] = {}
+    for i, p in enumerate(prepared):
+        by_voice.setdefault(p[4][1], []).append(i)
+    # one server per voice (a server never switches voices), at most n_jobs working at once
+    queues = {v: [idx[i:i + chunk] for i in range(0, len(idx), chunk)] for v, idx in by_voice.items()}
     results: dict[int, tuple] = {}
     bar = progress(total=len(pairs), desc=f"synthesizing {cfg.name}", verbose=verbose, unit="token")
-    servers = [SynthServer() for _ in range(max(1, min(n_jobs, len(chunks))))]
-    busy: dict[int, list] = {}
-    todo = list(range(len(chunks)))
+    servers: dict[str, SynthServer] = {}
+    busy: dict[str, list] = {}
     try:
-        while todo or busy:
-            for k, srv in enumerate(servers):
-                if k not in busy and todo:
-                    ci = todo.pop(0)
-                    srv.submit([prepared[i][4] for i in chunks[ci]])
-                    busy[k] = chunks[ci]
-            ready = wait([servers[k]._in for k in busy])
-            for k in [k for k in list(busy) if servers[k]._in in ready]:
-                idx = busy.pop(k)
-                for i, (status, raw) in zip(idx, servers[k].collect()):
+        while any(queues.values()) or busy:
+            for v in list(queues):
+                if len(busy) >= max(1, n_jobs):
+                    break
+                if v in busy or not queues[v]:
+                    continue
+                if v not in servers:
+                    servers[v] = SynthServer(v)
+                idx = queues[v].pop(0)
+                servers[v].submit([prepared[i][4] for i in idx])
+                busy[v] = idx
+            ready = wait([servers[v]._in for v in busy])
+            for v in [v for v in list(busy) if servers[v]._in in ready]:
+                idx = busy.pop(v)
+                for i, (status, raw) in zip(idx, servers[v].collect()):
                     w, tname, phones, tk, req = prepared[i]
                     if status != "ok":
                         raise RuntimeError(f"espeak-ng failed on {stimulus_id(w, tname)}: {raw}")
@@ -394,9 +402,11 @@ def _run_synthesis(pairs, lexicon, talkers, cfg, tmp, n_jobs, verbose):
                                        cfg.force_pronunciation, req[0])
                     results[i] = _token_rows(syn, w, tname, cfg.sfreq, tmp)
                 bar.update(len(idx))
+                if not queues[v]:
+                    servers.pop(v).close()
     finally:
         bar.close()
-        for srv in servers:
+        for srv in servers.values():
             srv.close()
     items, aligns = [], []
     for i in range(len(prepared)):

@@ -45,7 +45,7 @@ from .phonology import (
     check_arpabet,
     strip_stress,
 )
-from ._worker import default_server, isolation_supported
+from ._worker import isolation_supported, run_requests
 from .talkers import Talker, get_talker
 
 INTERVAL_COLUMNS = ("tier", "label", "start", "end")
@@ -246,7 +246,7 @@ def synthesize(word_or_phones, talker="m1", *, lexicon: Lexicon | None = None, s
         raise ValueError("force=False needs a word (spelling), not a phone sequence")
     req = _request(word, phones, stress, tk, force)
     if isolate and isolation_supported():
-        raw = default_server().run([req])[0]
+        raw = run_requests([req])[0]
     else:
         eng = get_engine()
         eng.seed(0)
@@ -301,7 +301,7 @@ def synthesize_many(items: Sequence, lexicon: Lexicon | None = None, *, sfreq: i
         tk = get_talker(t)
         prepared.append((word, phones, tk, _request(word, phones, stress, tk, force)))
     if isolation_supported():
-        raws = default_server().run([p[3] for p in prepared])
+        raws = run_requests([p[3] for p in prepared])
     else:
         raws = []
         for *_, req in prepared:

@@ -1,0 +1,147 @@
+"""Continuous word streams for listening experiments and stream-trained networks.
+
+:func:`make_stream` strings corpus tokens together as in Brodbeck, Hannagan & Magnuson (2025,
+``earshot/train_earshot.py``, stimulus sequence ``'2'``): words drawn at random with
+replacement; after each word a silence follows with probability ``p_silence`` (1/2, so phrases
+average 2 words), its length drawn uniformly from 200-500 ms in 10 ms steps (20-50 frames); the
+talker changes every ``talker_every`` (2) words.  Optionally words are grouped into "sentences"
+separated by a longer pause.  The stream carries the same tiers as a corpus, with times from the
+stream's onset, plus a table of its words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..utils._check import check_positive, check_random_state
+from .corpus import Corpus
+
+
+@dataclass
+class Stream:
+    """A continuous stream.
+
+    Attributes
+    ----------
+    audio : ndarray of float32, shape (n_samples,)
+    sfreq : int
+    alignments : DataFrame
+        ``stimulus`` (the stream id), ``tier``, ``label``, ``start``, ``end`` (s from stream onset).
+    words : DataFrame
+        One row per word: ``word``, ``talker``, ``source`` (corpus stimulus id), ``start``,
+        ``end`` (s), ``phrase``, ``sentence``.
+    stimulus : str
+    """
+
+    audio: np.ndarray
+    sfreq: int
+    alignments: pd.DataFrame
+    words: pd.DataFrame
+    stimulus: str = "stream"
+
+    @property
+    def duration(self) -> float:
+        return self.audio.size / self.sfreq
+
+
+def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silence: float = 0.5,
+                silence: tuple[float, float] = (0.2, 0.5), silence_step: float = 0.01,
+                talker_every: int = 2, sentence_length: int | None = None,
+                sentence_pause: float = 0.8, split: str | None = None, words=None,
+                talkers=None, stimulus: str = "stream") -> Stream:
+    """A stream of ``n_words`` corpus tokens with silences and talker changes.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        Source tokens (cut to their word interval, so a stream has no leading/trailing pauses
+        inside phrases).
+    n_words : int
+    random_state : int | Generator | None
+    p_silence : float
+        Probability of a silence after each word (1/2 gives phrases of 2 words on average).
+    silence : (float, float)
+        Range of silence durations (s), drawn uniformly in steps of ``silence_step``.
+    talker_every : int
+        A new talker (different from the current one where possible) every this many words.
+    sentence_length : int | None
+        If given, every this many words a ``sentence_pause`` replaces the drawn silence.
+    split, words, talkers : optional
+        Restrict the source tokens to a split label, a word list or a talker list.
+
+    Returns
+    -------
+    Stream
+    """
+    check_positive(n_words, "n_words", integer=True)
+    check_positive(talker_every, "talker_every", integer=True)
+    if not 0 <= p_silence <= 1:
+        raise ValueError(f"p_silence must be in [0, 1], got {p_silence}")
+    lo, hi = silence
+    if not 0 <= lo <= hi:
+        raise ValueError(f"silence must be (min, max) with 0 <= min <= max, got {silence}")
+    rng = check_random_state(random_state)
+    items = corpus.items
+    if split is not None:
+        items = items[items["split"] == split]
+    if words is not None:
+        items = items[items["word"].isin(list(words))]
+    if talkers is not None:
+        items = items[items["talker"].isin(list(talkers))]
+    if items.empty:
+        raise ValueError("no corpus tokens match the split/words/talkers restrictions")
+    sfreqs = set(items["sfreq"])
+    if len(sfreqs) != 1:
+        raise ValueError(f"corpus tokens have several sampling rates {sorted(sfreqs)}")
+    sfreq = int(sfreqs.pop())
+    by_talker = {t: g for t, g in items.groupby("talker")}
+    talker_names = sorted(by_talker)
+    word_tier = corpus.alignments[corpus.alignments["tier"] == "word"].set_index("stimulus")
+    phones = corpus.alignments[corpus.alignments["tier"] == "phone"]
+    phones_by = {s: g for s, g in phones.groupby("stimulus")}
+    pieces, rows, wrows = [], [], []
+    t = 0  # samples
+    talker = talker_names[int(rng.integers(len(talker_names)))]
+    phrase = sentence = 0
+    steps = np.arange(round(lo / silence_step), round(hi / silence_step) + 1) * silence_step
+    for k in range(n_words):
+        if k and k % talker_every == 0 and len(talker_names) > 1:
+            others = [x for x in talker_names if x != talker]
+            talker = others[int(rng.integers(len(others)))]
+        pool = by_talker[talker]
+        row = pool.iloc[int(rng.integers(len(pool)))]
+        sid = row["stimulus"]
+        audio, sr = corpus.load_audio(sid)
+        w = word_tier.loc[sid]
+        a, b = int(round(w["start"] * sr)), int(round(w["end"] * sr))
+        seg = audio[a:b]
+        onset = t / sfreq
+        offset, w_end = onset - a / sr, onset + seg.size / sfreq
+        for r in phones_by[sid].itertuples():
+            rows.append((stimulus, "phone", r.label, max(onset, offset + r.start),
+                         min(w_end, offset + r.end)))
+        rows.append((stimulus, "word", row["word"], onset, w_end))
+        wrows.append({"word": row["word"], "talker": talker, "source": sid, "start": onset,
+                      "end": onset + seg.size / sfreq, "phrase": phrase, "sentence": sentence})
+        pieces.append(seg)
+        t += seg.size
+        if k == n_words - 1:
+            break
+        gap = 0.0
+        if sentence_length and (k + 1) % sentence_length == 0:
+            gap = sentence_pause
+            sentence += 1
+            phrase += 1
+        elif rng.random() < p_silence:
+            gap = float(steps[int(rng.integers(len(steps)))])
+            phrase += 1
+        if gap > 0:
+            n = int(round(gap * sfreq))
+            pieces.append(np.zeros(n, np.float32))
+            t += n
+    al = pd.DataFrame(rows, columns=["stimulus", "tier", "label", "start", "end"])
+    al = al.sort_values(["start", "tier"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return Stream(np.concatenate(pieces).astype(np.float32), sfreq, al, pd.DataFrame(wrows), stimulus)
