@@ -29,7 +29,7 @@ import xarray as xr
 from scipy import stats
 from sklearn.metrics import pairwise_distances
 
-from .._dims import FEATURE, LAG, PHONE, TIME
+from .._dims import LAG, PHONE, TIME
 from ..utils._check import check_option, check_path, check_random_state, validate_type
 from .features import phone_feature_table, to_arpabet
 from .responses import TOKEN

@@ -2,7 +2,6 @@ import json
 
 import matplotlib
 import numpy as np
-import pytest
 import yaml
 from typer.testing import CliRunner
 
