@@ -28,7 +28,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-TALKERS = ["m1", "m3", "m5", "f1", "f2", "f4"]
 
 
 def competitor_summary(ds, window_s=0.6):
@@ -71,7 +70,8 @@ def main(argv=None):
     ap.add_argument("--config", default=str(REPO / "configs" / "earshot_small.yaml"))
     ap.add_argument("--out", default=str(REPO / "runs" / "bench" / "earshot_small"))
     ap.add_argument("--corpus", default=None, help="corpus root (default OUT/../earshot_small_corpus)")
-    ap.add_argument("--budget-s", type=float, default=None, help="training time budget (overrides the config)")
+    ap.add_argument("--budget-s", type=float, default=None,
+                    help="training time budget in s (default: the config's train.max_time_s, 720)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a loaded 2-core box)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -91,9 +91,11 @@ def main(argv=None):
     if args.budget_s is not None:
         cfg.train = cfg.train.model_copy(update={"max_time_s": args.budget_s})
     words = pick_words(100)
+    build = CorpusConfig.from_dict(cfg.corpus.build, source=f"{args.config}: corpus.build")
+    if list(build.lexicon.words or []) != list(words):
+        raise ValueError(f"{args.config}: corpus.build.lexicon.words is not pick_words(100); update the config")
     root = Path(args.corpus) if args.corpus else out.parent / "earshot_small_corpus"
-    corpus = build_corpus(CorpusConfig(name="earshot_small", lexicon={"source": "words", "words": list(words)},
-                                       talkers=TALKERS, sfreq=16000), root)
+    corpus = build_corpus(build, root)
     t_corpus = time.perf_counter() - t0
     feats = compute_features(corpus, kind=cfg.features.kind, **cfg.features.params)
     t_feat = time.perf_counter() - t0 - t_corpus
@@ -104,10 +106,11 @@ def main(argv=None):
 
     ds = load_evaluation(out / "evaluation.nc")
     comp = competitor_summary(ds)
+    fr = float(feats.attrs["frame_rate"])
     acc = summary["accuracy"]
     result = {
         "benchmark": "earshot_small",
-        "corpus": {"words": len(words), "talkers": len(TALKERS), "tokens": len(corpus.items),
+        "corpus": {"words": len(words), "talkers": int(corpus.items["talker"].nunique()), "tokens": len(corpus.items),
                    "cohort_members_per_word": round(float(np.mean([
                        sum(1 for v in words if v != w and words[v][:2] == words[w][:2]) for w in words])), 2),
                    "rhyme_members_per_word": round(float(np.mean([
@@ -118,8 +121,9 @@ def main(argv=None):
         "epochs": summary["epochs"], "steps": summary["steps"], "train_time_s": summary["train_time_s"],
         "accuracy_time_dependent": acc["time_dependent"], "accuracy_absolute": acc["absolute"],
         "accuracy_relative": acc["relative"], "chance": summary["chance"],
-        "mean_rt_ms": {k: (round(10 * v, 1) if v == v else None) for k, v in summary["mean_rt_frames"].items()},
-        "mean_offset_rt_ms": {k: (round(10 * v, 1) if v == v else None)
+        "mean_rt_ms": {k: (None if v is None else round(1000 * v / fr, 1))
+                       for k, v in summary["mean_rt_frames"].items()},
+        "mean_offset_rt_ms": {k: (None if v is None else round(1000 * v / fr, 1))
                               for k, v in summary["mean_offset_rt_frames"].items()},
         "competitors_trained_correct": comp,
         "acceptance": {
@@ -131,7 +135,7 @@ def main(argv=None):
                     "total": round(time.perf_counter() - t0, 1)},
         "threads": args.threads,
     }
-    print(json.dumps(result))
+    print(json.dumps(result, allow_nan=False))
     return result
 
 

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
             summary = run_experiment(cfg, out_dir, resume=resume, verbose=verbose)
         except (ConfigError, FileNotFoundError, FileExistsError, ValueError, KeyError) as err:
             _fail(err)
-        typer.echo(json.dumps(summary))
+        typer.echo(json.dumps(summary, allow_nan=False))
 
     @app.command("evaluate")
     def evaluate(
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         """Recognition accuracy (EARSHOT's three criteria) and RTs of a trained model on a corpus."""
         from ..speech import load_corpus
         from .bundle import ModelBundle
-        from .data import FeatureSet
+        from .data import FeatureSet, holdout_split
         from .evaluation import accuracy, evaluate_network, save_evaluation
         from .export import check_frame_rate, compute_bundle_features
 
@@ -68,6 +68,10 @@ def register(app: typer.Typer) -> None:
             feats = compute_bundle_features(b, c)
             check_frame_rate(feats.attrs["frame_rate"], b)
             data = b.normalizer.transform(FeatureSet.from_xarray(feats))
+            ho = (b.run_config or {}).get("holdout")
+            if ho:  # the training run's hold-out, recomputed (same words, talkers and seed -> same split)
+                data.split = holdout_split(data.word, data.talker, ho["mode"], ho.get("excluded_talker"),
+                                           ho.get("random_state", 0))
             known = np.isin(data.word.astype(str), b.targets.words)
             if not known.all():
                 raise ValueError(f"{int((~known).sum())} token(s) are words the model has no target for: "
@@ -79,7 +83,7 @@ def register(app: typer.Typer) -> None:
         except (FileNotFoundError, FileExistsError, ValueError, KeyError) as err:
             _fail(err)
         typer.echo(json.dumps({str(cr): {str(s): float(acc.sel(criterion=cr, split=s)) for s in acc["split"].values}
-                               for cr in acc["criterion"].values}))
+                               for cr in acc["criterion"].values}, allow_nan=False))
 
     @app.command("export")
     def export(

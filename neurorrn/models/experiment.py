@@ -85,6 +85,15 @@ class ExperimentConfig(ConfigModel):
     evaluation: EvaluationSection = EvaluationSection()
 
 
+def _finite(x):
+    """JSON-safe: NaN (e.g. the mean RT of a split with no recognised token) becomes None."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
 def _validator(model, data: FeatureSet, targets, batch_size: int, max_tokens: int | None, seed: int):
     """Monitoring metric: time-dependent accuracy per split on (a fixed sample of) tokens."""
     idx = np.arange(data.n_tokens)
@@ -179,6 +188,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         }
         pron = {w: list(pronunciations[w]) for w in words} if pronunciations is not None else {}
         inventory = list(phones) if phones is not None else sorted({p for ps in pron.values() for p in ps})
+        summary = _finite(summary)
         bundle = ModelBundle(net_cfg, model.state_dict(), targets,
                              {"kind": cfg.features.kind, "params": dict(cfg.features.params),
                               "frame_rate": data.frame_rate, "sfreq": sfreq, "n_features": data.n_features},
@@ -187,7 +197,8 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         ds.attrs["config_json"] = config_to_json(cfg)
         save_evaluation(ds, out_dir / "evaluation.nc", overwrite=True)
         summary["total_time_s"] = round(time.perf_counter() - t_start, 1)
-        write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
+        summary = _finite(summary)
+        write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
         return summary
 
 

@@ -82,3 +82,24 @@ def test_cli_export_and_evaluate_errors(tmp_path):
     assert r.exit_code == 1 and "already exists" in r.output
     r = runner.invoke(app, ["evaluate", str(tmp_path / "missing.pt"), "--corpus", str(tmp_path)])
     assert r.exit_code == 1 and "no such file" in r.output
+
+
+def test_small_config_words_are_the_benchmark_choice():
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "benchmarks"))
+    try:
+        from _lexicon import pick_words
+    finally:
+        sys.path.remove(str(repo / "benchmarks"))
+    words = pick_words(100)
+    cfg = ExperimentConfig.from_yaml(repo / "configs" / "earshot_small.yaml")
+    assert cfg.corpus.build["lexicon"]["words"] == list(words)
+    # enough competitors for the curves: most words have a cohort and a rhyme partner
+    has_cohort = sum(any(v != w and words[v][:2] == p[:2] for v in words) for w, p in words.items())
+    has_rhyme = sum(any(v != w and len(words[v]) == len(p) and words[v][1:] == p[1:] for v in words)
+                    for w, p in words.items())
+    assert has_cohort >= 90 and has_rhyme >= 70
+    assert len({tuple(p) for p in words.values()}) == 100  # no homophones
