@@ -8,6 +8,7 @@ analysis.  :func:`run_probe` writes into the output directory:
 ``fsi.nc``              the same over features
 ``clusters.nc``         hierarchical unit/phone clusters of the map at ``psi.criterion`` and K-means unit clusters
 ``probes.nc``           probe scores per target, lag and fold (+ chance, control)
+``probes_by_layer.nc``  phone probes of each layer's units (stores with several layers)
 ``generalization.nc``   temporal generalisation of phone identity (optional)
 ``rsa.json``            RDM correlations and permutation p-values against every reference
 ``summary.json``        the headline numbers and the config
@@ -52,6 +53,7 @@ class ProbeSettings(ConfigModel):
     estimator: Literal["logistic", "ridge"] = "logistic"
     control: bool = False
     generalization: bool = True
+    by_layer: bool = True
 
 
 class RSASettings(ConfigModel):
@@ -186,6 +188,20 @@ def run_probe(cfg: ProbeConfig, out=None, verbose=None) -> dict:
                                  "chance": float(r["chance"]), "scoring": r.attrs["scoring"]}
                              for t, r in probes.items()}
         summary["figures"].append(_save(F.plot_probe_time_course(probes), fig_dir / "probes.png"))
+        layers = sorted(set(store["layer"].values.astype(str).tolist())) if "layer" in store.coords else []
+        if q.by_layer and len(layers) > 1:
+            by_layer = {}
+            for ln in layers:
+                ep_l = epochs.isel(unit=np.flatnonzero(epochs["layer"].values.astype(str) == ln))
+                by_layer[ln] = probe_over_time(ep_l, "phone", group_by=q.group_by, n_splits=q.n_splits,
+                                               estimator=q.estimator, table=table, random_state=cfg.random_state)
+            xr.concat([r.expand_dims(layer=[ln]) for ln, r in by_layer.items()], dim="layer",
+                      combine_attrs="drop").to_netcdf(out / "probes_by_layer.nc", engine="h5netcdf")
+            summary["probes_by_layer"] = {ln: {"peak": float(np.nanmax(r["mean"])),
+                                               "peak_lag": float(r["lag"].values[int(np.nanargmax(r["mean"].values))])}
+                                          for ln, r in by_layer.items()}
+            summary["figures"].append(_save(F.plot_probe_time_course(by_layer, title="Phone probes by layer"),
+                                            fig_dir / "probes_by_layer.png"))
         if q.generalization and "phone" in q.targets:
             tg = temporal_generalization(epochs, "phone", group_by=q.group_by, n_splits=q.n_splits,
                                          estimator=q.estimator, table=table, random_state=cfg.random_state)

@@ -19,6 +19,8 @@ frames.  Tokens whose window leaves the stimulus's valid frames are dropped (log
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -35,6 +37,10 @@ ALIGNS = ("onset", "interval", "stimulus")
 
 
 def _check_store(store) -> xr.Dataset:
+    if isinstance(store, (str, Path)):
+        from ..store import open_store
+
+        store = open_store(store)
     validate_type(store, xr.Dataset, "store")
     if "activation" not in store:
         raise ValueError("store has no 'activation' variable; expected an ActivationStore")
@@ -99,8 +105,8 @@ def phone_tokens(store, window=(0.05, 0.15), *, align: str = "onset", phones=ANA
 
     Parameters
     ----------
-    store : xarray.Dataset
-        ActivationStore (dims ``stimulus, time, unit``) with a phone tier.
+    store : xarray.Dataset | path
+        ActivationStore (dims ``stimulus, time, unit``) with a phone tier, or its file.
     window : (float, float)
         Start and stop (s, or the store's time unit) relative to the phone onset (``"onset"``) or
         the stimulus onset (``"stimulus"``); ignored for ``"interval"``.

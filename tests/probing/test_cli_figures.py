@@ -20,7 +20,9 @@ matplotlib.use("Agg")
 
 
 def test_probe_command_end_to_end(word_store, tmp_path):
-    store = save_store(word_store, tmp_path / "store.nc")
+    # two layers: the phone units, and the feature + noise units
+    layer = np.where(word_store["unit"].values < 33, "lstm0", "lstm1").astype(object)
+    store = save_store(word_store.assign_coords(layer=("unit", layer)), tmp_path / "store.nc")
     cfg = {"store": str(store), "out": str(tmp_path / "out"),
            "psi": {"window": [0.03, 0.08], "criterion": 0.2, "criteria": [0.0, 0.3, 0.1]},
            "probe": {"lags": [-0.1, 0.3], "lag_step": 0.05, "targets": ["phone", "nasal"], "estimator": "ridge",
@@ -38,9 +40,12 @@ def test_probe_command_end_to_end(word_store, tmp_path):
     for f in ("psi.nc", "fsi.nc", "clusters.nc", "probes.nc", "generalization.nc", "rsa.json", "summary.json"):
         assert (d / f).is_file(), f
     figs = sorted(p.name for p in (d / "figures").glob("*.png"))
-    assert figs == ["generalization.png", "probes.png", "psi_by_criterion.png", "psi_heatmap.png", "rsa_features.png"]
+    assert figs == ["generalization.png", "probes.png", "probes_by_layer.png", "psi_by_criterion.png",
+                    "psi_heatmap.png", "rsa_features.png"]
     summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
     assert summary["config"]["psi"]["criterion"] == 0.2
+    by_layer = summary["probes_by_layer"]
+    assert by_layer["lstm0"]["peak"] > 0.5 > by_layer["lstm1"]["peak"]  # only lstm0 codes phone identity
 
 
 def test_probe_command_errors(tmp_path):
