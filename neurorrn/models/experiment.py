@@ -147,6 +147,9 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         data = norm.transform(data)
         words = sorted(set(data.word.tolist()))
         targets = make_targets(words, cfg.targets)
+        if not targets.binary and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
+            raise ValueError(f"dense targets ({cfg.targets.kind!r}) need network.output_activation: linear and "
+                             f"loss.kind: mse; got {cfg.network.output_activation!r} and {cfg.loss.kind!r}")
         net_cfg = cfg.network.model_copy(update={"n_input": data.n_features, "n_output": targets.n_dims})
         if net_cfg.n_input != cfg.network.n_input or net_cfg.n_output != cfg.network.n_output:
             logger.info("network sizes set from the data: n_input=%d, n_output=%d", net_cfg.n_input, net_cfg.n_output)

@@ -103,3 +103,18 @@ def test_small_config_words_are_the_benchmark_choice():
                     for w, p in words.items())
     assert has_cohort >= 90 and has_rhyme >= 70
     assert len({tuple(p) for p in words.values()}) == 100  # no homophones
+
+
+def test_dense_targets_need_linear_mse(make_planted, tmp_path):
+    feats = make_planted(n_words=4, talkers=("a", "b"))
+    vec = tmp_path / "vec.txt"
+    vec.write_text("\n".join(f"w{i} {i} {1 - i} 0.5" for i in range(4)))
+    cfg = _cfg(max_epochs=2)
+    cfg.targets = cfg.targets.model_copy(update={"kind": "dense", "path": str(vec)})
+    cfg.holdout = cfg.holdout.model_copy(update={"mode": "none"})
+    with pytest.raises(ValueError, match="dense targets \\('dense'\\) need network.output_activation: linear"):
+        train_on_features(cfg, feats, tmp_path / "a")
+    cfg.network = cfg.network.model_copy(update={"output_activation": "linear", "output_bias_init": None})
+    cfg.loss = cfg.loss.model_copy(update={"kind": "mse"})
+    summary = train_on_features(cfg, feats, tmp_path / "b")
+    assert summary["epochs"] == 2 and ModelBundle.load(tmp_path / "b" / "model.pt").targets.n_dims == 3
