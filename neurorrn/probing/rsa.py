@@ -234,39 +234,48 @@ def permutation_test(a: xr.DataArray, b: xr.DataArray, method: str = "pearson", 
     return RSAResult(r_obs, float(pval), null, method, counting)
 
 
-def rdms_over_lags(epochs: xr.DataArray, dim: str = PHONE, metric: str = "correlation",
-                   labels=None) -> xr.DataArray:
-    """Model RDMs at each lag: the mean hidden state per phone at ``onset + lag``, compared across phones.
+def rdms_over_lags(epochs: xr.DataArray, dim: str = PHONE, metric: str = "correlation", labels=None, *,
+                   time_dim: str = LAG, feature_dim: str = "unit") -> xr.DataArray:
+    """RDMs at each lag (or time): the mean pattern per label, compared across labels.
+
+    Works for model epochs (the mean hidden state per phone at ``onset + lag``) and for brain
+    epochs alike (e.g. dims ``("token", "time", "sensor")`` with a per-token ``phone`` coord:
+    pass ``time_dim="time", feature_dim="sensor"``), which gives the brain RDMs of
+    :func:`time_resolved_rsa`.
 
     Parameters
     ----------
-    epochs : DataArray, dims ("token", "lag", "unit")
-        From :func:`~neurorrn.probing.responses.phone_epochs`.
+    epochs : DataArray, dims ("token", time_dim, feature_dim)
+        E.g. from :func:`~neurorrn.probing.responses.phone_epochs`; a per-token coord ``dim``
+        holds the labels.  NaN entries (outside a stimulus) are left out of the means.
     labels : sequence, optional
-        Entries of ``dim`` to use (default every label with tokens, sorted).
+        Labels to use (default every label with tokens, sorted).
 
     Returns
     -------
-    rdms : DataArray, dims ("lag", dim, dim + "_other")
+    rdms : DataArray, dims (time_dim, dim, dim + "_other")
     """
     validate_type(epochs, xr.DataArray, "epochs")
-    if epochs.dims != (TOKEN, LAG, "unit"):
-        raise ValueError(f"epochs must have dims ('token', 'lag', 'unit'), got {epochs.dims}")
+    if set(epochs.dims) != {TOKEN, time_dim, feature_dim}:
+        raise ValueError(f"epochs must have dims ('token', {time_dim!r}, {feature_dim!r}), got {epochs.dims}")
+    if dim not in epochs.coords or epochs[dim].dims != (TOKEN,):
+        raise ValueError(f"epochs need a per-token coord {dim!r} holding the labels")
+    x_all = epochs.transpose(TOKEN, time_dim, feature_dim).values
     lab = epochs[dim].values
     labels = sorted(set(lab.tolist())) if labels is None else list(labels)
     means = []
     for v in labels:
-        x = epochs.values[lab == v]
+        x = x_all[lab == v]
         ok = np.isfinite(x)
         cnt = ok.sum(0)
         means.append(np.where(cnt > 0, np.where(ok, x, 0).sum(0) / np.maximum(cnt, 1), np.nan))
-    means = np.stack(means, axis=0)  # (label, lag, unit); NaN where a label has no token at a lag
+    means = np.stack(means, axis=0)  # (label, time, feature); NaN where a label has no token at a time
     out = []
-    for k in range(epochs.sizes[LAG]):
-        m = xr.DataArray(means[:, k], dims=(dim, "unit"), coords={dim: labels})
+    for k in range(x_all.shape[1]):
+        m = xr.DataArray(means[:, k], dims=(dim, feature_dim), coords={dim: labels})
         out.append(rdm(m, dim, metric).values)
-    return xr.DataArray(np.stack(out), dims=(LAG, dim, _other(dim)),
-                        coords={LAG: epochs[LAG].values, dim: labels, _other(dim): labels},
+    return xr.DataArray(np.stack(out), dims=(time_dim, dim, _other(dim)),
+                        coords={time_dim: epochs[time_dim].values, dim: labels, _other(dim): labels},
                         name="rdm", attrs={"metric": metric})
 
 

@@ -137,6 +137,15 @@ def test_rdms_over_lags(word_store):
     r = rdms_over_lags(ep)
     assert r.dims == ("lag", "phone", "phone_other")
     assert r.shape == (2, 4, 4)
+    # the same computation on "brain" epochs (token, time, sensor): relabelled dims give equal RDMs
+    brain = ep.rename(lag="time", unit="sensor").transpose("token", "sensor", "time")
+    rb = rdms_over_lags(brain, time_dim="time", feature_dim="sensor")
+    np.testing.assert_allclose(rb.values, r.values)
+    # and time-resolved RSA of the model against itself peaks on the diagonal at r = 1
+    tr = time_resolved_rsa(r, rb)
+    np.testing.assert_allclose(np.diag(tr.values), 1.0)
+    with pytest.raises(ValueError, match="per-token coord 'word2'"):
+        rdms_over_lags(ep, dim="word2")
 
 
 def test_load_rdm_errors(tmp_path):
