@@ -24,8 +24,7 @@ from ..utils._io import write_text_atomic
 from ..utils._logging import logger, use_log_level
 from .bundle import ModelBundle
 from .data import FeatureNormalizer, FeatureSet, holdout_split
-from .evaluation import (accuracy, competitor_time_courses, evaluate_network, mean_rt, recognition_time,
-                         save_evaluation)
+from .evaluation import accuracy, evaluate_network, mean_rt, save_evaluation
 from .losses import LossConfig, make_loss
 from .networks import NetworkConfig, SpeechRNN
 from .targets import TargetConfig, make_targets
@@ -245,5 +244,4 @@ def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verb
                              resume=resume, verbose=verbose)
 
 
-__all__ = ["ExperimentConfig", "train_on_features", "run_experiment", "load_run_corpus", "recognition_time",
-           "competitor_time_courses"]
+__all__ = ["ExperimentConfig", "train_on_features", "run_experiment", "load_run_corpus"]
