@@ -71,7 +71,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(REPO / "runs" / "bench" / "earshot_small"))
     ap.add_argument("--corpus", default=None, help="corpus root (default OUT/../earshot_small_corpus)")
     ap.add_argument("--budget-s", type=float, default=None,
-                    help="training time budget in s (default: the config's train.max_time_s, 720)")
+                    help="training time budget in s (default: the config's train.max_time_s, 690)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a loaded 2-core box)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
