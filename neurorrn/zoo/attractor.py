@@ -1,0 +1,290 @@
+"""Attractor networks with cleanup units: Hinton & Shallice (1991), Plaut & Shallice (1993).
+
+Orthography (position-specific letter units) → intermediate units → sememes, with sememes ↔
+cleanup units recurrence; the sememes settle over ``n_ticks`` time steps and the network is
+trained through settling time with backpropagation through time (cross-entropy on the
+sememes over the last ticks).  Lesions remove a proportion of the connections of one
+pathway (``"orth_inter"``, ``"inter_sem"``, ``"sem_clean"``, ``"clean_sem"``) or add noise to
+its weights.  Responses follow Plaut & Shallice's criteria: the word whose semantics is
+closest (cosine) to the settled sememes, if that proximity is ≥ 0.8 and beats the next word
+by ≥ 0.05; otherwise an omission.  Errors are classified as semantic (same category), visual
+(orthographically similar), mixed (both) or other, and compared with the rates among random
+word pairs (chance).
+
+The 40 words in 5 categories are H&S's (indoor objects, animals, body parts, foods, outdoor
+objects).  Differences from H&S 1991: the 68 sememes are generated (each category shares a
+prototype of features, each word adds its own), not H&S's hand-coded semantic features;
+orthography uses one unit per letter and position (H&S used 28 grapheme units for a subset of
+letters); units are logistic with biases and training uses Adam rather than H&S's iterative
+back-propagation variant; "visually similar" means sharing at least half the letters of the
+shorter word in the same positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..store import from_arrays
+from ..utils._check import check_option, check_random_state
+
+#: Hinton & Shallice (1991) word set: 8 words in each of 5 categories.
+HS_WORDS = {
+    "indoor": ["bed", "can", "cot", "cup", "gem", "mat", "mug", "pan"],
+    "animal": ["bug", "cat", "cow", "dog", "hawk", "pig", "ram", "rat"],
+    "body": ["back", "bone", "gut", "hip", "leg", "lip", "pore", "rib"],
+    "food": ["bun", "ham", "hock", "lime", "nut", "pop", "pork", "rum"],
+    "outdoor": ["bog", "dew", "dune", "log", "mud", "park", "rock", "tor"],
+}
+PATHWAYS = ("orth_inter", "inter_sem", "sem_clean", "clean_sem")
+
+
+def orthography(words, n_positions: int = 4):
+    """Position-specific letter codes: (n_words, n_units) and unit names ``"<pos>:<letter>"``."""
+    units = sorted({(k, c) for w in words for k, c in enumerate(w)})
+    if any(len(w) > n_positions for w in words):
+        raise ValueError(f"words longer than {n_positions} letters")
+    idx = {u: i for i, u in enumerate(units)}
+    x = np.zeros((len(words), len(units)))
+    for i, w in enumerate(words):
+        for k, c in enumerate(w):
+            x[i, idx[(k, c)]] = 1.0
+    return x, [f"{k}:{c}" for k, c in units]
+
+
+def make_semantics(categories, n_features: int = 68, n_proto: int = 10, p_keep: float = 0.8,
+                   n_own: int = 6, random_state=None) -> np.ndarray:
+    """Binary semantic vectors: a category prototype (features kept with ``p_keep``) plus
+    ``n_own`` word-specific features.  ``categories``: one label per word."""
+    rng = check_random_state(random_state)
+    cats = sorted(set(categories))
+    protos = {c: rng.choice(n_features, n_proto, replace=False) for c in cats}
+    out = np.zeros((len(categories), n_features))
+    for i, c in enumerate(categories):
+        keep = protos[c][rng.random(n_proto) < p_keep]
+        out[i, keep] = 1
+        out[i, rng.choice(n_features, n_own, replace=False)] = 1
+    # make every vector unique
+    for i in range(len(out)):
+        while any(np.array_equal(out[i], out[j]) for j in range(i)):
+            out[i, rng.integers(n_features)] = 1
+    return out
+
+
+def visually_similar(a: str, b: str, overlap: float = 0.5) -> bool:
+    """Whether ``a`` and ``b`` share at least ``overlap`` of the shorter word's letters in place."""
+    same = sum(x == y for x, y in zip(a, b))
+    return same >= overlap * min(len(a), len(b))
+
+
+class CleanupNet(nn.Module):
+    """Orthography → intermediate → sememes ↔ cleanup, unrolled for ``n_ticks`` ticks.
+
+    Shapes: input ``(B, n_orth)``; returns sememes ``(B, n_ticks, n_sem)`` and cleanup
+    ``(B, n_ticks, n_clean)``.  At tick t: ``i = σ(W_oi·o)``, ``s_t = σ(W_is·i + W_cs·c_{t−1})``,
+    ``c_t = σ(W_sc·s_{t−1})`` (all with biases; ``s_0``, ``c_0`` start at 0.2).
+    """
+
+    def __init__(self, n_orth: int, n_sem: int, n_inter: int = 40, n_clean: int = 60, n_ticks: int = 8):
+        super().__init__()
+        self.n_ticks = n_ticks
+        self.orth_inter = nn.Linear(n_orth, n_inter)
+        self.inter_sem = nn.Linear(n_inter, n_sem)
+        self.sem_clean = nn.Linear(n_sem, n_clean)
+        self.clean_sem = nn.Linear(n_clean, n_sem, bias=False)
+        self.masks = {k: torch.ones_like(getattr(self, k).weight) for k in PATHWAYS}
+
+    def forward(self, x, noise: float = 0.0):
+        inter = torch.sigmoid(nn.functional.linear(x, self.orth_inter.weight * self.masks["orth_inter"],
+                                                   self.orth_inter.bias))
+        if noise:
+            inter = (inter + noise * torch.randn_like(inter)).clamp(0, 1)
+        b = x.shape[0]
+        s = torch.full((b, self.inter_sem.out_features), 0.2)
+        c = torch.full((b, self.sem_clean.out_features), 0.2)
+        w_is = self.inter_sem.weight * self.masks["inter_sem"]
+        w_sc = self.sem_clean.weight * self.masks["sem_clean"]
+        w_cs = self.clean_sem.weight * self.masks["clean_sem"]
+        sems, cleans = [], []
+        for _ in range(self.n_ticks):
+            drive = nn.functional.linear(inter, w_is, self.inter_sem.bias) + nn.functional.linear(c, w_cs)
+            if noise:
+                drive = drive + noise * torch.randn_like(drive)
+            s_new = torch.sigmoid(drive)
+            c = torch.sigmoid(nn.functional.linear(s, w_sc, self.sem_clean.bias))
+            s = s_new
+            sems.append(s)
+            cleans.append(c)
+        return torch.stack(sems, 1), torch.stack(cleans, 1)
+
+
+def respond(sem: np.ndarray, targets: np.ndarray, criterion: float = 0.8, gap: float = 0.05) -> np.ndarray:
+    """Plaut & Shallice response: index of the closest word (cosine), or −1 for an omission."""
+    a = sem / np.maximum(np.linalg.norm(sem, axis=1, keepdims=True), 1e-12)
+    t = targets / np.linalg.norm(targets, axis=1, keepdims=True)
+    prox = a @ t.T
+    order = np.argsort(-prox, axis=1)
+    best = prox[np.arange(len(a)), order[:, 0]]
+    second = prox[np.arange(len(a)), order[:, 1]]
+    return np.where((best >= criterion) & (best - second >= gap), order[:, 0], -1)
+
+
+class DeepDyslexiaModel:
+    """Train, lesion and score the Hinton & Shallice attractor network.
+
+    Parameters
+    ----------
+    n_inter, n_clean, n_ticks : int
+    n_epochs : int
+    lr : float
+    train_noise : float
+        SD of Gaussian noise added to the intermediate units and the sememes' net input at
+        every tick during training, which deepens the attractor basins (H&S's cleanup units
+        must then do the work of settling).
+    random_state : None or int
+    """
+
+    def __init__(self, n_inter: int = 40, n_clean: int = 60, n_ticks: int = 8, n_epochs: int = 600,
+                 lr: float = 0.04, train_noise: float = 0.5, random_state=None):
+        self.n_inter = n_inter
+        self.n_clean = n_clean
+        self.n_ticks = n_ticks
+        self.n_epochs = n_epochs
+        self.lr = lr
+        self.train_noise = train_noise
+        self.random_state = random_state
+
+    def fit(self, words=None, categories=None, semantics=None):
+        """Train on ``words`` (default H&S's 40) with their ``categories`` and ``semantics``."""
+        if words is None:
+            words = [w for c in HS_WORDS.values() for w in c]
+            categories = [c for c, ws in HS_WORDS.items() for _ in ws]
+        if categories is None or len(categories) != len(words):
+            raise ValueError("categories must give one category per word")
+        rng = check_random_state(self.random_state)
+        self.words_ = list(words)
+        self.categories_ = list(categories)
+        self.orth_, self.orth_units_ = orthography(self.words_)
+        self.sem_ = (make_semantics(self.categories_, random_state=rng) if semantics is None
+                     else np.asarray(semantics, dtype=np.float64))
+        if self.sem_.shape[0] != len(words):
+            raise ValueError(f"semantics has {self.sem_.shape[0]} rows for {len(words)} words")
+        torch.manual_seed(int(rng.integers(2**31)))
+        net = CleanupNet(self.orth_.shape[1], self.sem_.shape[1], self.n_inter, self.n_clean, self.n_ticks)
+        x = torch.as_tensor(self.orth_, dtype=torch.float32)
+        y = torch.as_tensor(self.sem_, dtype=torch.float32)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        late = max(1, self.n_ticks // 2)
+        self.loss_ = []
+        for _ in range(self.n_epochs):
+            opt.zero_grad()
+            s, _ = net(x, self.train_noise)
+            loss = nn.functional.binary_cross_entropy(s[:, -late:].clamp(1e-6, 1 - 1e-6),
+                                                      y[:, None].expand(-1, late, -1))
+            loss.backward()
+            opt.step()
+            self.loss_.append(float(loss.detach()))
+        self.net_ = net
+        return self
+
+    def settle(self, lesion=None):
+        """Sememe and cleanup time courses ``(n_words, n_ticks, n)`` under an optional lesion."""
+        with torch.no_grad():
+            s, c = self.net_(torch.as_tensor(self.orth_, dtype=torch.float32))
+        return s.numpy(), c.numpy()
+
+    def lesion(self, pathway: str, proportion: float = 0.0, noise: float = 0.0, random_state=None):
+        """Remove ``proportion`` of ``pathway``'s connections and/or add Gaussian weight noise;
+        returns an undo function."""
+        check_option(pathway, PATHWAYS, "pathway")
+        if not 0 <= proportion <= 1:
+            raise ValueError(f"proportion must be in [0, 1], got {proportion}")
+        rng = check_random_state(random_state)
+        layer = getattr(self.net_, pathway)
+        old_mask, old_w = self.net_.masks[pathway].clone(), layer.weight.data.clone()
+        keep = torch.as_tensor(rng.random(tuple(layer.weight.shape)) >= proportion, dtype=torch.float32)
+        self.net_.masks[pathway] = old_mask * keep
+        if noise:
+            layer.weight.data += torch.as_tensor(rng.normal(0, noise, tuple(layer.weight.shape)), dtype=torch.float32)
+
+        def undo():
+            self.net_.masks[pathway] = old_mask
+            layer.weight.data = old_w
+
+        return undo
+
+    def name(self) -> np.ndarray:
+        """Response index per word (−1: omission) from the last tick's sememes."""
+        s, _ = self.settle()
+        return respond(s[:, -1], self.sem_)
+
+    def classify(self, target: int, response: int) -> str:
+        """``"correct"``, ``"omission"``, ``"semantic"``, ``"visual"``, ``"mixed"`` or ``"other"``."""
+        if response < 0:
+            return "omission"
+        if response == target:
+            return "correct"
+        sem = self.categories_[target] == self.categories_[response]
+        vis = visually_similar(self.words_[target], self.words_[response])
+        return "mixed" if sem and vis else "semantic" if sem else "visual" if vis else "other"
+
+    def chance_rates(self) -> dict:
+        """Proportions of semantic, visual, mixed and other relations among all word pairs."""
+        n = len(self.words_)
+        kinds = [self.classify(i, j) for i in range(n) for j in range(n) if i != j]
+        return {k: kinds.count(k) / len(kinds) for k in ("semantic", "visual", "mixed", "other")}
+
+    def lesion_sweep(self, pathway: str, proportions=(0.2, 0.3, 0.4), n_lesions: int = 20, noise: float = 0.0,
+                     random_state=None) -> dict:
+        """Error counts over ``n_lesions`` random lesions per proportion of one pathway."""
+        rng = check_random_state(random_state)
+        counts = dict.fromkeys(("correct", "omission", "semantic", "visual", "mixed", "other"), 0)
+        for p in proportions:
+            for _ in range(n_lesions):
+                undo = self.lesion(pathway, p, noise, rng)
+                for t, r in enumerate(self.name()):
+                    counts[self.classify(t, int(r))] += 1
+                undo()
+        return counts
+
+    def to_store(self, model_id: str = "cleanup_attractor"):
+        """Sememe and cleanup time courses over ticks (``time_unit="step"``), one stimulus per word."""
+        s, c = self.settle()
+        arrays = [np.concatenate([s[i], c[i]], 1) for i in range(len(self.words_))]
+        units = [f"sem:{k}" for k in range(s.shape[2])] + [f"clean:{k}" for k in range(c.shape[2])]
+        layer = np.array(["semantic"] * s.shape[2] + ["cleanup"] * c.shape[2], dtype=object)
+        return from_arrays(arrays, self.words_, 1.0, units, time_unit="step", model_id=model_id,
+                           config={"n_inter": self.n_inter, "n_clean": self.n_clean, "n_ticks": self.n_ticks},
+                           layer=layer, word=np.array(self.words_, dtype=object))
+
+
+def error_summary(counts: dict, chance: dict) -> dict:
+    """Summarise a lesion sweep.
+
+    Returns ``n_trials``, ``n_errors``, ``rate`` (each error type's share of the errors),
+    ``chance`` (its share among random word pairs), ``per_trial`` (each type's rate per
+    trial) and two independence predictions for mixed errors: ``mixed_if_independent`` =
+    per-trial semantic rate × per-trial visual rate, and ``mixed_if_independent_among_errors``
+    = P(semantically related) × P(visually related) among the errors (a stricter bar).
+    """
+    kinds = ("semantic", "visual", "mixed", "other")
+    trials = sum(counts.values())
+    errors = sum(counts[k] for k in kinds)
+    per_trial = {k: counts[k] / trials for k in kinds} if trials else {}
+    if errors == 0:
+        return {"n_trials": trials, "n_errors": 0, "per_trial": per_trial}
+    rate = {k: counts[k] / errors for k in kinds}
+    return {"n_trials": trials, "n_errors": errors, "rate": rate, "chance": chance, "per_trial": per_trial,
+            "mixed_if_independent": per_trial["semantic"] * per_trial["visual"],
+            "mixed_if_independent_among_errors": (rate["semantic"] + rate["mixed"]) * (rate["visual"] + rate["mixed"])}
+
+
+def demo(random_state=0, n_epochs: int = 600):
+    """Train the network, lesion each pathway, return the store and the error summary."""
+    model = DeepDyslexiaModel(n_epochs=n_epochs, random_state=random_state).fit()
+    chance = model.chance_rates()
+    summary = {"intact_correct": int(np.sum(model.name() == np.arange(len(model.words_))))}
+    for pw in PATHWAYS:
+        summary[pw] = error_summary(model.lesion_sweep(pw, n_lesions=5, random_state=random_state), chance)
+    return {"store": model.to_store(), "summary": summary}
