@@ -158,7 +158,8 @@ def _check_epochs(epochs):
 
 def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str = "word", n_splits: int = 5,
                     estimator="logistic", control: bool = False, shuffle_labels: bool = False,
-                    table: xr.DataArray | None = None, random_state=0, verbose=None) -> xr.Dataset:
+                    n_shuffles: int = 0, table: xr.DataArray | None = None, random_state=0,
+                    verbose=None) -> xr.Dataset:
     """Cross-validated linear probe of ``target`` from ``h`` at every lag around phone onsets.
 
     Parameters
@@ -175,6 +176,10 @@ def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str 
         Also fit the Hewitt & Liang control task and report ``selectivity``.
     shuffle_labels : bool
         Permute the labels over tokens before fitting (a null check: scores fall to chance).
+    n_shuffles : int
+        Also refit with this many label permutations (same folds) for an empirical null:
+        ``null`` (shuffle, lag), ``chance_empirical`` (lag, its mean) and ``pvalue`` (lag) =
+        ``(1 + #{null >= mean}) / (1 + n_shuffles)``.
     random_state : int
 
     Returns
@@ -182,9 +187,12 @@ def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str 
     Dataset
         ``score`` (lag, fold); ``mean`` (lag); ``chance`` (scalar) with attrs ``scoring``,
         ``target``, ``group_by``; with ``control``: ``control_score`` (lag, fold),
-        ``control_mean`` (lag), ``selectivity`` (lag) = mean - control_mean.
+        ``control_mean`` (lag), ``selectivity`` (lag) = mean - control_mean; with ``n_shuffles``:
+        ``null``, ``chance_empirical``, ``pvalue``.
     """
     _check_epochs(epochs)
+    if n_shuffles < 0:
+        raise ValueError(f"n_shuffles must be >= 0, got {n_shuffles}")
     y, scoring, chance = _targets(epochs, target, table)
     rng = check_random_state(random_state)
     if shuffle_labels:
@@ -215,6 +223,15 @@ def probe_over_time(epochs: xr.DataArray, target: str = PHONE, *, group_by: str 
         ds["control_score"] = ((LAG, FOLD), cscore)
         ds["control_mean"] = (LAG, _row_mean(cscore))
         ds["selectivity"] = ds["mean"] - ds["control_mean"]
+    if n_shuffles:
+        seeds = rng.integers(2**31, size=int(n_shuffles))
+        null = np.stack([
+            probe_over_time(epochs, target, group_by=group_by, n_splits=n_splits, estimator=estimator,
+                            shuffle_labels=True, table=table, random_state=int(sd))["mean"].values
+            for sd in seeds])
+        ds["null"] = (("shuffle", LAG), null)
+        ds["chance_empirical"] = (LAG, _row_mean(null.T))
+        ds["pvalue"] = (LAG, (1 + (null >= ds["mean"].values[None] - 1e-12).sum(0)) / (1 + len(seeds)))
     logger.info("probe %s: peak %s %.3f at lag %.3f (chance %.3f)", target, scoring,
                 float(np.nanmax(ds["mean"])), float(lags[int(np.nanargmax(ds["mean"].values))]), chance)
     return ds

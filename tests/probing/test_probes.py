@@ -51,6 +51,16 @@ def test_shuffled_labels_give_chance(epochs):
     assert float(np.mean(runs, axis=0).max()) < 0.6
 
 
+def test_empirical_null(epochs):
+    r = probe_over_time(epochs.sel(lag=[-0.1, 0.03]), "phone", estimator="ridge", n_shuffles=4, random_state=0)
+    assert r["null"].dims == ("shuffle", "lag") and r.sizes["shuffle"] == 4
+    assert np.all(np.abs(r["chance_empirical"].values - 1 / 33) < 0.03)
+    # the decodable lag beats every shuffle: p = 1 / (1 + 4), the smallest possible
+    assert float(r["pvalue"].sel(lag=0.03)) == pytest.approx(1 / 5)
+    with pytest.raises(ValueError, match="n_shuffles must be >= 0"):
+        probe_over_time(epochs, "phone", n_shuffles=-1)
+
+
 def test_folds_grouped():
     rng = np.random.default_rng(0)
     words = rng.choice([f"w{i}" for i in range(20)], size=300)
