@@ -175,7 +175,8 @@ def read_textgrid(path) -> dict[str, pd.DataFrame]:
             tiers[name.group(1)] = df
         return tiers
     # short format: a token stream of numbers and quoted strings
-    toks = re.findall(r'"(?:[^"]|"")*"|[-+0-9.eE]+', text.split("\n", 2)[-1])
+    toks = re.findall(r'"(?:[^"]|"")*"|<exists>|[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+',
+                      text.split("\n", 2)[-1])
     toks = [t[1:-1].replace('""', '"') if t.startswith('"') else t for t in toks]
     try:
         xmax = float(toks[1])

@@ -120,9 +120,10 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
         seg = audio[a:b]
         onset = t / sfreq
         offset, w_end = onset - a / sr, onset + seg.size / sfreq
-        for r in phones_by[sid].itertuples():
-            rows.append((stimulus, "phone", r.label, max(onset, offset + r.start),
-                         min(w_end, offset + r.end)))
+        tok = [[stimulus, "phone", r.label, max(onset, offset + r.start), min(w_end, offset + r.end)]
+               for r in phones_by[sid].sort_values("start").itertuples()]
+        tok[0][3], tok[-1][4] = onset, w_end  # snap to the cut (sample rounding)
+        rows.extend(tuple(x) for x in tok)
         rows.append((stimulus, "word", row["word"], onset, w_end))
         wrows.append({"word": row["word"], "talker": talker, "source": sid, "start": onset,
                       "end": onset + seg.size / sfreq, "phrase": phrase, "sentence": sentence})
