@@ -91,7 +91,8 @@ def _unit_table(model, components: Sequence[str]):
 def _run(model, x, lengths, components, state):
     """Return ``(list of (batch, time, units) per layer x component, new_state)``."""
     if tuple(components) == ("h",):
-        _, new_state, hidden = model(x, state, lengths, return_hidden=True)
+        # isolated items need no final state, so the padded batch runs unpacked (same outputs, faster)
+        _, new_state, hidden = model(x, state, lengths, return_hidden=True, pack=False)
         return hidden, new_state
     out, _, new_state = model.forward_components(x, components, state=state)
     return [out[(ln, c)] for ln in model.layer_names for c in components], new_state

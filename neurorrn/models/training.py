@@ -324,6 +324,10 @@ class Trainer:
         n_batches = math.ceil(n / bs)
         t0 = time.perf_counter()
         dist, rank, world = _dist()
+        if world > 1 and 0 < n % bs < world:
+            n_batches -= 1  # a last batch too small to give every rank a token is dropped (all ranks alike)
+        if n_batches < 1:
+            raise ValueError(f"{n} training tokens make no batch of {bs} for {world} process(es)")
         with use_log_level(self.verbose):
             bar = progress(total=self.config.max_epochs, initial=self.epoch_, desc="training",
                            verbose=self.verbose) if rank == 0 else None

@@ -104,7 +104,7 @@ class _Oracle(torch.nn.Module):
     def device(self):
         return self.t.device
 
-    def forward(self, x, state=None, lengths=None):
+    def forward(self, x, state=None, lengths=None, pack=None):
         widx = x[:, 0, 0].long()
         n_t = x.shape[1]
         out = self.t[widx][:, None].repeat(1, n_t, 1)
