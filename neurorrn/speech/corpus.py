@@ -36,9 +36,9 @@ from ..config import ConfigModel, config_hash
 from ..utils._check import check_path, check_random_state
 from ..utils._io import atomic_path, write_text_atomic
 from ..utils._logging import logger, progress, use_log_level
-from ._audio import AudioFileError, read_audio, sha256_bytes, sha256_file, wav_bytes
+from ._audio import read_audio, sha256_bytes, sha256_file, wav_bytes
 from .lexicon import Lexicon, read_earshot_pronunciations, read_lexicon_tsv
-from .talkers import DEFAULT_TALKERS, TALKERS, Talker, get_talker
+from .talkers import DEFAULT_TALKERS, get_talker
 
 FORMAT = "neurorrn-speech-corpus"
 FORMAT_VERSION = 1
