@@ -23,10 +23,13 @@ ALPHA = "alpha"
 TARGET = "target"
 CLUSTER = "cluster"
 SUBJECT = "subject"
+TOKEN = "token"
+CRITERION = "criterion"
+CHANNEL = "channel"
 
 ALL_DIMS = (
     STIMULUS, TIME, UNIT, SENSOR, FEATURE, LAG, FREQUENCY, PHONE, LAYER, FOLD, ALPHA, TARGET,
-    CLUSTER, SUBJECT,
+    CLUSTER, SUBJECT, TOKEN, CRITERION, CHANNEL,
 )
 
 #: Dims of the ``activation`` variable of an ActivationStore, in order.
