@@ -154,3 +154,18 @@ def test_earshot_all_1000_words(espeak, shared_data):
     assert len(lex) == 1000
     syns = _check_earshot_words(lex.words, lex)
     assert np.mean([s.match for s in syns]) > 0.9  # the rest: espeak's linking r etc., recorded
+
+
+def test_library_fallback_and_clear_error(monkeypatch):
+    from neurorrn.speech import _espeak
+
+    monkeypatch.setattr(_espeak, "_candidates", lambda: [("espeakng-loader", "/nonexistent/libespeak-ng.so", None),
+                                                         ("system", "libespeak-ng-missing.so.1", None)])
+    with pytest.raises(_espeak.EspeakUnavailableError, match="espeakng-loader.*libespeak-ng1.*Tried"):
+        _espeak._load_library()
+    # the environment variable comes first, then the wheel, then Debian's library
+    monkeypatch.undo()
+    monkeypatch.setenv("NEURORRN_ESPEAK_LIBRARY", "/custom/libespeak-ng.so")
+    labels = [c[0] for c in _espeak._candidates()]
+    assert labels[0] == "NEURORRN_ESPEAK_LIBRARY" and labels[-1] == "system"
+    assert "espeakng-loader" in labels or labels.count("system") >= 1
