@@ -178,3 +178,13 @@ def test_number_agreement_across_relative_clause():
 def test_number_agreement_single_stream():
     s = E.simulate_number_agreement(random_state=1)["summary"]
     assert s["p_correct_number"] > 0.75
+
+
+def test_srn_is_a_model_subject():
+    X = E.xor_stream(10, random_state=0)
+    net = E.SimpleRecurrentNetwork(n_hidden=3, n_epochs=1, random_state=0).fit(X)
+    ds = net.record([X[:9], X[:12]], ["a", "b"])
+    validate_store(ds)
+    assert ds.attrs["time_unit"] == "step" and ds.attrs["model_id"] == "zoo.elman_srn"
+    assert list(ds["n_frames"].values) == [9, 12]
+    np.testing.assert_allclose(ds["activation"].sel(stimulus="b").values[:, :3], net.transform(X[:12]), rtol=1e-6)
