@@ -17,7 +17,7 @@ SCORE_NAMES = SCORINGS
 
 def trf_to_xarray(trf: TRF) -> xr.Dataset:
     """A fitted :class:`TRF` as a Dataset: ``coef`` (target, feature, lag) in physical units,
-    ``intercept`` and ``alpha`` (target), and the alpha search ``cv_<score>`` (fold, alpha, target)."""
+    ``intercept`` and ``best_alpha`` (target), and the alpha search ``cv_<score>`` (fold, alpha, target)."""
     C, F, L = trf.coef_.shape
     tdim = getattr(trf, "target_dim_", None) or TARGET
     feats = trf.feature_names_ if trf.feature_names_ is not None else np.arange(F)
@@ -27,7 +27,7 @@ def trf_to_xarray(trf: TRF) -> xr.Dataset:
         {
             "coef": ((tdim, FEATURE, LAG), trf.coef_),
             "intercept": ((tdim,), trf.intercept_),
-            "alpha": ((tdim,), np.asarray(trf.alpha_, dtype=np.float64)),
+            "best_alpha": ((tdim,), np.asarray(trf.alpha_, dtype=np.float64)),
         },
         coords=coords,
         attrs={"tmin": float(trf.tmin), "tmax": float(trf.tmax), "sfreq": float(trf.sfreq),
@@ -69,7 +69,7 @@ def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: 
     Dataset
         ``r``, ``r2``, ``explained_variance`` with dims (fold, target) and their means over folds
         (``r_mean`` ...), ``alpha_fold`` (fold, target), the full-data fit (``coef`` (target,
-        feature, lag), ``alpha``, ``intercept``) and, if asked, ``prediction`` (time, target): the
+        feature, lag), ``best_alpha``, ``intercept``) and, if asked, ``prediction`` (time, target): the
         cross-validated prediction of every sample, with coord ``segment``.
     """
     with use_log_level(verbose):
