@@ -9,7 +9,7 @@ Kernels on plain arrays (``audio`` 1-D float, ``sfreq`` Hz) return ``(n_frames, 
   ``S = 20*log10(max(1e-5, |X|)) - 20`` dB and ``clip((S + 100)/100, 0, 1)``.  One second at
   8 kHz gives 101 frames; digital silence maps to 0.  EARSHOT also trims leading/trailing
   silence (``librosa.effects.trim``) when loading; we do not, because our tokens are aligned and
-  their final pause is already fixed.
+  their final pause is already fixed (``trim=True`` does it, as librosa 0.7's ``trim``).
 - :func:`gammatone_spectrogram`: a 64-band gammatone filterbank, ERB-spaced centre frequencies
   from 50 Hz to 10 kHz (Glasberg & Moore 1990; Slaney's 4th-order filters via
   :func:`scipy.signal.gammatone`), squared and averaged in 10 ms frames, then the square root,
@@ -83,7 +83,25 @@ def _stft_mag(y, n_fft, hop, win_length, pad_mode="reflect"):
     return np.abs(np.fft.rfft(frames, n=n_fft, axis=1))
 
 
-def earshot_spectrogram(audio, sfreq) -> np.ndarray:
+def earshot_trim_bounds(y, top_db: float = 60.0, frame_length: int = 32, hop_length: int = 16):
+    """``(start, end)`` samples kept by ``librosa.effects.trim(y, top_db=60, frame_length=32,
+    hop_length=16)`` as EARSHOT calls it when loading (librosa <0.10: centred RMS frames with
+    reflect padding; a frame is silent when its power is more than ``top_db`` below the
+    loudest frame's)."""
+    y = np.asarray(y, dtype=np.float64)
+    pad = frame_length // 2
+    yp = np.pad(y, pad, mode="reflect" if y.size > pad else "constant")
+    n = 1 + (yp.size - frame_length) // hop_length
+    idx = np.arange(frame_length)[None, :] + hop_length * np.arange(n)[:, None]
+    mse = np.mean(yp[idx] ** 2, axis=1)
+    db = 10 * np.log10(np.maximum(1e-10, mse)) - 10 * np.log10(max(1e-10, mse.max()))
+    nz = np.flatnonzero(db > -top_db)
+    if nz.size == 0:
+        return 0, 0
+    return int(nz[0] * hop_length), int(min(y.size, (nz[-1] + 1) * hop_length))
+
+
+def earshot_spectrogram(audio, sfreq, trim: bool = False) -> np.ndarray:
     """EARSHOT's 256-bin spectrogram of one sound.
 
     Parameters
@@ -91,6 +109,10 @@ def earshot_spectrogram(audio, sfreq) -> np.ndarray:
     audio : array of shape (n_samples,)
     sfreq : float
         Sampling rate of ``audio``; resampled to 8 kHz first.
+    trim : bool
+        Trim leading/trailing silence as EARSHOT's loader does (:func:`earshot_trim_bounds`,
+        after resampling to 8 kHz).  Off by default: it shifts frames relative to alignments
+        (:func:`compute_features` records the shift in the ``offset`` coord).
 
     Returns
     -------
@@ -99,6 +121,9 @@ def earshot_spectrogram(audio, sfreq) -> np.ndarray:
     """
     y = _check_audio(audio, sfreq)
     y = resample(y, sfreq, 8000)
+    if trim:
+        a, b = earshot_trim_bounds(y)
+        y = y[a:b]
     y = np.append(y[0], y[1:] - 0.97 * y[:-1])  # pre-emphasis, scipy.signal.lfilter([1, -.97], [1], y)
     mag = _stft_mag(y, n_fft=510, hop=80, win_length=80)
     s = 20.0 * np.log10(np.maximum(1e-5, mag)) - 20.0
@@ -248,9 +273,10 @@ def feature_kernel(kind: str, **params):
     """``(fn(audio, sfreq) -> (n_frames, n_bands), frequencies, frame_rate)`` for ``kind``."""
     check_option(kind, FEATURE_KINDS, "kind")
     if kind == "earshot":
-        if params:
-            raise TypeError(f"kind='earshot' takes no parameters (it is fixed), got {sorted(params)}")
-        return earshot_spectrogram, earshot_frequencies(), 100.0
+        if set(params) - {"trim"}:
+            raise TypeError(f"kind='earshot' takes only 'trim' (the rest is fixed), got {sorted(params)}")
+        trim = bool(params.get("trim", False))
+        return (lambda a, s: earshot_spectrogram(a, s, trim=trim)), earshot_frequencies(), 100.0
     if kind == "gammatone":
         p = {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, **params}
         return ((lambda a, s: gammatone_spectrogram(a, s, **p)),
@@ -291,7 +317,8 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
     DataArray of float32, dims ("stimulus", "time", "frequency")
         NaN past each token's end.  Coords: ``stimulus``, ``time`` (s, frame start),
         ``frequency`` (Hz; 0 for the broadband envelope/onsets), per-stimulus ``n_frames``,
-        ``word`` and ``talker`` (from a corpus; empty strings otherwise).  Attrs ``frame_rate``,
+        ``offset`` (s of audio trimmed from the start, earshot ``trim=True`` only; frame times
+        plus ``offset`` are token times), ``word`` and ``talker`` (from a corpus; empty strings otherwise).  Attrs ``frame_rate``,
         ``kind``, ``params`` (JSON).
     """
     import json
@@ -307,6 +334,10 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
         win = int(round(params.get("win_ms", 25.0) * sr0 / 1000))
         freqs = mel_frequencies(sr0, p["n_mels"], p["fmin"], p["fmax"], 1 << int(np.ceil(np.log2(win))))
     n_frames = np.array([m.shape[0] for m in mats], dtype=np.int64)
+    offsets = np.zeros(len(mats))
+    if kind == "earshot" and params.get("trim"):
+        for i, (audio, sr) in enumerate(sounds):
+            offsets[i] = earshot_trim_bounds(resample(np.asarray(audio, float), sr, 8000))[0] / 8000.0
     n_bands = mats[0].shape[1]
     data = np.full((len(mats), int(n_frames.max()), n_bands), np.nan, np.float32)
     for i, m in enumerate(mats):
@@ -317,6 +348,7 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
                 TIME: np.arange(data.shape[1]) / float(frame_rate),
                 FREQUENCY: np.asarray(freqs, dtype=np.float64),
                 "n_frames": (STIMULUS, n_frames),
+                "offset": (STIMULUS, offsets),
                 "word": (STIMULUS, np.asarray(words, dtype=str)),
                 "talker": (STIMULUS, np.asarray(talkers, dtype=str))},
         attrs={"frame_rate": float(frame_rate), "kind": kind,

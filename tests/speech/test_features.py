@@ -133,3 +133,20 @@ def test_feature_scaler_uses_training_items_only(rng):
     np.testing.assert_allclose(sc.transform(a[0, 5]), out.values[0, 5], rtol=1e-6)
     with pytest.raises(RuntimeError, match="not fitted"):
         FeatureScaler().transform(da)
+
+
+def test_earshot_trim_like_librosa(rng):
+    from neurorrn.speech.features import earshot_trim_bounds
+
+    y = np.zeros(8000)
+    y[2000:5000] = rng.standard_normal(3000) * 0.1
+    a, b = earshot_trim_bounds(y)
+    # frames of 32 samples, hop 16, centred: the first frame touching the sound starts the kept
+    # part (within one hop of the onset), the last one ends it
+    assert 2000 - 32 <= a <= 2000 and 5000 <= b <= 5000 + 32 and a % 16 == 0
+    s = earshot_spectrogram(y, 8000, trim=True)
+    assert s.shape == (1 + (b - a) // 80, 256)
+    da = compute_features([(y, 8000)], "earshot", trim=True)
+    assert da["offset"].values[0] == a / 8000
+    # digital silence: every frame is 0 dB relative to the (zero) maximum, so librosa keeps all
+    assert earshot_trim_bounds(np.zeros(800)) == (0, 800)
