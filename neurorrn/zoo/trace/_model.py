@@ -302,10 +302,11 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
             else:
                 drive = net.feature_drive(state["feature"])
                 fnet = net.explicit_feature_step(state, xt)
-            w = state["word"].index_select(0, inv).permute(1, 0, 2)
-            word_max[:, t] = w.amax(2).cpu().numpy()
+            wmax = state["word"].amax(2)                                          # (n_words, B), sorted
+            word_max[:, t] = wmax.index_select(0, inv).T.cpu().numpy()
             if word is not None:
-                word[:, t] = (w if word_slices is None else w.index_select(2, ws_t)).cpu().numpy()
+                w = state["word"] if word_slices is None else state["word"].index_select(2, ws_t)
+                word[:, t] = w.index_select(0, inv).permute(1, 0, 2).cpu().numpy()
             if phon is not None:
                 phon[:, t] = state["phoneme"].cpu().numpy()
             if feat is not None:
