@@ -51,7 +51,7 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
                 silence: tuple[float, float] = (0.2, 0.5), silence_step: float = 0.01,
                 talker_every: int = 2, sentence_length: int | None = None,
                 sentence_pause: float = 0.8, split: str | None = None, words=None,
-                talkers=None, stimulus: str = "stream") -> Stream:
+                talkers=None, snr_db: float | None = None, stimulus: str = "stream") -> Stream:
     """A stream of ``n_words`` corpus tokens with silences and talker changes.
 
     Parameters
@@ -71,6 +71,10 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
         If given, every this many words a ``sentence_pause`` replaces the drawn silence.
     split, words, talkers : optional
         Restrict the source tokens to a split label, a word list or a talker list.
+    snr_db : float | None
+        Add white Gaussian noise at this signal-to-noise ratio (dB), the signal power being the
+        mean power of the word samples.  (Brodbeck et al. add 20 dB noise per gammatone band
+        to the *features* during training; this is the audio-level analogue.)
 
     Returns
     -------
@@ -143,6 +147,11 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
             n = int(round(gap * sfreq))
             pieces.append(np.zeros(n, np.float32))
             t += n
+    audio = np.concatenate(pieces).astype(np.float64)
+    if snr_db is not None:
+        speech = np.concatenate([p for p in pieces if p.any()]).astype(np.float64)
+        p_sig = float(np.mean(speech ** 2))
+        audio = audio + rng.standard_normal(audio.size) * np.sqrt(p_sig / 10 ** (snr_db / 10))
     al = pd.DataFrame(rows, columns=["stimulus", "tier", "label", "start", "end"])
     al = al.sort_values(["start", "tier"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    return Stream(np.concatenate(pieces).astype(np.float32), sfreq, al, pd.DataFrame(wrows), stimulus)
+    return Stream(audio.astype(np.float32), sfreq, al, pd.DataFrame(wrows), stimulus)

@@ -67,3 +67,16 @@ def test_cli_corpus_build(espeak, tmp_path):
     cfg.write_text("name: tiny\ntalkerz: [m1]\n")
     res = CliRunner().invoke(app, ["corpus", "build", str(cfg), "--out", str(out)])
     assert res.exit_code == 1 and "talkerz" in res.output
+
+
+def test_stream_noise_snr(small_corpus):
+    clean = make_stream(small_corpus, 10, random_state=7)
+    noisy = make_stream(small_corpus, 10, random_state=7, snr_db=20)
+    # same words and timing (the noise is drawn after the structure)
+    assert clean.words.equals(noisy.words)
+    noise = noisy.audio.astype(np.float64) - clean.audio
+    on = np.zeros(clean.audio.size, bool)
+    for r in clean.words.itertuples():
+        on[int(round(r.start * 16000)): int(round(r.end * 16000))] = True
+    snr = 10 * np.log10(np.mean(clean.audio[on].astype(np.float64) ** 2) / np.mean(noise ** 2))
+    assert abs(snr - 20) < 0.5
