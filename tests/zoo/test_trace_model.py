@@ -17,6 +17,15 @@ from neurorrn.zoo.trace import (
 from _jtrace_reference import run_reference
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """TRACE's batched ops are memory-bound; one thread is as fast and robust on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def slex(shared_data):
     return read_jt_lexicon(shared_data / "jtrace" / "slex.jt")

@@ -12,6 +12,15 @@ from neurorrn.store import open_store
 from neurorrn.zoo.trace import PHONEMES, read_jt_lexicon, simulate
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """TRACE's batched ops are memory-bound; one thread is as fast and robust on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def slex(shared_data):
     return read_jt_lexicon(shared_data / "jtrace" / "slex.jt")
@@ -70,3 +79,32 @@ def test_cli_trace(shared_data, tmp_path):
     res = CliRunner().invoke(app, ["zoo", "trace", "--lexicon", str(shared_data / "jtrace" / "slex.jt"),
                                    "--input", "-bxk-", "--cycles", "3", "--out", str(tmp_path / "x.nc")])
     assert res.exit_code == 1 and "'-bxk-' contains ['x']" in res.output
+
+
+def test_zoo_list_and_run(tmp_path):
+    import json
+
+    res = CliRunner().invoke(app, ["zoo", "list"])
+    assert res.exit_code == 0
+    for name in ("trace", "iam", "hopfield", "boltzmann", "attractor", "triangle"):
+        assert name in res.output
+    res = CliRunner().invoke(app, ["zoo", "run", "hopfield", "--out", str(tmp_path), "--set", "n_units=60",
+                                   "--set", "n_patterns=3"])
+    assert res.exit_code == 0, res.output
+    with open_store(tmp_path / "hopfield.nc") as ds:
+        assert ds.attrs["time_unit"] == "step"
+    assert json.loads((tmp_path / "hopfield.json").read_text())["final_overlap"]
+    res = CliRunner().invoke(app, ["zoo", "run", "hopfeld", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "Did you mean 'hopfield'" in res.output
+
+
+def test_registry_register_errors():
+    from neurorrn.zoo import REGISTRY, get_simulation, register
+
+    with pytest.raises(ValueError, match="already registered"):
+        register("trace", lambda out_dir, **kw: None)
+    with pytest.raises(TypeError, match="must be callable"):
+        register("new_thing", 3)
+    with pytest.raises(ValueError, match="Invalid value for simulation name"):
+        get_simulation("nope")
+    assert callable(REGISTRY["trace"])
