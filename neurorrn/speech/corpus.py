@@ -74,11 +74,12 @@ class LexiconConfig(ConfigModel):
 class SplitConfig(ConfigModel):
     """Train/test labels of tokens.
 
-    ``none``: all ``train``.  ``earshot``: EARSHOT's "M" hold-out (Magnuson et al. 2020,
-    ``Pattern_Feeder.py``): one talker (``test_talker``, else a random one) is ``test_talker``
-    for all words; of a shuffled word list, talker i of the others loses words
-    ``[i*k, (i+1)*k)`` with ``k = n_words // n_talkers`` (``test_word``).  ``talker``: the talkers
-    in ``test_talkers`` are ``test_talker``, the rest ``train``.
+    Labels follow EARSHOT's terms (and :func:`neurorrn.models.data.holdout_split`):
+    ``none``: all ``trained``.  ``earshot``: EARSHOT's "M" hold-out (Magnuson et al. 2020,
+    ``Pattern_Feeder.py``): one talker (``test_talker``, else a random one) is
+    ``excluded_talker`` for all words; of a shuffled word list, talker i of the others loses
+    words ``[i*k, (i+1)*k)`` with ``k = n_words // n_talkers`` (``excluded_word``).
+    ``talker``: the talkers in ``test_talkers`` are ``excluded_talker``, the rest ``trained``.
     """
 
     kind: Literal["none", "earshot", "talker"] = "none"
@@ -124,7 +125,7 @@ def make_lexicon(cfg: LexiconConfig) -> Lexicon:
 def assign_split(words, talkers, cfg: SplitConfig) -> dict[tuple[str, str], str]:
     """(word, talker) -> split label, see :class:`SplitConfig`."""
     words, talkers = list(words), list(talkers)
-    out = {(w, t): "train" for w in words for t in talkers}
+    out = {(w, t): "trained" for w in words for t in talkers}
     if cfg.kind == "none":
         return out
     if cfg.kind == "talker":
@@ -133,7 +134,7 @@ def assign_split(words, talkers, cfg: SplitConfig) -> dict[tuple[str, str], str]
             raise ValueError(f"split.test_talkers must name corpus talkers {talkers}, got {cfg.test_talkers}")
         for w in words:
             for t in cfg.test_talkers:
-                out[(w, t)] = "test_talker"
+                out[(w, t)] = "excluded_talker"
         return out
     rng = check_random_state(cfg.random_state)
     if cfg.test_talker is not None and cfg.test_talker not in talkers:
@@ -144,9 +145,9 @@ def assign_split(words, talkers, cfg: SplitConfig) -> dict[tuple[str, str], str]
     others = [t for t in talkers if t != held]
     for i, t in enumerate(others):
         for w in shuffled[i * k:(i + 1) * k]:
-            out[(w, t)] = "test_word"
+            out[(w, t)] = "excluded_word"
     for w in words:
-        out[(w, held)] = "test_talker"
+        out[(w, held)] = "excluded_talker"
     return out
 
 

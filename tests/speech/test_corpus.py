@@ -102,10 +102,10 @@ def test_earshot_split_counts():
     labels = pd.Series(s)
     counts = labels.value_counts()
     # EARSHOT "M" mode: 1 talker out (100 tokens), 9 talkers lose 10 words each (90 tokens)
-    assert counts["test_talker"] == 100 and counts["test_word"] == 90 and counts["train"] == 810
-    held_words = {w for (w, t), v in s.items() if v == "test_word"}
+    assert counts["excluded_talker"] == 100 and counts["excluded_word"] == 90 and counts["trained"] == 810
+    held_words = {w for (w, t), v in s.items() if v == "excluded_word"}
     assert len(held_words) == 90  # each excluded word is excluded for exactly one talker
-    assert all(s[(w, "t3")] == "test_talker" for w in words)
+    assert all(s[(w, "t3")] == "excluded_talker" for w in words)
 
 
 def test_config_rejects_unknown_keys():
