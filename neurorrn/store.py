@@ -723,10 +723,11 @@ class StoreWriter:
             if self._stim_coords[name] == "str":
                 values = values.astype(object)
             f.variables[name][n0 : n0 + n] = values
-        act = f.variables["activation"]
+        # one write per chunk: the padded block (NaN past each end) in a single call
+        block = np.full((n, need_t, n_units), np.nan, dtype=np.float32)
         for i, m in enumerate(mats):
-            if m.shape[0]:
-                act[n0 + i, : m.shape[0], :] = m
+            block[i, : m.shape[0]] = m
+        f.variables["activation"][n0 : n0 + n, :need_t, :] = block
         if df is not None and len(df):
             k0 = f.dimensions[INTERVAL].size
             f.resize_dimension(INTERVAL, k0 + len(df))
