@@ -152,7 +152,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         net_cfg = cfg.network.model_copy(update={"n_input": data.n_features, "n_output": targets.n_dims})
         if net_cfg.n_input != cfg.network.n_input or net_cfg.n_output != cfg.network.n_output:
             logger.info("network sizes set from the data: n_input=%d, n_output=%d", net_cfg.n_input, net_cfg.n_output)
-        model = SpeechRNN(net_cfg)
+        model = SpeechRNN(net_cfg, random_state=cfg.train.random_state)
         validate = _validator(model, data, targets, cfg.evaluation.batch_size, cfg.evaluation.monitor_max_tokens,
                               cfg.train.random_state)
         run_config = json.loads(config_to_json(cfg))

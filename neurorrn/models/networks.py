@@ -86,6 +86,9 @@ class SpeechRNN(nn.Module):
         Architecture; see :class:`NetworkConfig`.
     device : str | torch.device | None
         Where to put the parameters (default CPU).
+    random_state : int | None
+        Seed for the weight initialisation, drawn from a forked RNG so the global torch RNG is
+        left untouched (``None``: the global RNG, as plain PyTorch).
 
     Notes
     -----
@@ -94,9 +97,20 @@ class SpeechRNN(nn.Module):
     ``(1, batch, hidden)``.  ``None`` means zeros (EARSHOT's test-time state).
     """
 
-    def __init__(self, config: NetworkConfig | None = None, device=None):
+    def __init__(self, config: NetworkConfig | None = None, device=None, random_state: int | None = None):
         super().__init__()
         self.config = config if config is not None else NetworkConfig()
+        if random_state is None:
+            self._build()
+        else:
+            # seeds are arguments: initialise from a local seed without touching the global RNG
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(random_state))
+                self._build()
+        if device is not None:
+            self.to(device)
+
+    def _build(self) -> None:
         cfg = self.config
         check_option(cfg.cell, CELLS, "cell")
         if not cfg.hidden_sizes or any(int(h) < 1 for h in cfg.hidden_sizes):
@@ -116,8 +130,6 @@ class SpeechRNN(nn.Module):
         if cfg.output_bias_init is not None:
             with torch.no_grad():
                 self.readout.bias.fill_(float(cfg.output_bias_init))
-        if device is not None:
-            self.to(device)
 
     # ------------------------------------------------------------------------------------
     @property
@@ -292,8 +304,9 @@ class SpeechRNN(nn.Module):
         return out, self.readout(inp), new_state
 
 
-def build_network(config: NetworkConfig | dict | None = None, device=None) -> SpeechRNN:
-    """Build a :class:`SpeechRNN` from a config (or mapping)."""
+def build_network(config: NetworkConfig | dict | None = None, device=None,
+                  random_state: int | None = None) -> SpeechRNN:
+    """Build a :class:`SpeechRNN` from a config (or mapping); ``random_state`` seeds the weights."""
     if isinstance(config, dict):
         config = NetworkConfig.from_dict(config, source="network")
-    return SpeechRNN(config, device=device)
+    return SpeechRNN(config, device=device, random_state=random_state)

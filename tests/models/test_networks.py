@@ -100,3 +100,18 @@ def test_unpacked_padded_run_gives_same_outputs(cell):
     torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
     for u, v in zip(ha, hb):
         torch.testing.assert_close(u, v, atol=1e-6, rtol=1e-5)
+
+
+def test_random_state_seeds_weights_locally():
+    import torch
+
+    from neurorrn.models.networks import NetworkConfig, SpeechRNN
+
+    cfg = NetworkConfig(n_input=5, hidden_sizes=[7], n_output=4)
+    before = torch.random.get_rng_state()
+    a, b = SpeechRNN(cfg, random_state=3), SpeechRNN(cfg, random_state=3)
+    c = SpeechRNN(cfg, random_state=4)
+    assert torch.equal(torch.random.get_rng_state(), before), "the global RNG must not move"
+    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb), name
+        assert not torch.equal(pa, pc), name
