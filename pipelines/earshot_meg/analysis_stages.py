@@ -152,7 +152,8 @@ def encode_stage(ctx) -> dict:
                        store=str(exp.path / exp.meta["streams"]),
                        stim_dir=str(stim_dir), sfreq=sec.sfreq, tmin=sec.tmin, tmax=sec.tmax, alphas=sec.alphas,
                        cv=sec.cv, baseline=list(sec.baseline), gammatone_bands=sec.gammatone_bands,
-                       units_kind=sec.units_kind, n_components=sec.n_components,
+                       units_kind=sec.units_kind, n_components=sec.n_components, banded=sec.banded,
+                       alpha_rule=sec.alpha_rule,
                        side_dir=str(ctx.out / "trf"), preprocess={**pre, "sfreq": sec.sfreq})
     res = fan_out(T.encode_task, tasks, ctx.out / "encode.zarr", **_scheduler(ctx),
                   attrs={"analysis": "encode", "config_json": json.dumps(sec.model_dump(mode="json"))}).load()

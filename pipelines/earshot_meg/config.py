@@ -98,7 +98,12 @@ class EncodeSection(ConfigModel):
     ``units_kind`` (:func:`neurorrn.encoding.predictors_from_store`: ``pca``, ``magnitude``,
     ``change``, ``kmeans``, ``units``) with ``n_components`` components.  Both are fitted with
     the same lags, alphas and contiguous folds, so the gain in cross-validated R² is what the
-    model units add over the acoustic baseline (Brodbeck et al. 2025).
+    model units add over the acoustic baseline (Brodbeck et al. 2025).  ``banded`` fits the full
+    model with one ridge penalty per feature space (acoustic, units;
+    :class:`neurorrn.encoding.BandedTRF`), which keeps many unit predictors from forcing a stronger
+    penalty on the acoustic ones.  ``alpha_rule``: the inner-CV penalty with the best mean score
+    (``best``: the model's best prediction, what a comparison of explained variance asks for) or
+    the largest within one standard error of it (``1se``: smoother TRFs).
     """
 
     sfreq: float = 100.0
@@ -114,6 +119,7 @@ class EncodeSection(ConfigModel):
     n_components: int = 4
     layers: list[str] | None = None
     banded: bool = False
+    alpha_rule: Literal["best", "1se"] = "1se"
 
 
 class ProbeSection(ConfigModel):

@@ -131,6 +131,8 @@ def evaluate_stage(ctx) -> dict:
 
     with xr.open_dataset(ctx.inputs["train"].path / "evaluation.nc", engine="h5netcdf") as ds:
         ds = ds.load()
+    if "recognized" in ds and ds["recognized"].dtype != bool:  # netCDF stores booleans as int8
+        ds["recognized"] = ds["recognized"].astype(bool)
     acc = accuracy(ds)
     rt = mean_rt(ds)
     rows = []

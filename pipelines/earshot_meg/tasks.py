@@ -171,9 +171,25 @@ def _outer_folds(n_segments: int, cv: int) -> list[tuple[np.ndarray, np.ndarray]
     return [(np.setdiff1d(np.arange(n_segments), g), g) for g in groups]
 
 
-def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int) -> tuple[np.ndarray, np.ndarray]:
+def _make_trf(tmin, tmax, sfreq, alphas, cv, bands=None, alpha_rule="1se"):
+    """A TRF with z-scored predictors; with ``bands`` a BandedTRF (one penalty per feature space)."""
+    from neurorrn.encoding import TRF, BandedTRF
+
+    kw = dict(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alphas, cv=cv, scoring="r2", standardize=True,
+              alpha_rule=alpha_rule)
+    if bands is not None and len(bands) > 1:
+        return BandedTRF(bands=list(bands), n_iter=10, random_state=0, **kw)
+    return TRF(**kw)
+
+
+def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int,
+                       bands=None, alpha_rule: str = "1se") -> tuple[np.ndarray, np.ndarray]:
     """Held-out R² per target with nested CV: outer folds of whole segments; the TRF's ridge
     penalty chosen per target by inner contiguous CV on the training segments only.
+
+    ``bands`` (sizes of consecutive feature spaces) fits a :class:`~neurorrn.encoding.BandedTRF`
+    instead, with one penalty per feature space (so adding many unit predictors does not force a
+    stronger penalty on the acoustic ones).
 
     Returns
     -------
@@ -181,14 +197,12 @@ def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int) 
         ``1 - SSE / SST`` over all held-out samples pooled (SST about the held-out mean).
     alpha : array of shape (n_folds, n_targets)
     """
-    from neurorrn.encoding import TRF
-
     n_t = Y[0].shape[1]
     sse, yy, ys, n = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), 0
     used = []
     for tr, te in _outer_folds(len(X), cv):
         inner = int(max(2, min(cv, len(tr))))
-        m = TRF(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alphas, cv=inner, scoring="r2", standardize=True)
+        m = _make_trf(tmin, tmax, sfreq, alphas, inner, bands, alpha_rule)
         m.fit([X[i] for i in tr], [Y[i] for i in tr])
         used.append(np.asarray(m.alpha_))
         for i in te:
@@ -238,8 +252,6 @@ def encode_task(task: dict) -> xr.Dataset:
     refitted on all segments, goes to ``side_dir/trf_<subject>_<model>_<layer>.nc`` as
     (sensor, feature, lag).
     """
-    from neurorrn.encoding import TRF
-
     sfreq = float(task["sfreq"])
     raw, timeline = load_recording(task)
     stimuli = sorted(set(timeline.select("sound")["stimulus"]))
@@ -258,11 +270,14 @@ def encode_task(task: dict) -> xr.Dataset:
     Y = [(y - mu) / np.where(sd > 0, sd, 1) for y in Y]
     Xb = [preds[s][0][: len(y)] for s, y in zip(ids, Y)]
     Xf = [np.concatenate([preds[s][0], preds[s][1]], 1)[: len(y)] for s, y in zip(ids, Y)]
-    kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]))
+    rule = task.get("alpha_rule", "1se")
+    kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]),
+              alpha_rule=rule)
+    bands = [Xb[0].shape[1], Xf[0].shape[1] - Xb[0].shape[1]] if task.get("banded") else None
     r2b, _ = cross_validated_r2(Xb, Y, **kw)
-    r2f, _ = cross_validated_r2(Xf, Y, **kw)
-    full = TRF(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alpha=task["alphas"],
-               cv=int(max(2, min(task["cv"], len(Xf)))), scoring="r2", standardize=True).fit(Xf, Y)
+    r2f, _ = cross_validated_r2(Xf, Y, bands=bands, **kw)
+    full = _make_trf(task["tmin"], task["tmax"], sfreq, task["alphas"], int(max(2, min(task["cv"], len(Xf)))),
+                     bands, rule).fit(Xf, Y)
     names = [f"acoustic{i}" for i in range(Xb[0].shape[1])]
     names = _baseline_names(task["baseline"], task.get("gammatone_bands", 8)) or names
     names += [f"{UNIT_PREFIX}{task['units_kind']}{i}" for i in range(Xf[0].shape[1] - Xb[0].shape[1])]

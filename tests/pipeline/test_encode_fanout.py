@@ -57,7 +57,7 @@ def experiment(tmp_path_factory):
     tasks = make_tasks(["01"], ["toy"], ["l0", "l1"], bids_root=str(root), bids_task=cfg.task, bids_session=None,
                        store=str(store), stim_dir=str(root / "stimuli" / "audio"), sfreq=100.0, tmin=0.0, tmax=0.3,
                        alphas=None, cv=3, baseline=["hilbert_envelope", "hilbert_onsets"], gammatone_bands=8,
-                       units_kind="units", n_components=4, side_dir=str(tmp / "trf"),
+                       units_kind="units", n_components=4, banded=False, alpha_rule="1se", side_dir=str(tmp / "trf"),
                        preprocess={"l_freq": 0.5, "h_freq": 20.0})
     return tmp, tasks, share
 
