@@ -42,6 +42,10 @@ PINNED_PHONEME_B = 0.646845
 
 
 def _recognised(words, slex, dtype=torch.float32):
+    """At cycle 99 the target at its aligned slice beats every other word unit at every slice.
+
+    The silence word ``-`` is not a lexical competitor here (with it, all words but ``^`` pass:
+    for the input ``-^-`` the surrounding silence units end more active than ``^``)."""
     r = simulate(["-" + w + "-" for w in words], slex, n_cycles=100, word_slices=[4], dtype=dtype)
     sil = slex.index("-")
     out = {}
@@ -53,13 +57,6 @@ def _recognised(words, slex, dtype=torch.float32):
     return out
 
 
-def test_sample_of_slex_recognised(slex):
-    words = [w for w in slex.words if w != "-"][::12]
-    res = _recognised(words, slex)
-    assert all(res.values()), [w for w, ok in res.items() if not ok]
-
-
-@pytest.mark.slow
 def test_all_slex_words_recognised_without_noise(slex):
     words = [w for w in slex.words if w != "-"]
     assert len(words) == 212
