@@ -214,19 +214,36 @@ class TraceNetwork:
             return None
         return torch.randn(like.shape, generator=gen, dtype=like.dtype, device=like.device) * sd
 
+    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """A reusable scratch tensor (allocating large temporaries every cycle is slow on CPU)."""
+        bufs = self.__dict__.setdefault("_buffers", {})
+        buf = bufs.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = bufs[name] = torch.empty_like(like)
+        return buf
+
     def _update(self, act, net, decay, rest, gen):
-        """jTRACE's update: net>0 pulls toward max, net<0 toward min; decay to rest; clip."""
+        """jTRACE's update, in place on ``act`` (``net`` is consumed): net > 0 pulls toward max,
+        net < 0 toward min, then decay toward rest from the old activation, then clipping.
+
+        ``a + npos·(max − a) + nneg·(a − min) − decay·(a − rest)`` is computed as
+        ``(1 − decay)·a + decay·rest + max·npos − min·nneg + a·(nneg − npos)``.
+        """
         p = self.params
         noise = self._noise(net, gen)
         if noise is not None:
             net = net + noise
-        npos = net.clamp(min=0)
-        new = torch.add(decay * rest, act, alpha=1.0 - decay)
-        new.add_(npos, alpha=p.max)
-        nneg = net.sub(npos)
-        new.add_(nneg, alpha=-p.min)
-        new.addcmul_(act, nneg.sub_(npos))     # + act * (nneg - npos)
-        return new.clamp_(p.min, p.max)
+        key = tuple(act.shape)
+        npos, acc = self._buffer(f"npos{key}", act), self._buffer(f"acc{key}", act)
+        torch.clamp(net, min=0, out=npos)
+        net.sub_(npos)                                  # nneg
+        torch.mul(npos, p.max, out=acc)
+        acc.add_(net, alpha=-p.min)
+        net.sub_(npos)                                  # nneg - npos
+        acc.addcmul_(act, net)
+        act.mul_(1.0 - decay).add_(acc)
+        act.add_(decay * rest)
+        return act.clamp_(p.min, p.max)
 
     def _feature_inhibition(self, feat):
         """Within-continuum inhibition (act_features): γ_F·Σ positive, less the unit's own share."""
