@@ -363,7 +363,7 @@ class TraceNetwork:
         u[:, :, :, ws - 1] = 0.0   # the last word slice gets no bottom-up input (jTRACE's cap)
         wnet = torch.matmul(self.a_pw, u.reshape(L * nph, b * ws)).view(self.n_words, b, ws)
         # --- wordToPhon (feedback)
-        wpos = word.clamp(min=0)
+        wpos = torch.clamp(word, min=0, out=self._buffer("wpos", word))
         if p.feedback and p.alpha_wp != 0:
             y = torch.matmul(self.a_wp, wpos.view(self.n_words, b * ws)).view(L, nph, b, ws)
             h = torch.zeros((nph, b, ws + 2 * L), **kw)
@@ -376,7 +376,7 @@ class TraceNetwork:
             fb[:, :, 1:top] += self.pww[2] * h[:, :, 0:top - 1]      # e = +1: H[q - 1]
             pnet += p.alpha_wp * fb.permute(1, 0, 2)
         # --- wordToWord
-        sq = wpos * wpos
+        sq = torch.mul(wpos, wpos, out=self._buffer("sq", word))
         by_len = torch.stack([sq[a:z].sum(0) for a, z in self.len_blocks])           # (n_len, B, ws)
         nl = by_len.shape[0]
         diff = torch.zeros((b, ps + 1), **kw)
