@@ -267,13 +267,21 @@ class BoltzmannMachine:
         return out
 
 
-def encoder_mask(n_group: int = 4, n_hidden: int = 2) -> np.ndarray:
+def encoder_mask(n_group: int = 4, n_hidden: int = 2, within_groups: bool = False,
+                 hidden_hidden: bool = False) -> np.ndarray:
     """Connectivity of the n-h-n encoder (AHS 1985): the two visible groups meet only through
-    the hidden units; units within a group are connected."""
+    the hidden units.  ``within_groups`` / ``hidden_hidden`` add connections inside each
+    visible group / among the hidden units (with both, exact-gradient training found the
+    4-2-4 code in 4-5 of 10 seeds here; without, in 6 of 10)."""
     n = 2 * n_group + n_hidden
-    m = np.ones((n, n))
-    m[:n_group, n_group:2 * n_group] = 0
-    m[n_group:2 * n_group, :n_group] = 0
+    m = np.zeros((n, n))
+    m[:2 * n_group, 2 * n_group:] = 1
+    m[2 * n_group:, :2 * n_group] = 1
+    if within_groups:
+        m[:n_group, :n_group] = 1
+        m[n_group:2 * n_group, n_group:2 * n_group] = 1
+    if hidden_hidden:
+        m[2 * n_group:, 2 * n_group:] = 1
     np.fill_diagonal(m, 0)
     return m
 
@@ -293,9 +301,9 @@ def encoder_success(bm: BoltzmannMachine, n_group: int = 4) -> bool:
 def train_encoder(n_group: int = 4, n_hidden: int = 2, random_state=None, **kw) -> BoltzmannMachine:
     """Train the 4-2-4 (or n-h-n) encoder with exact statistics.
 
-    With exact-gradient ascent about 40-50 % of random initialisations reach the optimum
-    (log-likelihood log 1/4); the rest stop in local optima where two patterns share a hidden
-    code.  AHS 1985 reported 250/250 successes with noisy annealed statistics and fixed-size
+    With exact-gradient ascent about 60 % of random initialisations reach the optimum
+    (log-likelihood log 1/4; 6 of seeds 0-9); the rest stop in local optima where two patterns
+    share a hidden code.  AHS 1985 reported 250/250 successes with noisy annealed statistics and fixed-size
     weight steps; ``method="sampling"`` is closer to that procedure but was not better here.
     """
     kw.setdefault("learning_rate", 1.0)

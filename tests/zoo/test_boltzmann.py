@@ -59,16 +59,17 @@ def test_learning_increases_loglik_and_fits_distribution():
     assert bm.history_[-1] > np.log(0.5) - 0.05          # optimum: log(1/2)
 
 
-def test_424_encoder_learned_by_exact_gradient_ascent():
-    """Exact-gradient ascent finds the encoder in about 40-50 % of seeds (AHS reported 250/250 with
-    noisy annealed statistics and fixed-size steps); the other runs stop in a local optimum."""
-    ok = [encoder_success(train_encoder(random_state=s, n_epochs=300)) for s in range(5)]
-    assert sum(ok) >= 2, ok
+def test_424_encoder_learned_in_most_runs():
+    """Exact-gradient ascent finds the encoder in most seeds (AHS reported 250/250 with noisy
+    annealed statistics and fixed-size steps); the other runs stop in a local optimum."""
+    ok = [encoder_success(train_encoder(random_state=s, n_epochs=300)) for s in range(10)]
+    assert sum(ok) > len(ok) / 2, ok
 
 
 def test_encoder_mask_and_errors():
     m = encoder_mask()
-    assert m[:4, 4:8].sum() == 0 and m[:4, 8:].all() and m[4:8, 8:].all()
+    assert m[:4, 4:8].sum() == 0 and m[:4, 8:].all() and m[4:8, 8:].all() and m[:4, :4].sum() == 0
+    assert encoder_mask(within_groups=True)[:4, :4].sum() == 12
     with pytest.raises(ValueError, match=r"data must have shape \(n_patterns, 3\)"):
         BoltzmannMachine(3, 1, n_epochs=1).fit(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="binary"):
