@@ -229,3 +229,17 @@ def test_float32_close_to_float64(slex):
     a = simulate("-bark-", slex, n_cycles=40, dtype=torch.float32, record=("word",))
     b = simulate("-bark-", slex, n_cycles=40, record=("word",))
     np.testing.assert_allclose(a.word, b.word, atol=1e-4)
+
+
+def test_trace_subject_records_a_store(slex):
+    from neurorrn.zoo.trace import TraceSubject
+
+    subj = TraceSubject(slex, n_cycles=6)
+    ds = subj.record(["-bark-", "-dark-"], ["s1", "s2"])
+    validate_store(ds)
+    assert list(ds.stimulus.values) == ["s1", "s2"]
+    assert set(get_alignments(ds, "s2").label) == {"D", "AA", "R", "K", "dark"}
+    one = subj.run_one("-bark-")
+    assert one["word"].shape == (6, 213 * 33) and one["phoneme"].shape == (6, 15 * 33)
+    with pytest.raises(ValueError, match="got 1 stimulus_ids for 2 stimuli"):
+        subj.record(["-bark-", "-dark-"], ["s1"])

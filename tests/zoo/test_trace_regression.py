@@ -105,3 +105,13 @@ def test_registry_register_errors():
     with pytest.raises(ValueError, match="Invalid value for simulation name"):
         get_simulation("nope")
     assert callable(REGISTRY["trace"])
+
+
+def test_zoo_run_trace_needs_and_uses_a_lexicon(shared_data, tmp_path):
+    from neurorrn.zoo import REGISTRY
+
+    with pytest.raises(ValueError, match="TRACE needs a lexicon"):
+        REGISTRY["trace"](tmp_path)
+    res = REGISTRY["trace"](tmp_path, lexicon=shared_data / "jtrace" / "slex.jt", inputs=["-bark-"], n_cycles=60)
+    assert res["summary"]["-bark-"]["winner"] == "bark"
+    assert (tmp_path / "trace.nc").exists() and (tmp_path / "trace.json").exists()
