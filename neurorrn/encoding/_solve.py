@@ -14,6 +14,8 @@ import numpy as np
 
 from ._suffstats import Centered, center, moments, scores, total
 
+MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than one eigh
+
 
 def fold_problems(block_stats, folds, L, scale, be, intercept=True):
     """Centred (train, test) statistics per fold, with the training folds' means and SDs."""
@@ -79,6 +81,14 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
         else:
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
+    elif decomp is None and len(np.unique(alpha)) <= MAX_CHOLESKY:
+        # a few distinct alphas: one Cholesky (p^3/3 flops) per alpha beats an eigh (~4 p^3)
+        W = be.zeros(cs.Z.shape)
+        eye = be.eye(cs.G.shape[0])
+        for a in np.unique(alpha):
+            cols = np.flatnonzero(alpha == a)
+            idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
+            W[:, idx] = be.solve_psd(cs.G + float(a) * eye, cs.Z[:, idx])
     else:
         lam, V = eig(cs.G, be) if decomp is None else decomp
         Q = V.T @ cs.Z

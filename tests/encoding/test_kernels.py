@@ -88,3 +88,18 @@ def test_folds_reject_shuffled_splits():
         make_folds([1000], cv=1)
     with pytest.raises(ValueError, match="groups has 3 labels"):
         make_folds([10, 10], cv=2, groups=[1, 2, 3])
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS)
+def test_per_target_solve_cholesky_equals_eigh(backend, dtype, rng):
+    from neurorrn.encoding._solve import eig, refit_stats, solve
+
+    be = get_backend(backend, dtype, "cpu" if backend == "torch" else None)
+    x, y = rng.standard_normal((300, 3)), rng.standard_normal((300, 5))
+    c, _ = refit_stats([segment_stats(x, y, 0, 4, be)], 5, False, be)
+    alpha = np.array([1.0, 10.0, 1.0, 100.0, 10.0])
+    W_chol = be.to_numpy(solve(c, alpha, be))
+    W_eigh = be.to_numpy(solve(c, alpha, be, decomp=eig(c.G, be)))
+    np.testing.assert_allclose(W_chol, W_eigh, atol=1e-10)
+    G, Z = be.to_numpy(c.G), be.to_numpy(c.Z)
+    np.testing.assert_allclose(W_chol[:, 3], np.linalg.solve(G + 100.0 * np.eye(len(G)), Z[:, 3]), atol=1e-10)
