@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._check import check_option, validate_type
 from ..utils._logging import logger, use_log_level
-from ._backend import get_backend
+from ._backend import NumpyBackend, get_backend
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict
@@ -414,7 +414,5 @@ def _sample_scores(y, yhat) -> dict:
     pc = yhat - mu
     return _scores_from_moments(n, yc.sum(0), (yc**2).sum(0), pc.sum(0), (pc**2).sum(0), (yc * pc).sum(0))
 
-
-from ._backend import NumpyBackend  # noqa: E402
 
 _NP64 = NumpyBackend("float64")
