@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._dims import FEATURE, FOLD, LAG, TIME
+from .._dims import FOLD, TIME
 from ..utils._check import check_option, validate_type
 from ._trf import TRF
 
@@ -202,4 +202,4 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
     )
 
 
-__all__ = ["BackwardTRF", "time_resolved_decoding", "phone_epochs", "FEATURE", "LAG"]
+__all__ = ["BackwardTRF", "time_resolved_decoding", "phone_epochs"]

@@ -15,7 +15,7 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict
 from ._solve import alpha_path_scores, fold_problems, refit_stats, solve
-from ._suffstats import _scores_from_moments, segment_stats, total
+from ._suffstats import _scores_from_moments, segment_stats
 
 SCORINGS = ("r", "r2", "explained_variance")
 ALPHA_RULES = ("1se", "best")
