@@ -193,7 +193,7 @@ def probe_stage(ctx) -> dict:
     tasks = make_tasks(["model"], [cfg.name], _layers(sec.layers, exp.meta["layers"]),
                        store=str(exp.path / exp.meta["tokens"]), window=list(sec.window),
                        psi_threshold=sec.psi_threshold, lags=list(sec.lags), cv=sec.cv,
-                       reference_rdm=sec.reference_rdm, n_permutations=sec.n_permutations,
+                       reference_rdm=sec.reference_rdm, n_permutations=sec.n_permutations, estimator=sec.estimator,
                        random_state=sec.random_state, side_dir=str(ctx.out / "maps"))
     res = fan_out(T.probe_task, tasks, ctx.out / "probe.zarr", **_scheduler(ctx),
                   attrs={"analysis": "probe", "config_json": json.dumps(sec.model_dump(mode="json"))}).load()

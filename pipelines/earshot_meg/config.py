@@ -131,6 +131,7 @@ class ProbeSection(ConfigModel):
     cv: int = 5
     reference_rdm: str | None = None
     n_permutations: int = 1000
+    estimator: Literal["logistic", "ridge"] = "logistic"
     layers: list[str] | None = None
     random_state: int = 0
 

@@ -7,10 +7,10 @@ its larger, layer-specific outputs (TRF kernels, PSI maps) as netCDF files into
 ``task["side_dir"]``.
 
 Encoding (:func:`encode_task`) follows Brodbeck et al. (2025): two TRF models of the M/EEG at each
-sensor, an acoustic baseline and the baseline plus model-unit predictors, fitted with the same lags
-and with the ridge penalty chosen by inner cross-validation, and compared by their explained
-variance on held-out segments (outer folds over whole stimuli, so nothing of a test stimulus is
-ever used for fitting).  The gain ΔR² = R²(full) − R²(baseline) is what the model units add.
+sensor, an acoustic baseline and the baseline plus model-unit predictors, placed on the
+recording's continuous time axis (zero in silences), fitted with the same lags and with the ridge
+penalty chosen by inner cross-validation, and compared by their explained variance on held-out
+contiguous blocks of the recording (outer folds; the penalty is chosen without the test block).  The gain ΔR² = R²(full) − R²(baseline) is what the model units add.
 """
 
 from __future__ import annotations
@@ -138,28 +138,38 @@ def acoustic_predictors(stim_dir, stimuli, names, sfreq: float, gammatone_bands:
     return out
 
 
-def brain_segments(raw, timeline, predictors: dict, sfreq: float):
-    """Cut the recording at each sound's onset to the length of its predictors.
+def continuous_design(raw, timeline, predictors: dict, sfreq: float, n_blocks: int, margin: float = 1.0):
+    """Predictors placed on the recording's own time axis, and the recording cut into blocks.
+
+    Every played stimulus's predictors start at its sound onset; elsewhere (silences) they are
+    zero, as in a continuous-speech analysis (so a predictor that is non-zero throughout a sound
+    also carries its onset and offset).  The span from ``margin`` s before the first sound to
+    ``margin`` s after the last is cut into ``n_blocks`` contiguous blocks, which serve as the
+    segments of the TRF (no lag reaches across a cut) and as cross-validation folds.
 
     Returns
     -------
-    ids : list of str, Y : list of arrays (n_times_i, n_sensors), lengths : list of int
-        In timeline order; stimuli of the timeline without predictors are errors.
+    X, Y : list of arrays (n_times_b, n_features) / (n_times_b, n_sensors), one per block.
     """
-    sounds = timeline.sounds() if callable(getattr(timeline, "sounds", None)) else timeline.select("sound")
+    sounds = timeline.select("sound")
     missing = sorted(set(sounds["stimulus"]) - set(predictors))
     if missing:
         raise KeyError(f"the recording plays stimuli that have no model predictors: {missing[:5]} "
                        f"(predictors exist for {sorted(predictors)[:5]}...)")
     data = raw.get_data()
-    ids, Y = [], []
+    n_feat = next(iter(predictors.values())).shape[1]
+    X = np.zeros((data.shape[1], n_feat))
+    first, last = data.shape[1], 0
     for r in sounds.itertuples():
         n0 = int(round(r.onset * sfreq))
-        n = predictors[r.stimulus].shape[0]
-        n = min(n, data.shape[1] - n0)
-        ids.append(str(r.stimulus))
-        Y.append(data[:, n0:n0 + n].T)
-    return ids, Y
+        p = predictors[r.stimulus][: max(0, data.shape[1] - n0)]
+        X[n0:n0 + len(p)] += p
+        first, last = min(first, n0), max(last, n0 + len(p))
+    a = max(0, first - int(margin * sfreq))
+    b = min(data.shape[1], last + int(margin * sfreq))
+    edges = np.linspace(a, b, int(n_blocks) + 1).round().astype(int)
+    return ([X[edges[i]:edges[i + 1]] for i in range(n_blocks)],
+            [data[:, edges[i]:edges[i + 1]].T for i in range(n_blocks)])
 
 
 def _outer_folds(n_segments: int, cv: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -263,13 +273,14 @@ def encode_task(task: dict) -> xr.Dataset:
             raise KeyError(f"stimulus {s!r} of the recording is not in the store {task['store']}")
         n = min(ac[s].shape[0], un[s].shape[0])
         preds[s] = (ac[s][:n], un[s][:n])
-    ids, Y = brain_segments(raw, timeline, {s: p[0] for s, p in preds.items()}, sfreq)
-    # z-score each sensor over the analysed samples (mixed sensor types; R² is scale-free)
+    n_base = next(iter(preds.values()))[0].shape[1]
+    joint = {s: np.concatenate([a, u], 1) for s, (a, u) in preds.items()}
+    Xf, Y = continuous_design(raw, timeline, joint, sfreq, n_blocks=max(2 * int(task["cv"]), 4))
+    # z-score each sensor over the analysed span (mixed sensor types; R² is scale-free)
     cat = np.concatenate(Y, 0)
     mu, sd = cat.mean(0), cat.std(0)
     Y = [(y - mu) / np.where(sd > 0, sd, 1) for y in Y]
-    Xb = [preds[s][0][: len(y)] for s, y in zip(ids, Y)]
-    Xf = [np.concatenate([preds[s][0], preds[s][1]], 1)[: len(y)] for s, y in zip(ids, Y)]
+    Xb = [x[:, :n_base] for x in Xf]
     rule = task.get("alpha_rule", "1se")
     kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]),
               alpha_rule=rule)
@@ -360,7 +371,8 @@ def probe_task(task: dict) -> xr.Dataset:
     start, stop, step = task["lags"]
     lags = np.round(np.arange(start, stop + step / 2, step), 6)
     epochs = phone_epochs(store, lags=lags, layer=layer, phones=phones)
-    pr = probes.probe_over_time(epochs, "phone", group_by="word", n_splits=int(task["cv"]), random_state=seed)
+    pr = probes.probe_over_time(epochs, "phone", group_by="word", n_splits=int(task["cv"]), random_state=seed,
+                                estimator=task.get("estimator", "logistic"))
     return xr.Dataset({"probe_accuracy": ("lag", pr["mean"].values), "probe_chance": float(pr["chance"]),
                        "rsa_r": ("comparison", np.asarray(rs, float)),
                        "rsa_p": ("comparison", np.asarray(pvals, float)),

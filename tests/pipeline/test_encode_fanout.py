@@ -85,8 +85,9 @@ def test_gain_where_units_were_planted(experiment, serial):
     assert np.median(g0[top]) > 0.02 and (g0[top] > 0).all()
     # ... little where it put little (at most a tenth of the top quartile's gain) ...
     assert np.median(g0[bottom]) < 0.1 * np.median(g0[top])
-    # ... and an unrelated layer adds nothing anywhere
-    assert abs(np.median(g1)) < 0.005 and np.quantile(g1, 0.9) < 0.01
+    # ... and an unrelated layer adds nothing anywhere (its extra predictors cost a little
+    # held-out variance through overfitting, never add any)
+    assert -0.03 < np.median(g1) < 0.002 and np.quantile(g1, 0.9) < 0.01
     # the acoustic baseline explains the auditory response in both models
     assert np.nanmax(serial["r2_baseline"].values) > 0.1
     trf = xr.open_dataarray(tmp / "trf" / "trf_01_toy_l0.nc", engine="h5netcdf")
