@@ -9,7 +9,8 @@ Launch with torchrun; every rank runs this module::
 2. every rank trains in the ``train`` stage's persistent work folder
    (``stages/train/<key>.work``): :class:`neurorrn.models.training.Trainer` wraps the network in
    DDP, each rank takes every ``world_size``-th token of each batch, rank 0 writes checkpoints;
-3. rank 0 runs the pipeline up to ``train``: the stage resumes from the finished checkpoint,
+3. the ranks leave the process group and rank 0 alone runs the pipeline up to ``train``: the
+   stage resumes from the finished checkpoint,
    evaluates, and is marked complete under the same key a plain ``neurorrn run`` computes, so the
    next ``neurorrn run CONFIG`` goes straight on to ``evaluate``.
 
@@ -57,14 +58,15 @@ def train_distributed(config, out_dir=None) -> dict:
         module.train_in(cfg, corpus, feats.path / "features.nc", work)
         if world > 1:
             dist.barrier()
+    # leave the process group before completing the stage: rank 0 then resumes the finished
+    # checkpoint as a single process (a DDP wrapper there would wait for the other ranks forever)
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
     result = {}
     if rank == 0:
         res = run_config(config, out_dir=out, until="train")
         result = json.loads((Path(res["out_dir"]) / "stages" / "train" / keys["train"] / "result.json")
                             .read_text())["meta"]
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
     return result
 
 

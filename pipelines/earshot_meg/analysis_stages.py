@@ -24,8 +24,8 @@ from .config import RunConfig
 #: Ground truth of a simulation: a sensor is "driven by model units" when the simulated unit
 #: response alone explains at least DRIVEN_R2 of its (band-passed) variance, and "not driven"
 #: below UNDRIVEN_R2; sensors in between are reported apart.
-DRIVEN_R2 = 0.01
-UNDRIVEN_R2 = 0.001
+DRIVEN_R2 = 0.05
+UNDRIVEN_R2 = 0.005
 
 
 def _cfg(ctx) -> RunConfig:
@@ -168,7 +168,8 @@ def encode_stage(ctx) -> dict:
             g = res["gain"].isel(task=i).values
             meta["gain_by_group"][f"{sub}/{res['layer'].values[i]}"] = {
                 "driven": float(np.median(g[s >= DRIVEN_R2])) if (s >= DRIVEN_R2).any() else None,
-                "not_driven": float(np.median(g[s < UNDRIVEN_R2])) if (s < UNDRIVEN_R2).any() else None}
+                "not_driven": float(np.median(g[s < UNDRIVEN_R2])) if (s < UNDRIVEN_R2).any() else None,
+                "r_gain_truth": float(np.corrcoef(g, s)[0, 1])}
     logger.info("encode: %s", json.dumps(meta))
     return meta
 

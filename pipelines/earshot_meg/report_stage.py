@@ -100,12 +100,17 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
         summary = summarize_gain(data.r2_baseline, data.r2_full, mean_share, driven=DRIVEN_R2,
                                  undriven=UNDRIVEN_R2)
         summary.insert(0, "subjects", "mean")
+        summary["r_gain_truth"] = float(np.corrcoef(data.r2_full.values - data.r2_baseline.values,
+                                                    mean_share.values)[0, 1])
         rows.append(summary)
         for i in range(sub.sizes["task"]):
             s = str(sub["subject"].values[i])
             one = summarize_gain(sub["r2_baseline"].isel(task=i), sub["r2_full"].isel(task=i),
                                  share.sel(subject=s), driven=DRIVEN_R2, undriven=UNDRIVEN_R2)
             one.insert(0, "subjects", s)
+            gain = sub["r2_full"].isel(task=i).values - sub["r2_baseline"].isel(task=i).values
+            one["r_gain_truth"] = float(np.corrcoef(gain, share.sel(subject=s).sel(
+                sensor=sub["sensor"].values).values)[0, 1])
             rows.append(one)
         data.variance_summary = pd.concat(rows, ignore_index=True)
     else:

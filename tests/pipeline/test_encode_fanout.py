@@ -9,7 +9,6 @@ import pytest
 import xarray as xr
 
 from neurorrn.pipeline.distributed import fan_out, make_tasks
-from pipelines.earshot_meg.analysis_stages import DRIVEN_R2, UNDRIVEN_R2
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::ResourceWarning"),
