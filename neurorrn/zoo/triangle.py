@@ -141,9 +141,10 @@ class TriangleModel:
         rng = check_random_state(self.random_state)
         v = make_vocabulary(random_state=rng) if vocabulary is None else vocabulary
         self.vocab_ = v
-        torch.manual_seed(int(rng.integers(2**31)))
         o, p, s = (torch.as_tensor(v[k], dtype=torch.float32) for k in ("orth", "phon", "sem"))
-        net = TriangleNet(o.shape[1], p.shape[1], s.shape[1], self.n_hidden, self.n_clean, self.n_ticks)
+        with torch.random.fork_rng(devices=[]):  # local seed: the global RNG is left untouched
+            torch.manual_seed(int(rng.integers(2**31)))
+            net = TriangleNet(o.shape[1], p.shape[1], s.shape[1], self.n_hidden, self.n_clean, self.n_ticks)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         late = max(1, self.n_ticks // 2)
         bce = nn.functional.binary_cross_entropy

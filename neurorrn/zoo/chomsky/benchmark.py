@@ -154,9 +154,10 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     if not test_lengths:
         raise ValueError("test_lengths is empty")
     rng = check_random_state(seed)
-    torch.manual_seed(int(seed))
     dev = torch.device(device)
-    net = MODELS[model](task.input_size + 1, task.output_size, hidden_size).to(dev)
+    with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching the global RNG
+        torch.manual_seed(int(seed))
+        net = MODELS[model](task.input_size + 1, task.output_size, hidden_size).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
     t0 = time.perf_counter()
     recent = []
