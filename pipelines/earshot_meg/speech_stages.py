@@ -137,7 +137,8 @@ def evaluate_stage(ctx) -> dict:
     rt = mean_rt(ds)
     rows = []
     for s in acc["split"].values:
-        row = {"items": str(s), "n_tokens": int((ds["split"].values == s).sum())}
+        n = ds.sizes["stimulus"] if s == "all" else int((ds["split"].values == s).sum())
+        row = {"items": str(s), "n_tokens": int(n)}
         for c in acc["criterion"].values:
             row[f"accuracy ({c})"] = float(acc.sel(split=s, criterion=c))
         row["mean RT (frames, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent"))
