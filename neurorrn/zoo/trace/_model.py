@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -221,7 +222,8 @@ def luce_choice(acts, k: float = 7.0, frequency=None, freq_post_c: float = 0.0, 
 
 def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycles: int = 100, *,
              record: Sequence[str] = ("word", "phoneme"), word_slices=None, random_state=None,
-             dtype=torch.float64, device="cpu", feature_mode: str = "auto") -> TraceResult:
+             dtype=torch.float64, device="cpu", feature_mode: str = "auto", chunk_size: int = 32,
+             n_threads: int | None = None) -> TraceResult:
     """Run TRACE on a batch of inputs at once (one independent network per input).
 
     Parameters
@@ -251,6 +253,13 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
         cycle, as jTRACE does.  ``"table"`` (the default without processing noise) uses that
         each feature slice then evolves on its own: it simulates each distinct input column
         once and looks trajectories up by age, which gives the same numbers much faster.
+    chunk_size : int
+        Inputs simulated together as one tensor batch.  Batches of a few dozen keep the word
+        layer (``n_words × chunk × 33``) in the CPU caches; larger ones suit a GPU.  Results do
+        not depend on it, except that processing noise is drawn per chunk.
+    n_threads : int, optional
+        Threads running chunks in parallel (default ``torch.get_num_threads()``); with more
+        than one, torch's own intra-op threads are set to 1 for the duration of the call.
 
     Returns
     -------
@@ -266,10 +275,6 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
         check_option(r, RECORDABLE, "record")
     rng = check_random_state(random_state)
     labels, x = build_inputs(inputs, p, rng)
-    gen = None
-    if p.stochasticity_sd > 0:
-        gen = torch.Generator(device=device)
-        gen.manual_seed(int(rng.integers(2**62)))
     net = TraceNetwork(lexicon, p, dtype=dtype, device=device)
     ws = np.arange(net.ws) if word_slices is None else np.asarray(word_slices, dtype=np.int64)
     if ws.ndim != 1 or ws.size == 0 or ws.min() < 0 or ws.max() >= net.ws:
@@ -281,41 +286,94 @@ def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycl
     word = np.empty((b, n_cycles, len(lexicon), ws.size), dtype=out_dtype) if "word" in record else None
     phon = np.empty((b, n_cycles, len(PHONEMES), net.ps), dtype=out_dtype) if "phoneme" in record else None
     feat = np.empty((b, n_cycles, 63, net.fs), dtype=out_dtype) if "feature" in record else None
-    inv = torch.as_tensor(net.inverse, device=device)
-    ws_t = torch.as_tensor(ws, device=device)
     logger.info("TRACE: %d input(s) x %d cycles, %d words", b, n_cycles, len(lexicon))
     check_option(feature_mode, ("auto", "table", "explicit"), "feature_mode")
     if feature_mode == "table" and p.stochasticity_sd > 0:
         raise ValueError("feature_mode='table' needs stochasticity_sd == 0 (processing noise makes every "
                          "feature slice's trajectory unique); use 'auto' or 'explicit'")
     fast = p.stochasticity_sd == 0 and feature_mode != "explicit"
+    validate_type(chunk_size, "int", "chunk_size")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    n_threads = torch.get_num_threads() if n_threads is None else n_threads
+    validate_type(n_threads, "int", "n_threads")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    chunks = [np.arange(i, min(i + chunk_size, b)) for i in range(0, b, chunk_size)]
+    # one generator per chunk, seeded in order: results do not depend on n_threads
+    gens = [None] * len(chunks)
+    if p.stochasticity_sd > 0:
+        gens = []
+        for _ in chunks:
+            g = torch.Generator(device=device)
+            g.manual_seed(int(rng.integers(2**62)))
+            gens.append(g)
+    shared = {}
     with torch.no_grad():
-        state = net.initial_state(xt, gen)
         if fast:
             table, col = net.feature_table(xt, n_cycles)
-            g = p.alpha_fp * torch.matmul(table.clamp(min=0), net.defs.T)              # (U, T+1, 15)
+            shared = {"table": table, "col": col,
+                      "g": p.alpha_fp * torch.matmul(table.clamp(min=0), net.defs.T)}      # (U, T+1, 15)
+    outs = dict(word_max=word_max, word=word, phoneme=phon, feature=feat)
+
+    def run(k):
+        _run_chunk(net, xt, chunks[k], n_cycles, gens[k], fast, shared, outs, ws, word_slices is None)
+
+    if n_threads == 1 or len(chunks) == 1:
+        for k in range(len(chunks)):
+            run(k)
+    else:
+        # independent batches in threads (torch releases the GIL inside its kernels); each
+        # thread runs its kernels on one core, which is far more robust on a busy machine than
+        # splitting every small kernel over several cores
+        n_before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(min(n_threads, len(chunks))) as pool:
+                list(pool.map(run, range(len(chunks))))
+        finally:
+            torch.set_num_threads(n_before)
+    return TraceResult(labels, lexicon, p, word_max, word, phon, feat,
+                       x.astype(out_dtype) if "input" in record else None, ws)
+
+
+def _run_chunk(net: TraceNetwork, xt, rows, n_cycles, gen, fast, shared, outs, ws, all_slices):
+    """Simulate the inputs ``rows`` of the batch and write their records into ``outs``."""
+    p = net.params
+    device = net.device
+    sel = torch.as_tensor(rows, device=device)
+    x = xt.index_select(0, sel)
+    b = len(rows)
+    inv = torch.as_tensor(net.inverse, device=device)
+    ws_t = torch.as_tensor(ws, device=device)
+    word_max, word, phon, feat = outs["word_max"], outs["word"], outs["phoneme"], outs["feature"]
+    lo, hi = int(rows[0]), int(rows[-1]) + 1          # chunks are contiguous
+    wmax_t = torch.empty((n_cycles, net.n_words, b), dtype=net.dtype, device=device)
+    with torch.no_grad():
+        state = net.initial_state(x, gen)
+        if fast:
+            g, table = shared["g"], shared["table"]
+            col = shared["col"].index_select(0, sel)
         for t in range(n_cycles):
             if fast:
                 ages = torch.as_tensor(net.feature_ages(t), device=device)
-                drive = torch.matmul(g[col, ages[None, :]].transpose(1, 2), net.m_fp)  # (B, 15, ps)
+                drive = torch.matmul(g[col, ages[None, :]].transpose(1, 2), net.m_fp)  # (b, 15, ps)
                 fnet = None
             else:
                 drive = net.feature_drive(state["feature"])
-                fnet = net.explicit_feature_step(state, xt)
-            wmax = state["word"].amax(2)                                          # (n_words, B), sorted
-            word_max[:, t] = wmax.index_select(0, inv).T.cpu().numpy()
+                fnet = net.explicit_feature_step(state, x)
+            torch.amax(state["word"], 2, out=wmax_t[t])                             # (n_words, b), sorted
             if word is not None:
-                w = state["word"] if word_slices is None else state["word"].index_select(2, ws_t)
-                word[:, t] = w.index_select(0, inv).permute(1, 0, 2).cpu().numpy()
+                w = state["word"] if all_slices else state["word"].index_select(2, ws_t)
+                word[lo:hi, t] = w.index_select(0, inv).permute(1, 0, 2).cpu().numpy()
             if phon is not None:
-                phon[:, t] = state["phoneme"].cpu().numpy()
+                phon[lo:hi, t] = state["phoneme"].cpu().numpy()
             if feat is not None:
                 f_t = table[col, ages[None, :]].transpose(1, 2) if fast else state["feature"]
-                feat[:, t] = f_t.cpu().numpy()
+                feat[lo:hi, t] = f_t.cpu().numpy()
             if t < n_cycles - 1:
                 state = net.cycle(state, drive, gen, fnet)
-    return TraceResult(labels, lexicon, p, word_max, word, phon, feat,
-                       x.astype(out_dtype) if "input" in record else None, ws)
+    word_max[lo:hi] = wmax_t.index_select(1, inv).permute(2, 0, 1).cpu().numpy()
 
 
 class TraceSubject(ModelSubject):

@@ -46,7 +46,6 @@ from numpy/torch generators, so noisy runs match jTRACE's statistics, not its ex
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -104,12 +103,6 @@ def make_input(string: str, params: TraceParams | None = None, noise: np.ndarray
     return np.clip(out, p.min, p.max)
 
 
-def _csr(dense: torch.Tensor) -> torch.Tensor:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        return dense.to_sparse_csr()
-
-
 class TraceNetwork:
     """Precomputed weights and the batched cycle of TRACE for one lexicon and parameter set.
 
@@ -125,7 +118,10 @@ class TraceNetwork:
     -----
     Layouts: features ``(B, 63, f_slices)``, phonemes ``(B, 15, p_slices)``, words
     ``(n_words, B, p_slices)`` (words sorted by length, see :attr:`order`).  Phoneme→word and
-    word→phoneme connections are sparse matrices over (word, position in word, phoneme).
+    word→phoneme connections are embedding bags (sparse gather-sums) over (position in word,
+    phoneme) rows; word inhibition is pooled per slice with a difference array and cumulative
+    sums over slices, never as an all-pairs word × word matrix.  :meth:`cycle` keeps its
+    scratch tensors in the state, so independent batches can run in parallel threads.
     """
 
     def __init__(self, lexicon: Lexicon, params: TraceParams, dtype=torch.float64, device="cpu"):
@@ -178,34 +174,55 @@ class TraceNetwork:
             wp = np.where((prime > 0) & (p.prime_weight_s != 0),
                           p.prime_weight_s * _log10(np.maximum(prime, 1e-300)), 0.0)
         wscale = 1.0 + wf + wp
-        conn = np.zeros((nw, L * self.n_phon))
-        for i, w in enumerate(words):
-            for o, ch in enumerate(w):
-                conn[i, o * self.n_phon + PHONEMES.index(ch)] = 1.0
-        self.a_pw = _csr(torch.as_tensor(conn * (2 * p.alpha_pw * wscale)[:, None], **kw))
-        self.a_wp = _csr(torch.as_tensor((conn * wscale[:, None]).T.copy(), **kw))
-        # word inhibition: spans [w, w + 2*len), capped at ps - 1 when they run past the end
+        # phoneme->word and word->phoneme connections as embedding bags (a sparse row gather-sum;
+        # much faster than a (sparse or dense) matmul for ~4 connections per word).  Each word's
+        # bag holds its (position, phoneme) rows of the shifted phoneme table, weighted by
+        # 2*alpha_PW (times the frequency/priming weight scale), plus the inhibition row of its
+        # length, weighted by -comp; each (position, phoneme) bag of the feedback holds the words
+        # with that phoneme there.
         self.unique_lens = np.unique(self.lens)
         len_index = np.searchsorted(self.unique_lens, self.lens)
+        comp = np.minimum(1.0, float(np.mean(lens)) / self.unique_lens) if p.length_normalization \
+            else np.ones(len(self.unique_lens))
+        n_rows = L * self.n_phon
+        pw_idx, pw_w, pw_off = [], [], []
+        wp_pairs = []
+        for i, w in enumerate(words):
+            pw_off.append(len(pw_idx))
+            for o, ch in enumerate(w):
+                r = o * self.n_phon + PHONEMES.index(ch)
+                pw_idx.append(r)
+                pw_w.append(2 * p.alpha_pw * wscale[i])
+                wp_pairs.append((r, i, wscale[i]))
+            pw_idx.append(n_rows + len_index[i])
+            pw_w.append(-comp[len_index[i]])
+        self.pw_idx = torch.as_tensor(pw_idx, dtype=torch.long, device=self.device)
+        self.pw_off = torch.as_tensor(pw_off, dtype=torch.long, device=self.device)
+        self.pw_w = torch.as_tensor(pw_w, **kw)
+        wp_pairs.sort(key=lambda x: (x[0], x[1]))
+        self.wp_idx = torch.as_tensor([x[1] for x in wp_pairs], dtype=torch.long, device=self.device)
+        self.wp_w = torch.as_tensor([x[2] for x in wp_pairs], **kw)
+        self.wp_off = torch.as_tensor(np.searchsorted([x[0] for x in wp_pairs], np.arange(n_rows)),
+                                      dtype=torch.long, device=self.device)
+        # word inhibition: spans [w, w + 2*len), capped at ps - 1 when they run past the end
         starts = np.arange(self.ws)
         ends = starts[None, :] + 2 * self.unique_lens[:, None]
         ends = np.where(ends > self.ps, self.ps - 1, ends)
         span = np.maximum(ends - starts[None, :], 0)
         self.span_end = torch.as_tensor(ends, device=self.device)                        # (n_len, ws)
-        self.span_ok = torch.as_tensor(span > 0, device=self.device)
-        comp = np.minimum(1.0, float(np.mean(lens)) / self.unique_lens) if p.length_normalization \
-            else np.ones(len(self.unique_lens))
-        # words are sorted by length, so each length is one block of rows
-        self.len_blocks = [(int(np.searchsorted(-self.lens, -n, side="left")),
-                            int(np.searchsorted(-self.lens, -n, side="right"))) for n in self.unique_lens]
-        self.len_comp = [float(c) for c in comp]
+        self.span_ok = torch.as_tensor(span > 0, **kw)
+        onehot = np.zeros((len(self.unique_lens), nw))
+        onehot[len_index, np.arange(nw)] = 1.0
+        self.len_onehot = torch.as_tensor(onehot, **kw)                                 # (n_len, nw)
         self.reimb = torch.as_tensor((span[len_index] * comp[len_index][:, None] * p.gamma_w)[:, None, :], **kw)
         # resting levels (jTRACE adds rest W twice when both frequency and priming rests are on)
         fr = np.where((freq > 0) & (p.freq_rest_s != 0), p.freq_rest_s * _log10(p.freq_rest_c + freq), 0.0)
         pr = np.where((prime > 0) & (p.prime_rest_s != 0), p.prime_rest_s * _log10(p.prime_rest_c + prime), 0.0)
         self.word_init = np.clip(p.rest_w, p.min, p.max) + fr + pr
         both = (fr != 0) & (pr != 0)
-        self.word_rest = torch.as_tensor(np.where(both, 2 * p.rest_w + fr + pr, p.rest_w + fr + pr)[:, None, None], **kw)
+        rest_w = np.where(both, 2 * p.rest_w + fr + pr, p.rest_w + fr + pr)
+        self.word_rest = torch.as_tensor(rest_w[:, None, None], **kw)
+        self.word_rest_scalar = float(rest_w[0]) if np.all(rest_w == rest_w[0]) else None
 
     # ------------------------------------------------------------------ helpers
     def _noise(self, like, gen):
@@ -214,35 +231,37 @@ class TraceNetwork:
             return None
         return torch.randn(like.shape, generator=gen, dtype=like.dtype, device=like.device) * sd
 
-    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        """A reusable scratch tensor (allocating large temporaries every cycle is slow on CPU)."""
-        bufs = self.__dict__.setdefault("_buffers", {})
+    @staticmethod
+    def _buffer(state, name: str, shape, like: torch.Tensor) -> torch.Tensor:
+        """A scratch tensor kept in ``state`` (allocating large temporaries every cycle is slow on
+        CPU; keeping them per state lets several batches run in parallel threads)."""
+        bufs = state.setdefault("_buffers", {})
+        shape = tuple(shape)
         buf = bufs.get(name)
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = bufs[name] = torch.empty_like(like)
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != like.dtype:
+            buf = bufs[name] = torch.empty(shape, dtype=like.dtype, device=like.device)
         return buf
 
-    def _update(self, act, net, decay, rest, gen):
+    def _update(self, act, net, decay, rest, gen, state=None, name="u"):
         """jTRACE's update, in place on ``act`` (``net`` is consumed): net > 0 pulls toward max,
         net < 0 toward min, then decay toward rest from the old activation, then clipping.
 
-        ``a + npos·(max − a) + nneg·(a − min) − decay·(a − rest)`` is computed as
-        ``(1 − decay)·a + decay·rest + max·npos − min·nneg + a·(nneg − npos)``.
+        ``a + npos·(max − a) + nneg·(a − min) − decay·(a − rest)`` is computed in fewer passes
+        over memory as ``(a − min)·(net − 2·npos + 1 − decay) + (max − min)·npos + decay·rest
+        + min·(1 − decay)``, with ``npos = max(net, 0)`` (equal up to rounding).
         """
         p = self.params
         noise = self._noise(net, gen)
         if noise is not None:
             net = net + noise
-        key = tuple(act.shape)
-        npos, acc = self._buffer(f"npos{key}", act), self._buffer(f"acc{key}", act)
+        npos = self._buffer(state if state is not None else {}, f"npos_{name}", act.shape, act)
         torch.clamp(net, min=0, out=npos)
-        net.sub_(npos)                                  # nneg
-        torch.mul(npos, p.max, out=acc)
-        acc.add_(net, alpha=-p.min)
-        net.sub_(npos)                                  # nneg - npos
-        acc.addcmul_(act, net)
-        act.mul_(1.0 - decay).add_(acc)
-        act.add_(decay * rest)
+        net.add_(npos, alpha=-2).add_(1.0 - decay)
+        act.sub_(p.min).mul_(net).add_(npos, alpha=p.max - p.min)
+        if isinstance(rest, torch.Tensor):
+            act.add_(rest * decay + p.min * (1.0 - decay))
+        else:
+            act.add_(decay * rest + p.min * (1.0 - decay))
         return act.clamp_(p.min, p.max)
 
     def _feature_inhibition(self, feat):
@@ -342,7 +361,8 @@ class TraceNetwork:
         phon, word = state["phoneme"], state["word"]
         b = phon.shape[0]
         kw = dict(dtype=self.dtype, device=self.device)
-        L, nph, ws, ps = self.max_len, self.n_phon, self.ws, self.ps
+        L, nph, ws, ps, nw = self.max_len, self.n_phon, self.ws, self.ps, self.n_words
+        n_rows, nl = L * nph, len(self.unique_lens)
         # --- featToPhon
         pnet = drive.clone()
         # --- phonToPhon
@@ -351,7 +371,9 @@ class TraceNetwork:
         pnet -= torch.matmul(ppi, self.a_pp.T)[:, None, :]
         ok = ((phon * p.gamma_p) > 0) & (ppi[:, None, :] > 0)
         pnet += torch.where(ok, self.n_pp * phon * p.gamma_p, torch.zeros_like(phon))
-        # --- phonToWord: S[q] = sum_e pww[e] P+[q - e], e = -1, 0, +1
+        # --- phonToWord: S[q] = sum_e pww[e] P+[q - e], e = -1, 0, +1; word w at slice s gets
+        # S[w[o]][s + pdur*o] from each position o.  Rows 0..n_rows-1 of ``table`` hold these
+        # shifted tables per (o, phoneme); rows n_rows.. the word inhibition of each length.
         q = ws + self.pdur * (L - 1) + 1
         s_tab = torch.zeros((nph, b, q), **kw)
         pt = ppos.permute(1, 0, 2)
@@ -359,13 +381,16 @@ class TraceNetwork:
         s_tab[:, :, 0:ps] += self.pww[1] * pt
         s_tab[:, :, 1:ps + 1] += self.pww[2] * pt
         st = s_tab.stride()
-        u = torch.as_strided(s_tab, (L, nph, b, ws), (self.pdur * st[2], st[0], st[1], st[2])).contiguous()
-        u[:, :, :, ws - 1] = 0.0   # the last word slice gets no bottom-up input (jTRACE's cap)
-        wnet = torch.matmul(self.a_pw, u.reshape(L * nph, b * ws)).view(self.n_words, b, ws)
+        table = self._buffer(state, "table", (n_rows + nl, b, ws), word)
+        table[:n_rows].view(L, nph, b, ws).copy_(
+            torch.as_strided(s_tab, (L, nph, b, ws), (self.pdur * st[2], st[0], st[1], st[2])))
+        table[:n_rows, :, ws - 1] = 0.0   # the last word slice gets no bottom-up input (jTRACE's cap)
         # --- wordToPhon (feedback)
-        wpos = torch.clamp(word, min=0, out=self._buffer("wpos", word))
+        wpos = torch.clamp(word, min=0, out=self._buffer(state, "wpos", word.shape, word))
         if p.feedback and p.alpha_wp != 0:
-            y = torch.matmul(self.a_wp, wpos.view(self.n_words, b * ws)).view(L, nph, b, ws)
+            y = torch.nn.functional.embedding_bag(self.wp_idx, wpos.view(nw, b * ws), self.wp_off,
+                                                  mode="sum", per_sample_weights=self.wp_w)
+            y = y.view(L, nph, b, ws)
             h = torch.zeros((nph, b, ws + 2 * L), **kw)
             for o in range(L):
                 h[:, :, 2 * o:2 * o + ws] += y[o]
@@ -375,10 +400,10 @@ class TraceNetwork:
             fb[:, :, 0:top] += self.pww[1] * h[:, :, 0:top]          # e = 0
             fb[:, :, 1:top] += self.pww[2] * h[:, :, 0:top - 1]      # e = +1: H[q - 1]
             pnet += p.alpha_wp * fb.permute(1, 0, 2)
-        # --- wordToWord
-        sq = torch.mul(wpos, wpos, out=self._buffer("sq", word))
-        by_len = torch.stack([sq[a:z].sum(0) for a, z in self.len_blocks])           # (n_len, B, ws)
-        nl = by_len.shape[0]
+        # --- wordToWord: per-slice pools of squared positive activations (by word length,
+        # through a difference array over each span), capped, then summed over each span
+        sq = torch.mul(wpos, wpos, out=self._buffer(state, "sq", word.shape, word))
+        by_len = torch.matmul(self.len_onehot, sq.view(nw, b * ws)).view(nl, b, ws)
         diff = torch.zeros((b, ps + 1), **kw)
         diff[:, :ws] += by_len.sum(0)
         diff.scatter_add_(1, self.span_end.reshape(1, -1).expand(b, -1),
@@ -386,19 +411,21 @@ class TraceNetwork:
         wwi = p.gamma_w * torch.cumsum(diff, 1)[:, :ps].clamp(max=3.0)
         cum = torch.cat([torch.zeros((b, 1), **kw), torch.cumsum(wwi, 1)], 1)      # (B, ps + 1)
         recv = cum[:, self.span_end] - cum[:, :ws][:, None, :]                     # (B, n_len, ws)
-        recv = (recv * self.span_ok).permute(1, 0, 2)
-        for k, (a, z) in enumerate(self.len_blocks):
-            wnet[a:z].sub_(recv[k] if self.len_comp[k] == 1.0 else recv[k] * self.len_comp[k])
-        wnet.addcmul_(self.reimb, sq)
+        torch.mul(recv.permute(1, 0, 2), self.span_ok[:, None, :], out=table[n_rows:])
+        # --- net input of the word units: bottom-up excitation less inhibition, one gather-sum
+        wnet = torch.nn.functional.embedding_bag(self.pw_idx, table.view(n_rows + nl, b * ws), self.pw_off,
+                                                 mode="sum", per_sample_weights=self.pw_w).view(nw, b, ws)
+        wnet.addcmul_(self.reimb, sq)      # self-inhibition reimbursed
         # --- synchronous updates
         if fnet is not None:
-            state["feature"] = self._update(state["feature"], fnet, p.decay_f, p.rest_f, gen)
-        state["phoneme"] = self._update(phon, pnet, p.decay_p, p.rest_p, gen)
+            state["feature"] = self._update(state["feature"], fnet, p.decay_f, p.rest_f, gen, state, "f")
+        state["phoneme"] = self._update(phon, pnet, p.decay_p, p.rest_p, gen, state, "p")
         if p.atten != 1.0:
             wnet = wnet * p.atten
         if p.bias != 0.0:
             wnet = wnet - p.bias
-        state["word"] = self._update(word, wnet, p.decay_w, self.word_rest, gen)
+        rest = self.word_rest_scalar if self.word_rest_scalar is not None else self.word_rest
+        state["word"] = self._update(word, wnet, p.decay_w, rest, gen, state, "w")
         state["input_slice"] = min(state["input_slice"] + p.nreps, self.fs - 1)
         return state
 
