@@ -243,3 +243,20 @@ def test_trace_subject_records_a_store(slex):
     assert one["word"].shape == (6, 213 * 33) and one["phoneme"].shape == (6, 15 * 33)
     with pytest.raises(ValueError, match="got 1 stimulus_ids for 2 stimuli"):
         subj.record(["-bark-", "-dark-"], ["s1"])
+
+
+def test_chunks_and_threads_do_not_change_results(slex):
+    """Chunked, threaded batches give the numbers of one batch; bad settings are refused."""
+    inputs = ["-bark-", "-^br^pt-", "-dark-", "-sis-", "-bab-"]
+    one = simulate(inputs, slex, n_cycles=30, chunk_size=5, n_threads=1, record=("word", "phoneme"))
+    for cs, nt in ((2, 2), (1, 1), (3, 2)):
+        r = simulate(inputs, slex, n_cycles=30, chunk_size=cs, n_threads=nt, record=("word", "phoneme"))
+        np.testing.assert_allclose(r.word, one.word, atol=1e-6, err_msg=f"chunk_size={cs}")
+        np.testing.assert_allclose(r.phoneme, one.phoneme, atol=1e-6)
+        np.testing.assert_allclose(r.word_max, one.word_max, atol=1e-6)
+    ref = simulate("-dark-", slex, n_cycles=30, record=("word",))
+    np.testing.assert_allclose(one.word[2], ref.word[0], atol=1e-6)
+    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+        simulate("-bark-", slex, n_cycles=3, chunk_size=0)
+    with pytest.raises(ValueError, match="n_threads must be >= 1, got 0"):
+        simulate("-bark-", slex, n_cycles=3, n_threads=0)

@@ -222,7 +222,7 @@ def luce_choice(acts, k: float = 7.0, frequency=None, freq_post_c: float = 0.0, 
 
 def simulate(inputs, lexicon: Lexicon, params: TraceParams | None = None, n_cycles: int = 100, *,
              record: Sequence[str] = ("word", "phoneme"), word_slices=None, random_state=None,
-             dtype=torch.float64, device="cpu", feature_mode: str = "auto", chunk_size: int = 32,
+             dtype=torch.float64, device="cpu", feature_mode: str = "auto", chunk_size: int = 56,
              n_threads: int | None = None) -> TraceResult:
     """Run TRACE on a batch of inputs at once (one independent network per input).
 
