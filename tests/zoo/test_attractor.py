@@ -7,7 +7,7 @@ import pytest
 
 from neurorrn.store import validate_store
 from neurorrn.zoo.attractor import (
-    HS_WORDS, DeepDyslexiaModel, error_summary, orthography, respond, visually_similar,
+    HS_WORDS, PATHWAYS, DeepDyslexiaModel, error_summary, orthography, respond, visually_similar,
 )
 
 
@@ -32,24 +32,72 @@ def test_intact_net_names_every_word_and_settles(model):
     assert err[-1] < err[0] and err[-1] < 0.1
 
 
-def test_orthographic_lesions_give_semantic_visual_and_mixed_errors(model):
-    chance = model.chance_rates()
-    s = error_summary(model.lesion_sweep("orth_inter", (0.2, 0.3, 0.4), n_lesions=10, random_state=1), chance)
-    assert s["n_errors"] >= 30
-    for kind in ("semantic", "visual", "mixed"):
-        assert s["rate"][kind] > chance[kind], kind
-    assert s["per_trial"]["mixed"] > s["mixed_if_independent"]
+# Measured with random_state=0, LESION_PROPORTIONS and 100 lesions per proportion (seed 1):
+# each error type's share of the errors, and the per-trial mixed rate.
+MEASURED = {
+    "orth_inter": {"semantic": 0.198, "visual": 0.336, "mixed": 0.112, "mixed_per_trial": 0.0143},
+    "inter_sem": {"semantic": 0.367, "visual": 0.257, "mixed": 0.199, "mixed_per_trial": 0.0124},
+    "sem_clean": {"semantic": 0.395, "visual": 0.202, "mixed": 0.160, "mixed_per_trial": 0.0121},
+    "clean_sem": {"semantic": 0.440, "visual": 0.209, "mixed": 0.267, "mixed_per_trial": 0.0050},
+}
 
 
-@pytest.mark.parametrize("pathway", ["inter_sem", "sem_clean", "clean_sem"])
-def test_later_lesions_give_semantic_errors_above_chance(model, pathway):
+def test_chance_rates_from_random_pairs(model):
     chance = model.chance_rates()
-    props = (0.2, 0.3, 0.4) if pathway == "inter_sem" else (0.5, 0.7, 0.9)
-    counts = model.lesion_sweep(pathway, props, n_lesions=10, random_state=1)
+    # H&S's word set under the "half the letters in place" criterion: 39 * 40 ordered pairs
+    assert chance["semantic"] == pytest.approx(264 / 1560)
+    assert chance["visual"] == pytest.approx(72 / 1560)
+    assert chance["mixed"] == pytest.approx(16 / 1560)
+    assert sum(chance.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("pathway", PATHWAYS)
+def test_lesions_in_every_pathway_give_semantic_visual_and_mixed_errors(model, pathway):
+    chance = model.chance_rates()
+    counts = model.lesion_sweep(pathway, n_lesions=100, random_state=1)
     s = error_summary(counts, chance)
-    assert counts["correct"] < 1200                        # the lesion does harm
-    if s["n_errors"]:
-        assert s["rate"]["semantic"] + s["rate"]["mixed"] > chance["semantic"] + chance["mixed"]
+    assert s["n_trials"] == 3 * 100 * 40
+    assert s["n_errors"] >= 200
+    for kind in ("semantic", "visual", "mixed"):
+        assert s["rate"][kind] > 1.15 * chance[kind], kind
+        assert s["rate"][kind] == pytest.approx(MEASURED[pathway][kind], abs=0.05), kind
+    # mixed errors per trial exceed P(semantically related error) * P(visually related error)
+    assert s["per_trial"]["mixed"] > 4 * s["mixed_if_independent"]
+    assert s["per_trial"]["mixed"] == pytest.approx(MEASURED[pathway]["mixed_per_trial"], rel=0.3)
+
+
+def test_without_input_decay_cleanup_lesions_give_no_visual_errors():
+    """The smooth feed-forward mapping is what gives visual errors after cleanup lesions."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        m = DeepDyslexiaModel(input_decay=0.0, n_epochs=600, random_state=0).fit()
+    finally:
+        torch.set_num_threads(n)
+    np.testing.assert_array_equal(m.name(), np.arange(40))
+    counts = m.lesion_sweep("clean_sem", (0.3, 0.5, 0.7), n_lesions=20, random_state=1)
+    assert counts["visual"] + counts["mixed"] <= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pathway", PATHWAYS)
+def test_large_lesion_sweep(model, pathway):
+    chance = model.chance_rates()
+    s = error_summary(model.lesion_sweep(pathway, n_lesions=400, random_state=2), chance)
+    for kind in ("semantic", "visual", "mixed"):
+        assert s["rate"][kind] > 1.15 * chance[kind], kind
+    assert s["per_trial"]["mixed"] > 4 * s["mixed_if_independent"]
+
+
+def test_error_summary_products():
+    counts = {"correct": 80, "omission": 4, "semantic": 6, "visual": 4, "mixed": 2, "other": 4}
+    s = error_summary(counts, {})
+    assert s["n_trials"] == 100 and s["n_errors"] == 16
+    assert s["mixed_if_independent"] == pytest.approx(0.08 * 0.06)
+    assert s["mixed_if_independent_among_errors"] == pytest.approx(0.5 * 0.375)
+    assert error_summary(dict(counts, semantic=0, visual=0, mixed=0, other=0), {})["n_errors"] == 0
 
 
 def test_lesion_is_undone_and_helpers(model):
@@ -59,6 +107,8 @@ def test_lesion_is_undone_and_helpers(model):
     np.testing.assert_array_equal(model.name(), np.arange(40))
     with pytest.raises(ValueError, match="Invalid value for pathway"):
         model.lesion("sem_sem", 0.1)
+    with pytest.raises(ValueError, match="input_decay must be a finite number >= 0"):
+        DeepDyslexiaModel(input_decay=-1.0).fit()
     with pytest.raises(ValueError, match=r"proportion must be in \[0, 1\]"):
         model.lesion("clean_sem", 1.5)
     assert visually_similar("cat", "rat") and not visually_similar("cat", "dog")
