@@ -198,6 +198,11 @@ class DeepDyslexiaModel:
         self.random_state = random_state
 
     def fit(self, words=None, categories=None, semantics=None):
+        """Train; see :meth:`_fit`.  The torch RNG is forked, so the global RNG is left untouched."""
+        with torch.random.fork_rng(devices=[]):
+            return self._fit(words, categories, semantics)
+
+    def _fit(self, words=None, categories=None, semantics=None):
         """Train on ``words`` (default H&S's 40) with their ``categories`` and ``semantics``."""
         if words is None:
             words = [w for c in HS_WORDS.values() for w in c]
