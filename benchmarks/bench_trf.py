@@ -145,8 +145,10 @@ def run_mne(X, Y, n_lags, max_fits=None):
     ``max_fits`` only that many are timed and the CV time is extrapolated (the refit at the global
     alpha chosen from neurorrn's identical CV scores is always run in full).
     """
+    import mne
     from mne.decoding import ReceptiveField
 
+    mne.set_log_level("WARNING")  # no per-fit progress bars in the benchmark output
     tmax = (n_lags - 1) / 100.0
     scores = np.zeros((5, len(ALPHAS), Y[0].shape[1]))
     n_fit = 0

@@ -51,8 +51,9 @@ class TRF(RegressorMixin, BaseEstimator):
     look into the predictor's past).  Segments (trials, runs, stories) of different lengths are
     zero-padded at their own edges, so nothing leaks across them.  The lagged Gram matrix is built
     from blocked lag cross-products of each segment (never the ``(n_times, n_features*n_lags)``
-    design), then ridge is solved with Cholesky (one alpha) or with one eigendecomposition per
-    cross-validation fold for the whole alpha grid, choosing an alpha per target.
+    design), then ridge is solved with Cholesky (one alpha) or with one decomposition per
+    cross-validation fold for the whole alpha grid (a tridiagonalisation on the CPU, an
+    eigendecomposition on CUDA; see :mod:`._solve`), choosing an alpha per target.
 
     Parameters
     ----------

@@ -103,3 +103,38 @@ def test_per_target_solve_cholesky_equals_eigh(backend, dtype, rng):
     np.testing.assert_allclose(W_chol, W_eigh, atol=1e-10)
     G, Z = be.to_numpy(c.G), be.to_numpy(c.Z)
     np.testing.assert_allclose(W_chol[:, 3], np.linalg.solve(G + 100.0 * np.eye(len(G)), Z[:, 3]), atol=1e-10)
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS + [("numpy", "float32"), ("torch", "float32")])
+def test_tridiagonal_path_equals_eigendecomposition(backend, dtype, rng):
+    """The eigenvector-free CPU path (?sytrd + ?gtsv + ?ormqr) gives the eigh path's weights and
+    scores for every alpha, with and without banded feature scaling, and per-target solves."""
+    from neurorrn.encoding._solve import TridiagonalPath, alpha_path_scores, eig, refit_stats, solve
+
+    be = get_backend(backend, dtype, "cpu" if backend == "torch" else None)
+    tol = 1e-9 if dtype == "float64" else 2e-3
+    x = rng.standard_normal((400, 4)) @ rng.standard_normal((4, 4))   # correlated predictors
+    y = rng.standard_normal((400, 7))
+    c_tr, _ = refit_stats([segment_stats(x[:300], y[:300], 0, 5, be)], 6, True, be)
+    c_te, _ = refit_stats([segment_stats(x[300:], y[300:], 0, 5, be)], 6, True, be)
+    alphas = np.logspace(-1, 4, 6)
+    G, Z = be.to_numpy(c_tr.G).astype(np.float64), be.to_numpy(c_tr.Z).astype(np.float64)
+    tri = TridiagonalPath(be.to_numpy(c_tr.G))
+    W = tri.weights(tri.rotate(be.to_numpy(c_tr.Z)), alphas)
+    for a, w in zip(alphas, W):
+        np.testing.assert_allclose(w, np.linalg.solve(G + a * np.eye(len(G)), Z), rtol=tol, atol=tol * np.abs(w).max())
+    for g in (None, be.asarray(rng.uniform(0.5, 2.0, G.shape[0]))):
+        fast, dec = alpha_path_scores(c_tr, c_te, alphas, be, g=g)
+        assert dec is None
+        cs = c_tr if g is None else type(c_tr)(c_tr.G * g[:, None] * g[None, :], c_tr.Z * g[:, None],
+                                               c_tr.S * g, c_tr.n, c_tr.ysum, c_tr.ysq)
+        ref, _ = alpha_path_scores(c_tr, c_te, alphas, be, g=g, decomp=eig(cs.G, be))
+        for k in ("r", "r2", "explained_variance"):
+            np.testing.assert_allclose(fast[k], ref[k], rtol=tol, atol=tol)
+    alpha = rng.choice(alphas, 7)
+    alpha[:5] = alphas[:5]                       # five distinct alphas: the tridiagonal solve
+    np.testing.assert_allclose(be.to_numpy(solve(c_tr, alpha, be)),
+                               be.to_numpy(solve(c_tr, alpha, be, decomp=eig(c_tr.G, be))),
+                               rtol=tol, atol=tol * float(np.abs(Z).max()) / alphas[0])
+    one = TridiagonalPath(np.array([[4.0]]))     # p = 1
+    np.testing.assert_allclose(one.weights(one.rotate(np.array([[2.0, 4.0]])), [0.0, 4.0])[:, 0], [[0.5, 1.0], [0.25, 0.5]])
