@@ -14,7 +14,7 @@ collected over 10 sweeps at the final temperature).  Weight changes are either `
 (``update="sign"``), and AHS's noisy clamping is an option (``clamp_noise``).
 :func:`train_encoder` runs the 4-2-4 encoder with AHS's whole procedure (:data:`AHS_PROCEDURE`)
 and comes close to their result (47 of 50 runs learned within 2000 learning cycles, median
-168 cycles, against AHS's 250 of 250 and about 110).  Differences from AHS 1985: biases are learned like weights but are not
+125 cycles, against AHS's 250 of 250 and about 110).  Differences from AHS 1985: biases are learned like weights but are not
 thresholds of an always-on unit that is itself annealed (the same thing in effect); the
 success test (:func:`encoder_success`) uses exact conditional probabilities; the schedule and
 noise values are AHS's as recalled, not re-read from the paper.  This is the general (not
@@ -409,8 +409,8 @@ def train_encoder(n_group: int = 4, n_hidden: int = 2, random_state=None, proced
     Notes
     -----
     Measured here (seeds 0-49, 4-2-4, at most 2000 cycles): the AHS procedure learned the
-    encoder in 47 of 50 runs, median 168 cycles (seeds 0-19: 19 of 20, median 109; AHS 1985:
-    250 of 250, median 110 cycles).  Exact-gradient ascent without noise learned it in 12 of
+    encoder in 47 of 50 runs, median 125 cycles among them (seeds 0-19: 19 of 20, median 102;
+    AHS 1985: 250 of 250, median 110 cycles).  Exact-gradient ascent without noise learned it in 12 of
     20 runs; the others stop in local optima where two patterns share a hidden code, which the
     sampling noise of the AHS procedure usually escapes.
     """
