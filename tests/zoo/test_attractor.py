@@ -32,14 +32,25 @@ def test_intact_net_names_every_word_and_settles(model):
     assert err[-1] < err[0] and err[-1] < 0.1
 
 
-# Measured with random_state=0, LESION_PROPORTIONS and 100 lesions per proportion (seed 1):
-# each error type's share of the errors, and the per-trial mixed rate.
+# Measured with random_state=0, the calibrated proportions and 100 lesions per proportion
+# (seed 1): each error type's share of the errors, and the per-trial mixed rate.
 MEASURED = {
-    "orth_inter": {"semantic": 0.198, "visual": 0.336, "mixed": 0.112, "mixed_per_trial": 0.0143},
-    "inter_sem": {"semantic": 0.367, "visual": 0.257, "mixed": 0.199, "mixed_per_trial": 0.0124},
-    "sem_clean": {"semantic": 0.395, "visual": 0.202, "mixed": 0.160, "mixed_per_trial": 0.0121},
-    "clean_sem": {"semantic": 0.440, "visual": 0.209, "mixed": 0.267, "mixed_per_trial": 0.0050},
+    "orth_inter": {"props": (0.4, 0.5, 0.55), "semantic": 0.366, "visual": 0.196, "mixed": 0.055,
+                   "mixed_per_trial": 0.0107},
+    "inter_sem": {"props": (0.25, 0.35, 0.45), "semantic": 0.432, "visual": 0.172, "mixed": 0.070,
+                  "mixed_per_trial": 0.0130},
+    "sem_clean": {"props": (0.15, 0.2, 0.25), "semantic": 0.559, "visual": 0.101, "mixed": 0.119,
+                  "mixed_per_trial": 0.0173},
+    "clean_sem": {"props": (0.2, 0.25, 0.3), "semantic": 0.659, "visual": 0.097, "mixed": 0.092,
+                  "mixed_per_trial": 0.0107},
 }
+
+
+def _meets_criteria(s, chance):
+    """Each error type above 1.15 x chance, and mixed errors per trial above the product of the
+    per-trial rates of semantically and visually related errors."""
+    return (all(s["rate"][k] > 1.15 * chance[k] for k in ("semantic", "visual", "mixed"))
+            and s["per_trial"]["mixed"] > s["mixed_if_independent"])
 
 
 def test_chance_rates_from_random_pairs(model):
@@ -54,16 +65,49 @@ def test_chance_rates_from_random_pairs(model):
 @pytest.mark.parametrize("pathway", PATHWAYS)
 def test_lesions_in_every_pathway_give_semantic_visual_and_mixed_errors(model, pathway):
     chance = model.chance_rates()
-    counts = model.lesion_sweep(pathway, n_lesions=100, random_state=1)
+    props = model.calibrate_lesions(pathway)
+    assert props == pytest.approx(MEASURED[pathway]["props"], abs=0.051)
+    counts = model.lesion_sweep(pathway, props, n_lesions=100, random_state=1)
     s = error_summary(counts, chance)
     assert s["n_trials"] == 3 * 100 * 40
-    assert s["n_errors"] >= 200
+    assert s["n_errors"] >= 1000
     for kind in ("semantic", "visual", "mixed"):
-        assert s["rate"][kind] > 1.15 * chance[kind], kind
+        assert s["rate"][kind] > 1.5 * chance[kind], kind
         assert s["rate"][kind] == pytest.approx(MEASURED[pathway][kind], abs=0.05), kind
     # mixed errors per trial exceed P(semantically related error) * P(visually related error)
-    assert s["per_trial"]["mixed"] > 4 * s["mixed_if_independent"]
+    assert s["per_trial"]["mixed"] > 2 * s["mixed_if_independent"]
     assert s["per_trial"]["mixed"] == pytest.approx(MEASURED[pathway]["mixed_per_trial"], rel=0.3)
+    # and exceed chance by more than either pure type does (observed / chance ratios)
+    assert s["mixed_test"]
+    # the strict form (independence among the errors) is not met: documented, pinned here
+    assert s["rate"]["mixed"] < s["mixed_if_independent_among_errors"]
+
+
+def test_fixed_lesion_proportions_also_give_the_pattern(model):
+    """LESION_PROPORTIONS (typical calibrated values) give the same pattern on the default net."""
+    chance = model.chance_rates()
+    for pathway in PATHWAYS:
+        s = error_summary(model.lesion_sweep(pathway, n_lesions=30, random_state=3), chance)
+        assert _meets_criteria(s, chance), pathway
+
+
+def test_other_networks_give_the_pattern_too():
+    """Not only seed 0: two more networks (seeds 1 and 2; over seeds 0-11, 44 of 48 network x
+    pathway cases met) name every word and give the pattern after lesions of every pathway."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        nets = [DeepDyslexiaModel(random_state=seed).fit() for seed in (1, 2)]
+    finally:
+        torch.set_num_threads(n)
+    for m in nets:
+        np.testing.assert_array_equal(m.name(), np.arange(40))
+        chance = m.chance_rates()
+        for pathway in PATHWAYS:
+            s = error_summary(m.lesion_sweep(pathway, "calibrated", n_lesions=40, random_state=1), chance)
+            assert _meets_criteria(s, chance), (m.random_state, pathway)
 
 
 def test_without_input_decay_cleanup_lesions_give_no_visual_errors():
@@ -82,13 +126,25 @@ def test_without_input_decay_cleanup_lesions_give_no_visual_errors():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pathway", PATHWAYS)
-def test_large_lesion_sweep(model, pathway):
-    chance = model.chance_rates()
-    s = error_summary(model.lesion_sweep(pathway, n_lesions=400, random_state=2), chance)
-    for kind in ("semantic", "visual", "mixed"):
-        assert s["rate"][kind] > 1.15 * chance[kind], kind
-    assert s["per_trial"]["mixed"] > 4 * s["mixed_if_independent"]
+def test_twelve_networks():
+    """Seeds 0-11, calibrated lesions, 100 per proportion: every net names all 40 words and at
+    least 44 of the 48 network x pathway cases meet every criterion (measured: 44)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    met = 0
+    try:
+        for seed in range(12):
+            m = DeepDyslexiaModel(random_state=seed).fit()
+            np.testing.assert_array_equal(m.name(), np.arange(40))
+            chance = m.chance_rates()
+            for pathway in PATHWAYS:
+                counts = m.lesion_sweep(pathway, "calibrated", n_lesions=100, random_state=1)
+                met += _meets_criteria(error_summary(counts, chance), chance)
+    finally:
+        torch.set_num_threads(n)
+    assert met >= 44
 
 
 def test_error_summary_products():
