@@ -26,15 +26,21 @@ MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than on
 MAX_CHOLESKY_TRI = 3  # on the CPU, more distinct alphas than this take the tridiagonal path
 
 
-def fold_problems(block_stats, folds, L, scale, be, intercept=True):
-    """Centred (train, test) statistics per fold, with the training folds' means and SDs."""
-    out = []
+def iter_fold_problems(block_stats, folds, L, scale, be, intercept=True):
+    """Centred (train, test) statistics per fold, with the training folds' means and SDs, made
+    one fold at a time (so that a caller that is done with a fold frees its p x p arrays and
+    the next fold reuses the memory)."""
     for tr, te in folds:
         st_tr = total([block_stats[i] for i in tr])
-        st_te = total([block_stats[i] for i in te])
         mu, sd, muy = moments(st_tr, scale, intercept)
-        out.append((center(st_tr, L, mu, sd, muy, be), center(st_te, L, mu, sd, muy, be)))
-    return out
+        ctr = center(st_tr, L, mu, sd, muy, be)
+        del st_tr
+        yield ctr, center(total([block_stats[i] for i in te]), L, mu, sd, muy, be)
+
+
+def fold_problems(block_stats, folds, L, scale, be, intercept=True):
+    """All folds' centred (train, test) statistics as a list (see :func:`iter_fold_problems`)."""
+    return list(iter_fold_problems(block_stats, folds, L, scale, be, intercept))
 
 
 def _scaled(c: Centered, g) -> Centered:

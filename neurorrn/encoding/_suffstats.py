@@ -67,10 +67,16 @@ def replace_y(st: Stats, x: np.ndarray, y: np.ndarray, d0: int, d1: int, be) -> 
 
 
 def total(stats) -> Stats:
-    """Sum of a non-empty list of :class:`Stats`."""
-    out = stats[0]
-    for s in stats[1:]:
-        out = out + s
+    """Sum of a non-empty list of :class:`Stats` (the same additions, in the same order, as
+    ``stats[0] + stats[1] + ...``; the large ``G`` and ``Z`` are accumulated in place)."""
+    if len(stats) == 1:
+        return stats[0]
+    out = stats[0] + stats[1]
+    for s in stats[2:]:
+        out.G += s.G
+        out.Z += s.Z
+        out = Stats(out.G, out.Z, out.S + s.S, out.n + s.n, out.xsum + s.xsum, out.xsq + s.xsq,
+                    out.ysum + s.ysum, out.ysq + s.ysq)
     return out
 
 
@@ -108,16 +114,25 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     m = be.asarray(mu)
     s = be.asarray(1.0 / sd)
     my = be.asarray(muy)
+    p = L * F
     G4 = st.G.reshape(L, F1, L, F1)
-    Gx = G4[:, :F, :, :F]
-    Gx1 = G4[:, :F, :, F]  # (L, F, L)
+    Gx1 = G4[:, :F, :, F]  # (L, F, L): G[l, f, m, ones]
     G11 = G4[:, F, :, F]  # (L, L)
-    # by symmetry G[l, ones, m, g] = G[m, g, l, ones] = Gx1[m, g, l]  ->  G1x[l, m, g]
-    G1x = be.transpose(Gx1, (2, 0, 1))
-    Gc = (Gx - Gx1[:, :, :, None] * m[None, None, None, :]
-          - m[None, :, None, None] * G1x[:, None, :, :]
-          + G11[:, None, :, None] * (m[:, None] * m[None, :])[None, :, None, :])
-    Gc = Gc * s[None, :, None, None] * s[None, None, None, :]
+    # Gc[l,f,m,g] = s_f s_g (Gx[l,f,m,g] - Gx1[l,f,m] mu_g - mu_f Gx1[m,g,l] + G11[l,m] mu_f mu_g)
+    #             = s_f s_g (Gx - K - K.T)[l,f,m,g]   with K[l,f,m,g] = h[l,f,m] mu_g and
+    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place to
+    # keep the p x p temporaries to two.
+    Gc4 = be.zeros((L, F, L, F))
+    Gc4[...] = G4[:, :F, :, :F]
+    Gc = Gc4.reshape(p, p)
+    h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
+    K = (h[:, :, :, None] * m[None, None, None, :]).reshape(p, p)
+    Gc -= K
+    Gc -= K.T
+    del K
+    sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
+    Gc *= sl[:, None]
+    Gc *= sl[None, :]
     Z4 = st.Z.reshape(L, F1, C)
     S4 = st.S.reshape(L, F1)
     Sc = S4[:, :F] - m[None, :] * S4[:, F][:, None]  # sums of lagged centred x
@@ -126,8 +141,7 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     Sc = Sc * s[None, :]
     ys = st.ysum - st.n * muy
     yq = st.ysq - 2 * muy * st.ysum + st.n * muy**2
-    p = L * F
-    return Centered(Gc.reshape(p, p), Zc.reshape(p, C), Sc.reshape(p), st.n, ys, yq)
+    return Centered(Gc, Zc.reshape(p, C), Sc.reshape(p), st.n, ys, yq)
 
 
 def scores(test: Centered, W, be) -> dict:

@@ -14,7 +14,7 @@ from ._backend import NumpyBackend, get_backend
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict
-from ._solve import alpha_path_scores, fold_problems, refit_stats, solve
+from ._solve import alpha_path_scores, iter_fold_problems, refit_stats, solve
 from ._suffstats import _scores_from_moments, segment_stats
 
 SCORINGS = ("r", "r2", "explained_variance")
@@ -258,8 +258,9 @@ class TRF(RegressorMixin, BaseEstimator):
         plan, blocks, c_full, mom = self._prepare_cv(xdata, ydata, groups, d0, d1)
         alphas = self._absolute_alphas(grid, relative, c_full)
         res = {k: [] for k in SCORINGS}
-        for ctr, cte in fold_problems(blocks, plan.folds, L, scale, be, self.fit_intercept):
+        for ctr, cte in iter_fold_problems(blocks, plan.folds, L, scale, be, self.fit_intercept):
             sc, _ = alpha_path_scores(ctr, cte, alphas, be)
+            del ctr, cte  # free this fold's p x p statistics before the next fold is made
             for k in SCORINGS:
                 res[k].append(sc[k])
         self.cv_results_ = {k: np.stack(v) for k, v in res.items()}

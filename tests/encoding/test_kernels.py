@@ -8,7 +8,7 @@ import pytest
 from neurorrn.encoding._backend import get_backend
 from neurorrn.encoding._folds import make_folds
 from neurorrn.encoding._lagged import lag_range, lagged_cross, lagged_design, lagged_gram, lagged_predict, lagged_sum
-from neurorrn.encoding._suffstats import center, moments, scores, segment_stats
+from neurorrn.encoding._suffstats import center, moments, scores, segment_stats, total
 
 BACKENDS = [("numpy", "float64"), ("torch", "float64")]
 
@@ -63,6 +63,30 @@ def test_center_and_scores_are_exact(rng):
     np.testing.assert_allclose(sc["r2"], r2_score(y_te, yhat, multioutput="raw_values"), rtol=1e-9)
     np.testing.assert_allclose(sc["explained_variance"],
                                explained_variance_score(y_te, yhat, multioutput="raw_values"), rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend,dtype", BACKENDS + [("torch", "float32")])
+def test_total_and_center_of_several_blocks(backend, dtype, rng):
+    """Summed block statistics (accumulated in place) and their centring equal the explicit
+    lagged design of the concatenated blocks' (x - mu) / sd, and leave the blocks untouched."""
+    be = get_backend(backend, dtype, "cpu" if backend == "torch" else None)
+    d0, d1 = 0, 5
+    xs = [rng.standard_normal((n, 4)) * 2 + 1 for n in (60, 70, 80, 90)]
+    ys = [rng.standard_normal((n, 3)) + 2 for n in (60, 70, 80, 90)]
+    blocks = [segment_stats(x, y, d0, d1, be) for x, y in zip(xs, ys)]
+    before = [be.to_numpy(b.G).copy() for b in blocks]
+    st = total(blocks)
+    for b, g in zip(blocks, before):
+        np.testing.assert_array_equal(be.to_numpy(b.G), g)
+    assert st.n == 300
+    mu, sd, muy = moments(st, scale=True)
+    c = center(st, d1 - d0 + 1, mu, sd, muy, be)
+    D = np.concatenate([lagged_design((x - mu) / sd, d0, d1).reshape(len(x), -1) for x in xs])
+    tol = 1e-9 if dtype == "float64" else 2e-4
+    G = be.to_numpy(c.G)
+    np.testing.assert_allclose(G, D.T @ D, atol=tol * np.abs(D.T @ D).max())
+    np.testing.assert_allclose(G, G.T, atol=(1e-13 if dtype == "float64" else 1e-5) * np.abs(G).max())
+    np.testing.assert_allclose(be.to_numpy(c.Z), D.T @ (np.concatenate(ys) - muy), atol=tol * 300)
 
 
 def test_folds_contiguous_segments_and_cuts():
