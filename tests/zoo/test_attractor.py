@@ -154,6 +154,19 @@ def test_error_summary_products():
     assert s["mixed_if_independent"] == pytest.approx(0.08 * 0.06)
     assert s["mixed_if_independent_among_errors"] == pytest.approx(0.5 * 0.375)
     assert error_summary(dict(counts, semantic=0, visual=0, mixed=0, other=0), {})["n_errors"] == 0
+    # against a chance table: observed / chance ratios, odds ratios and conditional shares
+    chance = {"semantic": 0.2, "visual": 0.05, "mixed": 0.01, "other": 0.74}
+    s = error_summary(counts, chance)
+    assert s["ratio_to_chance"]["semantic"] == pytest.approx(0.375 / 0.2)
+    assert s["ratio_to_chance"]["mixed"] == pytest.approx(0.125 / 0.01)
+    assert s["odds_ratio"] == pytest.approx(2 * 4 / (6 * 4))
+    assert s["chance_odds_ratio"] == pytest.approx(0.01 * 0.74 / (0.2 * 0.05))
+    assert s["visual_given_semantic"] == pytest.approx(2 / 8)
+    assert s["chance_visual_given_semantic"] == pytest.approx(0.01 / 0.21)
+    # mixed_test: mixed/chance above both pure ratios <=> both conditional shares above chance
+    assert s["mixed_test"] == (s["visual_given_semantic"] > s["chance_visual_given_semantic"]
+                               and s["semantic_given_visual"] > s["chance_semantic_given_visual"])
+    assert s["mixed_test"]
 
 
 def test_lesion_is_undone_and_helpers(model):
