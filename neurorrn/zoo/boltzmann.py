@@ -224,7 +224,9 @@ class BoltzmannMachine:
         return (s2, np.asarray(traj)) if record else s2
 
     def anneal(self, states, clamp: int = 0, rng=None, record=False):
-        """Run :attr:`schedule` (T, n_sweeps) pairs, ending at :attr:`temperature`."""
+        """Run the :attr:`schedule` (T, n_sweeps) pairs in order (AHS's ends at T = 10, the
+        temperature at which :data:`AHS_PROCEDURE` takes its statistics; with another
+        :attr:`temperature`, give a schedule that ends there)."""
         s, traj = np.atleast_2d(np.asarray(states, dtype=np.float64)), []
         for t, n in self.schedule:
             out = self.gibbs(s, t, n, clamp, rng, record)
