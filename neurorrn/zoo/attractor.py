@@ -328,6 +328,18 @@ class DeepDyslexiaModel:
                         / (n_lesions * len(self.words_)) for p in grid])
         return tuple(float(grid[np.argmin(np.abs(acc - t))]) for t in targets)
 
+    def resolve_proportions(self, pathway: str, proportions=None) -> tuple:
+        """The lesion proportions that :meth:`lesion_sweep` uses for ``proportions``: a sequence
+        as given, ``None`` → ``LESION_PROPORTIONS[pathway]``, ``"calibrated"`` →
+        :meth:`calibrate_lesions`."""
+        check_option(pathway, PATHWAYS, "pathway")
+        if proportions is None:
+            return LESION_PROPORTIONS[pathway]
+        if isinstance(proportions, str):
+            check_option(proportions, ("calibrated",), "proportions")
+            return self.calibrate_lesions(pathway)
+        return tuple(proportions)
+
     def lesion_sweep(self, pathway: str, proportions=None, n_lesions: int = 20, noise: float = 0.0,
                      random_state=None) -> dict:
         """Error counts over ``n_lesions`` random lesions per proportion of one pathway.
@@ -339,12 +351,7 @@ class DeepDyslexiaModel:
         ``visual``, ``mixed`` and ``other`` over all ``len(proportions) * n_lesions * n_words``
         trials.
         """
-        check_option(pathway, PATHWAYS, "pathway")
-        if proportions is None:
-            proportions = LESION_PROPORTIONS[pathway]
-        elif isinstance(proportions, str):
-            check_option(proportions, ("calibrated",), "proportions")
-            proportions = self.calibrate_lesions(pathway)
+        proportions = self.resolve_proportions(pathway, proportions)
         rng = check_random_state(random_state)
         counts = dict.fromkeys(("correct", "omission", "semantic", "visual", "mixed", "other"), 0)
         for p in proportions:
@@ -463,8 +470,7 @@ def demo(random_state=0, n_epochs: int = 3000, n_lesions: int = 20, proportions=
     chance = model.chance_rates()
     summary = {"intact_correct": int(np.sum(model.name() == np.arange(len(model.words_))))}
     for pw in PATHWAYS:
-        props = model.calibrate_lesions(pw) if proportions == "calibrated" else proportions
-        props = LESION_PROPORTIONS[pw] if props is None else tuple(props)
+        props = model.resolve_proportions(pw, proportions)
         summary[pw] = error_summary(model.lesion_sweep(pw, props, n_lesions=n_lesions, random_state=random_state),
                                     chance)
         summary[pw]["proportions"] = props

@@ -14,9 +14,9 @@ collected over 10 sweeps at the final temperature).  Weight changes are either `
 (``update="sign"``), and AHS's noisy clamping is an option (``clamp_noise``).
 :func:`train_encoder` runs the 4-2-4 encoder with AHS's whole procedure (:data:`AHS_PROCEDURE`)
 and comes close to their result (47 of 50 runs learned within 2000 learning cycles, median
-125 cycles, against AHS's 250 of 250 and about 110).  Differences from AHS 1985: biases are learned like weights but are not
-thresholds of an always-on unit that is itself annealed (the same thing in effect); the
-success test (:func:`encoder_success`) uses exact conditional probabilities; the schedule and
+125 cycles, against AHS's 250 of 250 and about 110).  Differences from AHS 1985: biases are
+learned like weights but are not thresholds of an always-on unit that is itself annealed (the
+same thing in effect); the success test (:func:`encoder_success`) uses exact conditional probabilities; the schedule and
 noise values are AHS's as recalled, not re-read from the paper.  This is the general (not
 restricted) Boltzmann machine; no contrastive divergence.
 """
@@ -31,6 +31,12 @@ from ..store import from_arrays
 from ..utils._check import check_option, check_random_state
 
 AHS_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))
+
+
+def _codes(v: np.ndarray) -> np.ndarray:
+    """Index of each binary row of ``v`` among all ``2**n`` vectors in ``itertools.product``
+    order (the first column is the most significant bit)."""
+    return (v @ (2.0 ** np.arange(v.shape[1] - 1, -1, -1))).astype(np.intp)
 
 
 def _sigmoid(x):
@@ -188,7 +194,7 @@ class BoltzmannMachine:
         lp = logp.reshape(2**nv, 2**nh)
         lz_v = np.logaddexp.reduce(lp, axis=1)                       # log Σ_h exp(−E(v, h)/T)
         pv = np.zeros(2**nv)                                          # data distribution over codes
-        np.add.at(pv, (v @ (2.0 ** np.arange(nv - 1, -1, -1))).astype(np.intp), probs)
+        np.add.at(pv, _codes(v), probs)
         q = np.exp(logp - lz_v[vcode]) * pv[vcode]                   # p(v) P(h | v) per state
         pos = states.T @ (q[:, None] * states)
         pos_b = q @ states
@@ -285,7 +291,7 @@ class BoltzmannMachine:
         v, probs = self._check_data(data, probs)
         p_off, p_on = self._clamp_noise()
         self.initialize()
-        code = (v @ (2.0 ** np.arange(self.n_visible - 1, -1, -1))).astype(np.intp)
+        code = _codes(v)
         train_v, train_p = v, probs
         if self.method == "exact" and (p_off or p_on):
             train_v, train_p = noisy_clamping_distribution(v, probs, p_off, p_on)
