@@ -80,12 +80,22 @@ class EarlyStoppingConfig(ConfigModel):
 
 
 class TrainConfig(ConfigModel):
-    """Loop settings (EARSHOT: batch 1000, state carried, clip 1.0 in :class:`OptimConfig`)."""
+    """Loop settings (EARSHOT: batch 1000, state carried, clip 1.0 in :class:`OptimConfig`).
+
+    Training ends on ``max_epochs``, ``max_steps`` or ``early_stopping``: quantities that do not
+    depend on how fast the machine is.  ``max_time_s`` is only a safety net: when the wall clock
+    reaches it first, the trainer saves its checkpoint (so a later call resumes) and, with
+    ``on_time_limit="error"`` (the default), raises :class:`TrainingBudgetError` instead of
+    returning a model weaker than the configured schedule would give.  ``on_time_limit="stop"``
+    returns the partly trained model; its result then depends on the machine's speed and load
+    (time-budgeted benchmarks only, never a cached pipeline stage).
+    """
 
     batch_size: int = 1000
     max_epochs: int = 2000
     max_steps: int | None = None
     max_time_s: float | None = None
+    on_time_limit: Literal["error", "stop"] = "error"
     carry_state: bool = True
     random_state: int = 0
     device: str = "cpu"
@@ -93,6 +103,10 @@ class TrainConfig(ConfigModel):
     eval_every: int = 10
     checkpoint_every: int = 50
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+
+
+class TrainingBudgetError(RuntimeError):
+    """Training reached ``max_time_s`` before its configured schedule (epochs/steps) ended."""
 
 
 def noam_factor(step: int, warmup_steps: int) -> float:
@@ -237,6 +251,7 @@ class Trainer:
         self._bad_evals = 0
         self._stopped = ""
         self._elapsed = 0.0
+        self.stop_reason_ = ""
         dist, self.rank, self.world = _dist()
         self._ddp = None
         if dist is not None and self.world > 1:
@@ -359,11 +374,19 @@ class Trainer:
                     bar.close()
         self._elapsed += time.perf_counter() - t0
         reason = self._stop_reason(time.perf_counter())
-        logger.info("training stopped (%s) at epoch %d, step %d", reason or "mid-epoch", self.epoch_, self.step_)
+        self.stop_reason_ = reason or "mid-epoch"
+        logger.info("training stopped (%s) at epoch %d, step %d", self.stop_reason_, self.epoch_, self.step_)
         if self.out_dir is not None and rank == 0:
             self.save(self.out_dir / "checkpoint.pt")
         if dist is not None:
             dist.barrier()
+        if reason == "max_time_s" and self.config.on_time_limit == "error":
+            where = f"; its checkpoint at '{self.out_dir / 'checkpoint.pt'}' resumes" if self.out_dir else ""
+            raise TrainingBudgetError(
+                f"training stopped by max_time_s={self.config.max_time_s:g} s at epoch {self.epoch_} of "
+                f"max_epochs={self.config.max_epochs} (step {self.step_}) before the configured epochs; "
+                f"raise train.max_time_s or lower train.max_epochs{where} (the wall clock never decides "
+                "how far a model is trained; train.on_time_limit: stop accepts a partly trained model)")
         return self
 
     def _end_epoch(self, t0: float, bar) -> None:

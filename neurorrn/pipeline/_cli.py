@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
                  "scheduler address such as tcp://10.0.0.5:8786 (default: the config's distributed.scheduler)."),
         n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Worker processes for corpus synthesis."),
         status: bool = typer.Option(False, "--status", help="Only print which stages are up to date."),
+        strict: bool = typer.Option(False, "--strict",
+                                    help="Fail when a quality gate fails (e.g. the trained network's accuracy "
+                                         "is below quality.min_accuracy) instead of warning."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Warnings only on the console."),
     ) -> None:
         """Run a pipeline: each stage is skipped when its config and inputs are unchanged."""
@@ -39,7 +42,7 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{name:<10} {'up to date' if done else 'to run'}")
                 return
             res = run_config(config, out_dir=out, until=until, from_=from_, scheduler=scheduler, n_jobs=n_jobs,
-                             verbose="WARNING" if quiet else "INFO")
+                             strict=strict, verbose="WARNING" if quiet else "INFO")
         except (ConfigError, PipelineError, FileNotFoundError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None

@@ -27,6 +27,7 @@ stage (and those after it), reusing every completed upstream stage.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as _dt
 import json
@@ -71,6 +72,10 @@ class Stage:
         Bump to invalidate caches after a change of the stage's code.
     description : str
         One line shown in logs and ``--help`` listings.
+    unkeyed : tuple of str
+        Dotted settings inside ``sections`` that cannot change the stage's result and so stay
+        out of its cache key (e.g. ``"train.max_time_s"``: a safety net that fails the stage
+        instead of shortening training; raising it then resumes the same work folder).
     """
 
     name: str
@@ -79,6 +84,7 @@ class Stage:
     inputs: tuple[str, ...] = ()
     version: str = "1"
     description: str = ""
+    unkeyed: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +159,20 @@ def _get_section(config: Mapping, dotted: str):
     return node
 
 
+def _without(config: Mapping, sections: Sequence[str], unkeyed: Sequence[str]) -> dict:
+    """``{section: value}`` for ``sections`` with the dotted settings ``unkeyed`` left out."""
+    sect = {s: copy.deepcopy(_get_section(config, s)) for s in sections}
+    for dotted in unkeyed:
+        head, _, rest = dotted.partition(".")
+        node = sect.get(head)
+        parts = rest.split(".") if rest else []
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if parts and isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return sect
+
+
 class Pipeline:
     """An ordered, validated list of stages.
 
@@ -212,7 +232,7 @@ class Pipeline:
         """The cache key of every stage for ``config`` (no I/O)."""
         keys: dict[str, str] = {}
         for st in self.stages:
-            sect = {s: _get_section(config, s) for s in st.sections}
+            sect = _without(config, st.sections, st.unkeyed)
             keys[st.name] = config_hash({"stage": st.name, "version": st.version, "config": sect},
                                         *[keys[i] for i in st.inputs])
         return keys

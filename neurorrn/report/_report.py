@@ -14,7 +14,7 @@ import importlib
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from . import figures as F
 
 #: Section titles, in page order (the browser test checks that each is shown).
 SECTIONS = (
+    "Summary",
     "Training",
     "Recognition",
     "Selectivity (PSI/FSI)",
@@ -49,6 +50,9 @@ class ReportData:
     Attributes
     ----------
     title : str
+    quality : dict
+        The quality gate's verdict on the trained network (``criterion``, ``split``,
+        ``accuracy``, ``min_accuracy``, ``passed``, ``message``), shown first.
     history : DataFrame
         Training metrics per epoch (``epoch`` + numeric columns).
     accuracy : DataFrame
@@ -77,6 +81,7 @@ class ReportData:
     """
 
     title: str = "neurorrn report"
+    quality: dict | None = None
     history: pd.DataFrame | None = None
     accuracy: pd.DataFrame | None = None
     competitors: xr.DataArray | None = None
@@ -157,8 +162,11 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
     if fname.suffix != ".html":
         raise ValueError(f"report file name must end in .html, got {fname.name!r}")
     b = _Builder(data.title)
-    S = dict(zip(("train", "recog", "sel", "rsa", "probe", "trf", "var", "cfg"), SECTIONS))
+    S = dict(zip(("summary", "train", "recog", "sel", "rsa", "probe", "trf", "var", "cfg"), SECTIONS))
 
+    if data.quality is not None:
+        b.attempt(S["summary"], "Quality gate", lambda: b.html(quality_html(data.quality), "Quality gate",
+                                                                 S["summary"]))
     if data.history is not None:
         b.attempt(S["train"], "Training curves", lambda: b.figure(
             F.plot_training_curves(data.history), "Training curves", S["train"],
@@ -220,6 +228,21 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
         tmp.chmod(0o644)
     logger.info("report written to %s", fname)
     return fname
+
+
+def quality_html(gate: Mapping) -> str:
+    """The quality gate's verdict as an HTML banner (green when passed, red when not)."""
+    passed = bool(gate.get("passed"))
+    acc = gate.get("accuracy")
+    acc_s = "–" if acc is None else f"{float(acc):.3f}"
+    verdict = "PASSED" if passed else "FAILED"
+    style = "alert alert-success" if passed else "alert alert-danger"
+    crit = str(gate.get("criterion", "")).replace("_", "-")
+    split = str(gate.get("split", "")).replace("_", " ")
+    return (f"<div class='{style}' role='alert' id='quality-gate'>"
+            f"<strong>Quality gate {verdict}</strong>: model accuracy ({html.escape(crit)} criterion, "
+            f"{html.escape(split)} tokens) <strong>{acc_s}</strong>, required "
+            f"{float(gate.get('min_accuracy', 0.0)):.2f}.<br>{html.escape(str(gate.get('message', '')))}</div>")
 
 
 def summarize_gain(baseline: xr.DataArray, full: xr.DataArray, share: xr.DataArray, *,

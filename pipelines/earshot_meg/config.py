@@ -136,6 +136,20 @@ class ProbeSection(ConfigModel):
     random_state: int = 0
 
 
+class QualitySection(ConfigModel):
+    """The quality gate on the trained network, checked by the ``evaluate`` stage.
+
+    The network should recognise at least ``min_accuracy`` of the ``split`` tokens by
+    ``criterion`` (EARSHOT's ``time_dependent``, ``relative`` or ``absolute``).  Below it every
+    later result describes a network that has not learned its task: the run says so in the log
+    (a WARNING) and at the top of the report, and ``neurorrn run --strict`` stops with an error.
+    """
+
+    criterion: Literal["time_dependent", "relative", "absolute"] = "time_dependent"
+    split: Literal["trained", "excluded_word", "excluded_talker", "all"] = "trained"
+    min_accuracy: float = Field(0.8, ge=0.0, le=1.0)
+
+
 class ReportSection(ConfigModel):
     """The HTML report."""
 
@@ -169,6 +183,7 @@ class RunConfig(ConfigModel):
     train: TrainConfig = TrainConfig()
     holdout: HoldoutSection = HoldoutSection()
     evaluation: EvaluationSection = EvaluationSection()
+    quality: QualitySection = QualitySection()
     export: ExportSection = ExportSection()
     brain: BrainSection = BrainSection()
     encode: EncodeSection = EncodeSection()
@@ -181,6 +196,9 @@ def validate_sections(cfg: "RunConfig") -> None:
     """Validate the sections that other subsystems own, before anything runs (fail fast)."""
     from neurorrn.config import ConfigError
 
+    if cfg.train.on_time_limit != "error":
+        raise ConfigError("train.on_time_limit: a pipeline's train stage is cached, so it must not keep a model "
+                          "cut short by the wall clock; use 'error' (the default) and size train.max_epochs")
     if cfg.corpus.build is not None:
         from neurorrn.speech import CorpusConfig
 

@@ -31,6 +31,7 @@ def _training(data: ReportData, inputs) -> None:
         data.history = pd.DataFrame(rows).drop(columns=["lr", "time_s", "step"], errors="ignore")
     ev = inputs.get("evaluate")
     if ev is not None:
+        data.quality = ev.meta.get("quality_gate")
         data.accuracy = pd.read_csv(ev.path / "accuracy.csv")
         if (ev.path / "competitors.nc").is_file():
             with xr.open_dataset(ev.path / "competitors.nc", engine="h5netcdf") as tc:

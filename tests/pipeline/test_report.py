@@ -53,7 +53,9 @@ def _data(with_trf=True) -> ReportData:
                                     coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}),
         probe_chance=0.1, trf=trf if with_trf else None, trf_features=["units"], info=info,
         r2_baseline=base, r2_full=full, driven=driven, variance_summary=summarize_gain(base, full, driven),
-        config_yaml="corpus:\n  n_words: 10\n")
+        config_yaml="corpus:\n  n_words: 10\n",
+        quality={"criterion": "time_dependent", "split": "trained", "accuracy": 0.91, "min_accuracy": 0.8,
+                 "passed": True, "message": "time-dependent accuracy on trained tokens 0.910 >= 0.80"})
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +149,13 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     assert not hidden, f"sections not visible: {hidden}"
     assert payload["images"] >= 7
     assert "<html" in proc.stdout and "Explained variance" in proc.stdout
+
+
+def test_failed_quality_gate_is_shown_first(tmp_path):
+    gate = {"criterion": "time_dependent", "split": "trained", "accuracy": 0.0, "min_accuracy": 0.8,
+            "passed": False, "message": "below the configured 0.80"}
+    text = build_report(ReportData(title="t", quality=gate), tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Quality gate FAILED" in text and "alert-danger" in text
+    assert text.index("Quality gate FAILED") < text.index("Training: not computed")
+    ok = build_report(_data(), tmp_path / "ok.html").read_text(encoding="utf-8")
+    assert "Quality gate PASSED" in ok and "<strong>0.910</strong>" in ok
