@@ -221,8 +221,6 @@ def plot_trf_joint(trf: xr.DataArray, info, feature, ch_types=None) -> list[plt.
     ch_types : list of str, optional
         Sensor types to draw (default: every one of ``mag``, ``grad``, ``eeg`` present).
     """
-    import mne
-
     from ..encoding._viz import trf_evoked
 
     _need_dims(trf, (SENSOR, FEATURE, LAG), "trf")
