@@ -32,7 +32,7 @@ SUBCOMMAND_MODULES = (
     "neurorrn.probing._cli",
     "neurorrn.zoo._cli",
     "neurorrn.report._cli",
-    "neurorrn.pipeline._cli",
+    "neurorrn.pipelines._cli",
 )
 
 

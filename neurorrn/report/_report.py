@@ -200,7 +200,7 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
         feats = data.trf_features or list(data.trf["feature"].values[:3])
         for feat in feats:
             def _one(feat=feat):
-                for k, fig in enumerate(F.plot_trf(data.trf, data.info, feat)):
+                for k, fig in enumerate(F.plot_trf_joint(data.trf, data.info, feat)):
                     b.figure(fig, f"TRF {feat}" + (f" ({k + 1})" if k else ""), S["trf"])
             b.attempt(S["trf"], f"TRF {feat}", _one)
     if data.r2_baseline is not None and data.r2_full is not None and data.info is not None:

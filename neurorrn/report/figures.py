@@ -202,9 +202,13 @@ def plot_rsa(table: pd.DataFrame) -> plt.Figure:
 
 
 # ----------------------------------------------------------------------------------- encoding
-def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
+def plot_trf_joint(trf: xr.DataArray, info, feature, ch_types=None) -> list[plt.Figure]:
     """Butterfly plot and topomaps at the peaks of one feature's TRF (``mne.Evoked.plot_joint``),
-    for one sensor type (magnetometers for MEG, else EEG), in the TRF's own units (attr ``units``).
+    one figure per sensor type present (magnetometers, gradiometers, EEG), in the TRF's own units
+    (attr ``units``).
+
+    The time axis is the TRF's own lags (:func:`neurorrn.encoding.trf_evoked`), never the
+    recording's rate in ``info``; sensors are matched to ``info`` by name.
 
     Parameters
     ----------
@@ -214,29 +218,33 @@ def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
         Sensor positions for the topomaps.
     feature : str
         Which feature (predictor) to plot.
+    ch_types : list of str, optional
+        Sensor types to draw (default: every one of ``mag``, ``grad``, ``eeg`` present).
     """
-    import mne
+    from ..encoding._viz import trf_evoked
 
     _need_dims(trf, (SENSOR, FEATURE, LAG), "trf")
-    da = trf.sel({FEATURE: feature}).transpose(SENSOR, LAG)
-    names = [str(s) for s in da[SENSOR].values]
-    missing = [n for n in names if n not in info["ch_names"]]
-    if missing:
-        raise ValueError(f"trf sensors not in info: {missing[:5]}")
-    info = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
-    types = info.get_channel_types()
-    ch_type = "mag" if "mag" in types else "eeg" if "eeg" in types else types[0]
-    keep = [i for i, t in enumerate(types) if t == ch_type]  # one sensor type: one butterfly + topomaps
-    info = mne.pick_info(info, keep)
-    lags = da[LAG].values
-    ev = mne.EvokedArray(np.asarray(da.values[keep], float), info, tmin=float(lags[0]), nave=1,
-                         comment=str(feature), verbose="error")
+    ev = trf_evoked(trf.sel({FEATURE: feature}).transpose(SENSOR, LAG), info, comment=str(feature))
+    present = set(ev.get_channel_types())
+    kinds = [t for t in (ch_types or ("mag", "grad", "eeg")) if t in present]
+    if not kinds:
+        raise ValueError(f"no sensors of types {list(ch_types or ('mag', 'grad', 'eeg'))} in the TRF "
+                         f"(it has {sorted(present)})")
     unit = trf.attrs.get("units", "a.u.")
-    scal = {ch_type: 1.0}
-    figs = ev.plot_joint(times="peaks", title=f"TRF: {feature} ({ch_type})", show=False,
-                         ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit}},
-                         topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
-    return list(figs) if isinstance(figs, (list, tuple)) else [figs]
+    figs = []
+    for ch_type in kinds:
+        one = ev.copy().pick(ch_type)
+        scal = {ch_type: 1.0}
+        fig = one.plot_joint(times="peaks", title=f"TRF: {feature} ({_TYPE_NAMES.get(ch_type, ch_type)}, "
+                                                   f"mean of subjects)", show=False,
+                             ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit},
+                                      "titles": {ch_type: ""}},
+                             topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
+        figs += list(fig) if isinstance(fig, (list, tuple)) else [fig]
+    return figs
+
+
+_TYPE_NAMES = {"mag": "magnetometers", "grad": "gradiometers", "eeg": "EEG"}
 
 
 def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,

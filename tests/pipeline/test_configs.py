@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from neurorrn.config import ConfigError
-from neurorrn.pipeline.run import load_run_config
+from neurorrn.pipelines.run import load_run_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = ["demo.yaml", "brodbeck2025.yaml", "meg_masc.yaml"]

@@ -85,7 +85,7 @@ def train_stage(ctx) -> dict:
 
     Checkpoints go to the stage's persistent work folder, so a crashed or interrupted run resumes
     from the last checkpoint instead of starting over (and a model trained there under torchrun,
-    :mod:`neurorrn.pipeline.ddp`, is picked up finished).
+    :mod:`neurorrn.pipelines.ddp`, is picked up finished).
     """
     cfg = _cfg(ctx)
     summary = train_in(cfg, _corpus(ctx), ctx.inputs["features"].path / "features.nc", ctx.work)

@@ -17,7 +17,7 @@ def load_run_config(path):
     The YAML names its pipeline in ``pipeline:`` (default ``earshot_meg``); the pipeline's
     ``CONFIG_MODEL`` validates the rest (unknown keys are errors naming the allowed ones).
     """
-    from pipelines import get_pipeline_module
+    from . import get_pipeline_module
 
     data = load_yaml(path)
     name = data.get("pipeline", "earshot_meg")

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a pipeline: each stage is skipped when its config and inputs are unchanged."""
         from ..config import ConfigError
-        from .engine import PipelineError
+        from ..pipeline.engine import PipelineError
         from .run import load_run_config, run_config
 
         try:
