@@ -28,6 +28,7 @@ and logs.  On CPU use the ``gloo`` backend (tested with 2 processes).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -107,6 +108,16 @@ class TrainConfig(ConfigModel):
 
 class TrainingBudgetError(RuntimeError):
     """Training reached ``max_time_s`` before its configured schedule (epochs/steps) ended."""
+
+
+def _rounded(rec: dict) -> str:
+    """``name value`` pairs of an epoch record with 4 significant digits (no step/lr/time noise)."""
+    parts = []
+    for k, v in rec.items():
+        if k in ("epoch", "time_s"):
+            continue
+        parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
+    return ", ".join(parts)
 
 
 def noam_factor(step: int, warmup_steps: int) -> float:
@@ -407,7 +418,12 @@ class Trainer:
             rec.update({k: float(v) for k, v in metrics.items()})
         self.history_.append(rec)
         if rank == 0:
-            logger.info("epoch %d: %s", self.epoch_, json.dumps(rec))
+            # every epoch in full at DEBUG (and in metrics.jsonl); a rounded summary at INFO on the
+            # evaluated epochs (or every tenth of max_epochs when nothing is evaluated) and the last one
+            every = max(1, self.config.max_epochs // 10)
+            summary_epoch = evaluated if self.validate is not None else self.epoch_ % every == 0
+            level = logging.INFO if (summary_epoch or self.epoch_ >= self.config.max_epochs) else logging.DEBUG
+            logger.log(level, "epoch %d/%d: %s", self.epoch_, self.config.max_epochs, _rounded(rec))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{rec['train_loss']:.4f}")

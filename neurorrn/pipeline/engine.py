@@ -322,6 +322,8 @@ class Pipeline:
                            run_dir=out_dir, options=options)
         logger.info("stage %-10s running (key %s)%s", st.name, key, " [forced]" if force else "")
         t0 = time.perf_counter()
+        rewrite = _FinalPaths(tmp, final)
+        logger.addFilter(rewrite)
         try:
             meta = st.func(ctx)
             meta = {} if meta is None else dict(meta)
@@ -331,10 +333,12 @@ class Pipeline:
                     "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(), "meta": meta}
             (tmp / RESULT).write_text(json.dumps(info, indent=2, default=_json_default), encoding="utf-8")
         except BaseException:
+            logger.removeFilter(rewrite)
             logger.exception("stage %s failed after %.1f s; completed stages stay cached",
                              st.name, time.perf_counter() - t0)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        logger.removeFilter(rewrite)
         if final.exists():  # an incomplete leftover, or a forced re-run
             old = stage_dir / f".{key}.old-{os.getpid()}-{time.time_ns()}"
             os.replace(final, old)
@@ -344,6 +348,24 @@ class Pipeline:
         shutil.rmtree(work, ignore_errors=True)
         logger.info("stage %-10s done in %.1f s", st.name, time.perf_counter() - t0)
         return StageResult.load(final)
+
+
+class _FinalPaths(logging.Filter):
+    """While a stage runs, log messages name its outputs where they will be (the stage's final
+    folder), not the temporary folder that is renamed when the stage completes."""
+
+    def __init__(self, tmp: Path, final: Path):
+        super().__init__()
+        self.pairs = [(str(tmp), str(final)), (str(tmp.resolve()), str(final.resolve()))]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        new = msg
+        for a, b in self.pairs:
+            new = new.replace(a, b)
+        if new != msg:
+            record.msg, record.args = new, ()
+        return True
 
 
 def _json_default(obj):

@@ -33,8 +33,14 @@ def register(app: typer.Typer) -> None:
         from .run import load_run_config, run_config
 
         try:
+            module, cfg = load_run_config(config)
+            names = module.build_pipeline().names
+            from ..utils._check import check_option
+
+            for opt, value in (("--until", until), ("--from", from_)):
+                if value is not None:
+                    check_option(value, names, opt)
             if status:
-                module, cfg = load_run_config(config)
                 full = cfg.model_dump(mode="json")
                 keyed = {k: v for k, v in full.items() if k not in module.RUNTIME_SECTIONS}
                 st = module.build_pipeline().status(keyed, out if out is not None else cfg.out_dir)

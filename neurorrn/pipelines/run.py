@@ -79,7 +79,7 @@ def run_config(path, *, out_dir=None, until: str | None = None, from_: str | Non
         with atomic_path(report, overwrite=True) as tmp:
             shutil.copyfile(src, tmp)
             tmp.chmod(0o644)
-        logger.warning("report: %s", report.resolve())
+        logger.info("report: %s", report.resolve())
     summary = json.loads((out / "run.json").read_text(encoding="utf-8"))
     return {"out_dir": str(out.resolve()), "stages": {n: r.key for n, r in results.items()},
             "report": None if report is None else str(report.resolve()), "seconds": summary["seconds"]}
