@@ -126,7 +126,7 @@ def cluster_test(data, adjacency=None, info=None, dim=SUBJECT, tail: int = 0, th
                     "sensors x lags" if has_lag else "sensors", threshold, n_permutations)
         t, clusters, p, _h0 = permutation_cluster_1samp_test(
             arr, threshold=threshold, n_permutations=int(n_permutations), tail=tail, adjacency=adjacency,
-            max_step=int(max_lag_step), seed=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
+            max_step=int(max_lag_step), rng=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
     p = np.asarray(p, dtype=np.float64)
     masks = np.asarray(clusters, dtype=bool).reshape((len(clusters),) + t.shape) if len(clusters) else \
         np.zeros((0,) + t.shape, bool)
