@@ -76,15 +76,18 @@ class _L2:
         self.e_test = float(yyva)
 
     def best(self, delta, active):
-        a = self.e_train - 2 * delta * self.gtr + delta * delta * self.dtr
-        s = self.e_train + 2 * delta * self.gtr + delta * delta * self.dtr
-        return _choose(a, s, active, delta)
+        # e(+delta) = E - 2 delta g + delta^2 d, e(-delta) = E + 2 delta g + delta^2 d: the smaller
+        # is E + delta^2 d - 2 delta |g|, with -delta where g < 0 (+delta on ties, as Eelbrain)
+        e = delta * delta * self.dtr - 2 * delta * np.abs(self.gtr)
+        e[~active] = np.inf
+        j = int(np.argmin(e))
+        return self.e_train + float(e[j]), j, (-delta if self.gtr[j] < 0 else delta)
 
     def update(self, j, dlt):
         self.e_train += -2 * dlt * self.gtr[j] + dlt * dlt * self.dtr[j]
         self.e_test += -2 * dlt * self.gva[j] + dlt * dlt * self.dva[j]
-        self.gtr -= dlt * self.Gtr[:, j]
-        self.gva -= dlt * self.Gva[:, j]
+        self.gtr -= dlt * self.Gtr[j]  # symmetric: row j = column j, contiguous
+        self.gva -= dlt * self.Gva[j]
 
 
 class _L1:
