@@ -289,7 +289,9 @@ def to_evoked(est, feature=None, kind=None, info=None):
 
     Parameters
     ----------
-    est : fitted TRF, BandedTRF, BoostingTRF or BackwardTRF
+    est : fitted TRF, BandedTRF, BoostingTRF or BackwardTRF | Dataset from ``fit_group``
+        A ``fit_group`` result (forward models) gives the grand average over subjects
+        (``nave`` = the number of subjects; NaN sensors of a subject are left out of its mean).
     feature : int | str | None
         Forward models: the predictor (index or name) whose kernel to return; backward models: the
         reconstructed feature.  ``None``: a list with one Evoked per predictor / feature.
@@ -310,11 +312,14 @@ def to_evoked(est, feature=None, kind=None, info=None):
         ``t + tau`` to reconstruct the stimulus at ``t``).  ``comment`` is the feature's name.
     """
     import mne
+    import xarray as xr
     from sklearn.utils.validation import check_is_fitted
 
     from ..utils._check import check_option
     from ._decoding import BackwardTRF
 
+    if isinstance(est, xr.Dataset):
+        return _group_to_evoked(est, feature, kind, info)
     check_is_fitted(est, "coef_")
     backward = isinstance(est, BackwardTRF)
     kind = ("patterns" if backward else "coef") if kind is None else kind
@@ -375,3 +380,41 @@ def _resolve_info(est, info, n_ch, ch_names):
     if not np.isclose(info["sfreq"], sf, rtol=1e-6):
         raise ValueError(f"info['sfreq'] is {info['sfreq']:g} Hz but the estimator's sfreq={sf:g}")
     return info
+
+
+def _group_to_evoked(ds, feature, kind, info):
+    import mne
+
+    from ..utils._check import check_option
+
+    if kind not in (None, "coef"):
+        raise ValueError(f"kind={kind!r}: a fit_group result holds kernels ('coef') only")
+    if "coef" not in ds or "subject" not in ds["coef"].dims:
+        raise ValueError(f"expected a fit_group Dataset with coef (subject, sensor, feature, lag), got {list(ds)}")
+    if ds.attrs.get("estimator") == "BackwardTRF":
+        raise ValueError("the grand average of backward models' coefficients is not interpretable; "
+                         "average to_evoked(est) patterns of the subjects' estimators instead")
+    coef = ds["coef"]
+    mean = coef.mean("subject", skipna=True).transpose(SENSOR, "feature", "lag")
+    sensors = [str(c) for c in ds[SENSOR].values]
+    sf = float(ds.attrs["sfreq"])
+    if info is None:
+        inf = mne.create_info(sensors, sf, "misc")
+    else:
+        missing = [c for c in sensors if c not in info["ch_names"]]
+        if missing:
+            raise ValueError(f"info lacks the sensor(s) {missing[:10]} of the group result")
+        if not np.isclose(info["sfreq"], sf, rtol=1e-6):
+            raise ValueError(f"info['sfreq'] is {info['sfreq']:g} Hz but the group result's sfreq={sf:g}")
+        inf = mne.pick_info(info, [info["ch_names"].index(c) for c in sensors])
+    names = [str(f) for f in ds["feature"].values]
+    times = np.asarray(ds["lag"].values, dtype=np.float64)
+    n = ds.sizes["subject"]
+    evs = [mne.EvokedArray(np.ascontiguousarray(mean.values[:, f]), inf.copy(), tmin=float(times[0]),
+                           comment=name, nave=n, verbose=False) for f, name in enumerate(names)]
+    if feature is None:
+        return evs
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool):
+        return evs[int(feature)]
+    check_option(str(feature), names, "feature")
+    return evs[names.index(str(feature))]

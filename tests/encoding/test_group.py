@@ -82,3 +82,20 @@ def test_errors():
         fit_group(TRF(alpha=1.0), x, Ys, subjects=["a", "b", "c"])
     with pytest.raises(ValueError, match="lacks subject"):
         fit_group(TRF(alpha=1.0), {"sub-01": x}, Ys)
+
+
+def test_group_grand_average_to_evoked():
+    from neurorrn.encoding import to_evoked
+
+    x, Ys, H = _subjects(n_sub=4, C=3)
+    t = np.arange(len(x)) / SF
+    Y = [xr.DataArray(y, dims=("time", "sensor"), coords={"time": t, "sensor": ["Fz", "Cz", "Pz"]}) for y in Ys]
+    ds = fit_group(TRF(0.0, 0.1, SF, alpha=1.0), x, Y)
+    info = mne.create_info(["Pz", "Oz", "Cz", "Fz"], SF, "eeg")
+    evs = to_evoked(ds, info=info)
+    assert len(evs) == 2 and evs[0].nave == 4 and evs[0].ch_names == ["Fz", "Cz", "Pz"]
+    np.testing.assert_allclose(evs[1].data, ds["coef"].mean("subject").values[:, 1])
+    np.testing.assert_allclose(evs[1].times, ds["lag"].values)
+    assert evs[0].get_channel_types() == ["eeg"] * 3
+    # the grand average approaches the group's mean kernel
+    assert np.corrcoef(evs[0].data.ravel(), H.mean(0)[:, 0].ravel())[0, 1] > 0.95
