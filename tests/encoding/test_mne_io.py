@@ -63,6 +63,10 @@ def test_raw_epochs_arrays_same_coefficients():
     assert r > 0.99
     assert list(on_raw.target_names_) == CH
     assert on_raw.info_["ch_names"] == CH and on_raw.mne_input_ == "y"
+    # score on a Raw picks the fitted channels by name and skips the bad spans
+    sc = on_raw.score_targets(x, raw.copy().reorder_channels(CH[::-1]))
+    ref_sc = on_raw.score_targets([x[a:b] for a, b in pieces], [y[a:b] for a, b in pieces])
+    np.testing.assert_allclose(sc["r"], ref_sc["r"], rtol=1e-12)
 
 
 def test_evoked_and_picks_and_bads():
