@@ -146,14 +146,17 @@ def _epochs_array(data, times):
     return X, times
 
 
-def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kind: str = "phone"):
+def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kind: str = "phone",
+                 picks=None):
     """Epochs of a continuous response around the timeline's phone (or word) onsets.
 
     Parameters
     ----------
     responses : DataArray (time, sensor) at the timeline's rate (time in s from the recording start)
+        | mne.io.Raw (``picks`` of it; windows touching an annotation marked bad are dropped)
     timeline : neurorrn.brain.Timeline
     kind : {'phone', 'word'}
+    picks : MNE ``picks`` for a Raw (default: the good data channels)
 
     Returns
     -------
@@ -161,6 +164,10 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
         ``word`` (the word containing the phone, from the timeline's word events) and ``onset``.
         Events whose window leaves the recording are dropped.
     """
+    from ._mne import is_mne, raw_to_dataarray
+
+    if is_mne(responses):
+        responses = raw_to_dataarray(responses, picks, "responses")  # NaN over spans marked bad
     validate_type(responses, xr.DataArray, "responses")
     check_option(kind, ("phone", "word"), "kind")
     if TIME not in responses.dims or responses.ndim != 2:
@@ -179,7 +186,7 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
     arr = r.values
     for j, (onset, s) in enumerate(zip(sel["onset"].to_numpy(), sel["stimulus"].astype(str))):
         c = int(round((onset - t[0]) * sfreq))
-        if c + i0 < 0 or c + i1 + 1 > arr.shape[0]:
+        if c + i0 < 0 or c + i1 + 1 > arr.shape[0] or not np.isfinite(arr[c + i0: c + i1 + 1]).all():
             continue
         data.append(arr[c + i0: c + i1 + 1].T)
         keep.append(j)

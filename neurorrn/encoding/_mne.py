@@ -141,6 +141,19 @@ def mne_segments(obj, name: str, sfreq, picks=None):
     return [seg], info, ("evoked", d.shape[1])
 
 
+def raw_to_dataarray(raw, picks=None, name="raw"):
+    """A Raw as a DataArray (time, sensor), time from its first sample, NaN over spans marked bad."""
+    import mne
+    import xarray as xr
+
+    if not isinstance(raw, mne.io.BaseRaw):
+        raise TypeError(f"{name} must be an mne.io.Raw here, got {describe(raw)}")
+    idx = _pick_idx(raw.info, picks, name)
+    d = raw.get_data(picks=idx, reject_by_annotation="NaN", verbose=False)
+    return xr.DataArray(d.T, dims=(TIME, SENSOR),
+                        coords={TIME: raw.times, SENSOR: [raw.ch_names[i] for i in idx]})
+
+
 def _rows(a):
     shape = getattr(a, "shape", None)
     if shape is not None and len(shape):

@@ -185,3 +185,22 @@ def test_errors_name_what_they_got():
     xs, ys, info = from_mne(x, raw, SF)
     assert len(xs) == len(ys) == 2 and info["ch_names"] == CH
     assert [len(a) for a in xs] == [300, 600]
+
+
+def test_phone_epochs_from_raw_drops_bad_windows():
+    import pandas as pd
+
+    from neurorrn.brain import Timeline
+    from neurorrn.encoding import phone_epochs
+
+    rng = np.random.default_rng(0)
+    ev = pd.DataFrame({"onset": [0.5, 0.5, 0.6, 1.0, 1.0, 1.5], "duration": [1.5, 0.3, 0.2, 0.3, 0.3, 0.2],
+                       "kind": ["sound", "word", "phone", "word", "phone", "phone"], "stimulus": ["s"] * 6,
+                       "label": ["s", "cat", "K", "dog", "D", "G"]})
+    tl = Timeline(ev, sfreq=SF)
+    y = rng.standard_normal((250, len(CH)))
+    raw = _raw(y)
+    raw.set_annotations(mne.Annotations([1.45], [0.05], ["BAD_blink"]))  # inside G's window only
+    ep = phone_epochs(raw, tl, tmin=-0.1, tmax=0.2, picks=["Cz", "Pz"])
+    assert list(ep.label.values) == ["K", "D"] and list(ep["sensor"].values) == ["Cz", "Pz"]
+    np.testing.assert_allclose(ep.values[0, :, 10], y[60, [1, 2]])
