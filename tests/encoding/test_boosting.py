@@ -155,13 +155,13 @@ def test_errors():
 def test_mne_input_and_to_evoked():
     import mne
 
-    x, y, h, _ = _sparse_problem(6, T=2000, C=3)
-    raw = mne.io.RawArray(y.T * 1e-6, mne.create_info(["a", "b", "c"], SF, "eeg"), verbose=False)
+    x, y, h, _ = _sparse_problem(6, T=1000, C=2)
+    raw = mne.io.RawArray(y.T * 1e-6, mne.create_info(["a", "b"], SF, "eeg"), verbose=False)
     est = BoostingTRF(0.0, 0.2, SF).fit(x, raw)
     ref = BoostingTRF(0.0, 0.2, SF).fit(x, y * 1e-6)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12, atol=0)
     ev = est.to_evoked(1)
-    assert ev.ch_names == ["a", "b", "c"]
+    assert ev.ch_names == ["a", "b"]
     np.testing.assert_allclose(ev.times, est.lags_)
 
 
@@ -170,7 +170,7 @@ def test_mne_input_and_to_evoked():
 def test_matches_eelbrain(kw):
     """Same kernels as eelbrain.boosting (Eelbrain 0.41, algorithm version 3) to rounding."""
     eel = pytest.importorskip("eelbrain")
-    x, y, _, _ = _sparse_problem(8, T=1500, C=2)
+    x, y, _, _ = _sparse_problem(8, T=1000, C=2)
     t = eel.UTS(0, 1 / SF, len(x))
     xs = [eel.NDVar(x[:, f], (t,), name=f"x{f}") for f in range(x.shape[1])]
     Y = eel.NDVar(y.T, (eel.Scalar("sensor", np.arange(y.shape[1])), t), name="y")
