@@ -27,6 +27,9 @@ class BackwardTRF(TRF):
         ``X`` per unit of the reconstructed feature: the interpretable counterpart of ``coef_``.
     """
 
+    #: read by :func:`neurorrn.encoding.to_evoked` (kernels of a backward model are patterns on request)
+    _backward_model = True
+
     _keep_gram = True
 
     def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
@@ -156,9 +159,9 @@ def response_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, 
     Parameters
     ----------
     responses : mne.io.Raw | DataArray (time, sensor)
-        A Raw (``picks`` selects its channels, default the M/EEG ones without bads; resampled to
-        the timeline's rate when it differs) or a DataArray at the timeline's rate, time in s from
-        the recording's start.
+        A Raw (``picks`` selects its channels, default the good data channels; resampled to the
+        timeline's rate when it differs; windows touching an annotation marked bad are dropped) or
+        a DataArray at the timeline's rate, time in s from the recording's start.
     timeline : neurorrn.brain.Timeline
     tmin, tmax : float
         Window around each onset (s).
@@ -190,7 +193,7 @@ def response_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, 
     arr = r.values
     for j, (onset, s) in enumerate(zip(sel["onset"].to_numpy(), sel["stimulus"].astype(str))):
         c = int(round((onset - t[0]) * sfreq))
-        if c + i0 < 0 or c + i1 + 1 > arr.shape[0]:
+        if c + i0 < 0 or c + i1 + 1 > arr.shape[0] or not np.isfinite(arr[c + i0: c + i1 + 1]).all():
             continue
         data.append(arr[c + i0: c + i1 + 1].T)
         keep.append(j)
@@ -220,13 +223,12 @@ def _responses_array(responses, sfreq: float, picks) -> xr.DataArray:
     except ImportError:  # pragma: no cover - mne is a dependency
         mne = None
     if mne is not None and isinstance(responses, mne.io.BaseRaw):
-        raw = responses.copy().pick(picks if picks is not None else ["meg", "eeg"], exclude="bads")
-        raw.load_data(verbose="error")
+        from ._mne import raw_to_dataarray
+
+        raw = responses
         if abs(raw.info["sfreq"] - sfreq) > 1e-6 * sfreq:
-            raw.resample(sfreq, verbose="error")
-        data = raw.get_data()
-        return xr.DataArray(data.T, dims=(TIME, "sensor"),
-                            coords={TIME: np.arange(data.shape[1]) / sfreq, "sensor": raw.ch_names})
+            raw = raw.copy().load_data(verbose="error").resample(sfreq, verbose="error")
+        return raw_to_dataarray(raw, picks, "responses")  # NaN over spans marked bad
     if picks is not None:
         raise ValueError("picks selects channels of an mne.io.Raw; select a DataArray's sensors with .sel")
     if not isinstance(responses, xr.DataArray):
