@@ -29,7 +29,7 @@ TINY = {
               "amp": False},
     "holdout": {"mode": "none"},
     "export": {"streams": {"n_streams": 3, "params": {"n_words": 6}}},
-    "brain": {"n_subjects": 1, "simulate": {
+    "brain": {"n_subjects": 2, "simulate": {
         "sensors": "eeg64", "sfreq": 100.0, "snr_db": 0.0, "noise": {"brain_dipoles": 10},
         "stimuli": {"pre": 0.5, "isi": [0.3, 0.5], "post": 0.5},
         "responses": [{"predictor": "envelope", "sources": ["left_auditory", "right_auditory"]},

@@ -123,10 +123,16 @@ class EncodeSection(ConfigModel):
 
 
 class ProbeSection(ConfigModel):
-    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014)."""
+    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014).
+
+    ``psi_threshold`` is the PSI/FSI criterion c (a unit is selective for phone p over q when its
+    mean |h| to p exceeds that to q by more than c; EARSHOT sweeps c over 0-0.5).  The default 0.1
+    keeps only differences a tenth of the tanh range; at c = 0 every unit with any difference
+    between its means counts as selective, so the maps would show every unit.
+    """
 
     window: tuple[float, float] = (0.05, 0.15)
-    psi_threshold: float = 0.0
+    psi_threshold: float = Field(0.1, ge=0.0, le=0.5)
     lags: tuple[float, float, float] = (-0.1, 0.5, 0.05)
     cv: int = 5
     reference_rdm: str | None = None

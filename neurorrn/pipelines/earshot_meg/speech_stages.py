@@ -135,13 +135,14 @@ def evaluate_stage(ctx) -> dict:
         ds["recognized"] = ds["recognized"].astype(bool)
     acc = accuracy(ds)
     rt = mean_rt(ds)
+    frame_ms = 1000.0 / float(ds.attrs.get("frame_rate", 100.0))
     rows = []
     for s in acc["split"].values:
         n = ds.sizes["stimulus"] if s == "all" else int((ds["split"].values == s).sum())
         row = {"items": str(s), "n_tokens": int(n)}
         for c in acc["criterion"].values:
             row[f"accuracy ({c})"] = float(acc.sel(split=s, criterion=c))
-        row["mean RT (frames, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent"))
+        row["mean RT (ms, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent")) * frame_ms
         rows.append(row)
     table = pd.DataFrame(rows)
     table.to_csv(ctx.out / "accuracy.csv", index=False)
