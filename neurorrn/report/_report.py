@@ -270,10 +270,10 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
                    f"Clusters ({ch_type})", S["var"])))
     if data.gain is not None and data.info is not None and data.gain.sizes.get("subject", 0) > 0:
         b.attempt(S["var"], "Gain per subject", lambda: b.figure(
-            F.plot_subject_maps(data.gain, data.info, "mag", "gain ΔR²", marked=None if data.share is None
+            F.plot_subject_maps(data.gain, data.info, None, "gain ΔR²", marked=None if data.share is None
                                 else data.share >= data.notes.get("driven_r2", 0.05)),
             "Gain per subject", S["var"],
-            caption="Gain ΔR² of every subject (magnetometers, shared colour scale); white: sensors the "
+            caption="Gain ΔR² of every subject (one sensor type, shared colour scale); white: sensors the "
                     "simulation drove with model units in that subject."))
     if data.variance_summary is not None:
         n_sub = data.variance_summary["n_subjects"].max() if "n_subjects" in data.variance_summary else "?"

@@ -373,13 +373,21 @@ def plot_gain_clusters(result: xr.Dataset, info, title: str = "") -> plt.Figure:
     return fig
 
 
-def plot_subject_maps(values: xr.DataArray, info, ch_type: str = "mag", label: str = "gain ΔR²",
+def plot_subject_maps(values: xr.DataArray, info, ch_type: str | None = None, label: str = "gain ΔR²",
                       marked: xr.DataArray | None = None) -> plt.Figure:
-    """One topomap per subject of a sensor map with dims (subject, sensor), on a shared colour scale."""
+    """One topomap per subject of a sensor map with dims (subject, sensor), on a shared colour scale.
+
+    ``ch_type``: the sensor type drawn (default the first of magnetometers, gradiometers, EEG present).
+    """
     import mne
 
     _need_dims(values, ("subject", SENSOR), "values")
     names = [str(x) for x in values[SENSOR].values]
+    present = set(mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types())
+    if ch_type is None:
+        ch_type = next((t for t in ("mag", "grad", "eeg") if t in present), sorted(present)[0])
+    elif ch_type not in present:
+        raise ValueError(f"no {ch_type!r} sensors in the map; it has {sorted(present)}")
     pinfo, keep = _type_info(info, names, ch_type)
     subs = [str(x) for x in values["subject"].values]
     v = values.transpose("subject", SENSOR).values[:, keep]

@@ -103,6 +103,9 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
     unit_feats = [f for f in feats if f.startswith(UNIT_PREFIX)]
     data.trf_features = ([feats[0]] + unit_feats[: max(0, n_trf_features - 1)])[:n_trf_features]
     data.gain_clusters = _gain_clusters(data.gain, data.info)
+    if not data.gain_clusters:
+        data.notes["Explained variance"] = (f"no cluster test: {len(subjects)} subject(s); a sign-flip permutation "
+                                            "test across subjects needs at least 3 (6 or more to reach p < .05)")
     if (en.path / "truth.nc").is_file():
         with xr.open_dataarray(en.path / "truth.nc", engine="h5netcdf") as d:
             share = d.load()
@@ -152,7 +155,7 @@ def _gain_clusters(gain: xr.DataArray, info) -> dict:
 
     from neurorrn.encoding import cluster_test
 
-    if gain.sizes["subject"] < 2:
+    if gain.sizes["subject"] < 3:  # sign-flip permutations of fewer subjects cannot reach p < .05
         return {}
     names = [str(x) for x in gain["sensor"].values]
     types = np.array(mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types())
