@@ -312,3 +312,62 @@ def test_librispeech_mfa_ipa(tmp_path):
     assert c.item("84-121123-0001")["talker"] == "84" and c.item("84-121123-0001")["word"] == "RED BIRD THING"
     assert c.get_alignments(tier="phone")["label"].tolist() == EXPECTED["red"] + EXPECTED["bird"] + EXPECTED["thing"]
     assert phone_report(c)["n_unknown"] == 0 and phone_report(c)["silences"] == {"": 2, "SPN": 2}
+
+
+# ------------------------------------------------------------------ a user's corpus in the pipeline
+def _word_corpus(root, seed=0):
+    """Isolated words, 3 talkers (noise differs), MFA-style IPA grids."""
+    rng = np.random.default_rng(seed)
+    words = ["red", "cat", "sheep", "bird", "time", "go"]
+    for talker in ("ann", "bob", "cy"):
+        d = root / talker
+        d.mkdir(parents=True)
+        for w in words:
+            (d / f"{w}_{talker}.wav").write_bytes(wav_bytes(_tone_audio([w], rng), SFREQ))
+            tiers, xmax = _utterance_tiers([w], "ipa")
+            (d / f"{w}_{talker}.TextGrid").write_text(textgrid_text(tiers, xmax), encoding="utf-8")
+    return words
+
+
+def test_user_corpus_trains_exports_and_probes(tmp_path):
+    """The loaded corpus goes through features -> training -> export -> probing like a
+    synthesized one; the store's phone tier is the corpus's, and phones are decodable."""
+    from neurorrn.models import ExperimentConfig, ModelBundle, export_activations, train_on_features
+    from neurorrn.probing import phone_epochs, phone_tokens, probe_over_time
+    from neurorrn.speech import compute_features
+    from neurorrn.store import get_alignments, load_store, validate_store
+
+    words = _word_corpus(tmp_path / "corpus")
+    corpus = load_textgrid_corpus(tmp_path / "corpus")
+    assert phone_report(corpus)["n_unknown"] == 0 and set(corpus.items["talker"]) == {"ann", "bob", "cy"}
+    feats = compute_features(corpus, kind="logmel", n_mels=24)
+    pron = {w: list(corpus.lexicon.phones(w)) for w in words}
+    assert pron["bird"] == ["B", "ER", "D"]
+    cfg = ExperimentConfig.from_dict({
+        "name": "mine", "features": {"kind": "logmel", "normalization": "zscore"},
+        "network": {"hidden_sizes": [16], "output_bias_init": -1.5},
+        "targets": {"kind": "srv", "n_dims": 24, "n_active": 4}, "optim": {"kind": "adam", "lr": 0.02},
+        "train": {"batch_size": 6, "max_epochs": 30, "carry_state": False, "eval_every": 10, "checkpoint_every": 30},
+        "holdout": {"mode": "T", "excluded_talker": "cy"}, "evaluation": {"batch_size": 64},
+    })
+    summary = train_on_features(cfg, feats, tmp_path / "run", pronunciations=pron, sfreq=SFREQ)
+    assert summary["n_tokens"] == {"trained": 12, "excluded_word": 0, "excluded_talker": 6}
+    bundle = ModelBundle.load(tmp_path / "run" / "model.pt")
+    assert bundle.pronunciations["sheep"] == ["SH", "IY", "P"]
+    path = export_activations(bundle, feats, tmp_path / "acts.nc", alignments=corpus.alignments,
+                              require_alignments=True)
+    assert validate_store(path) == []
+    store = load_store(path)
+    pd.testing.assert_frame_equal(
+        get_alignments(store, tier="phone")[["stimulus", "label", "start", "end"]].sort_values(
+            ["stimulus", "start"]).reset_index(drop=True),
+        corpus.get_alignments(tier="phone")[["stimulus", "label", "start", "end"]].sort_values(
+            ["stimulus", "start"]).reset_index(drop=True), check_dtype=False)
+    tokens = phone_tokens(store, phones=None)
+    assert tokens.sizes["token"] == len(corpus.get_alignments(tier="phone"))
+    # word-initial phones (five distinct tones) are decodable from the hidden units across
+    # talkers, as for a synthesized corpus
+    ep = phone_epochs(store, lags=[0.05], phones=["R", "K", "SH", "B", "G"])
+    assert ep.sizes["token"] == 15
+    res = probe_over_time(ep, "phone", group_by="talker")
+    assert float(res["mean"].max()) > float(res["chance"]) + 0.3
