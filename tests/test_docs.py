@@ -6,7 +6,8 @@ Conventions (for anyone writing docs):
   order in one shared namespace, in a fresh temporary working directory, so a later block may use
   names an earlier one made.
 - ``python norun`` marks a block that cannot run here (downloaded weights, a real dataset, a
-  cluster): it is only compiled, so a syntax error is still caught.
+  cluster): it is compiled and its ``from neurorrn... import`` names are checked, so a syntax
+  error or a renamed function is still caught.
 - Where a block needs data it does not make itself (``X``, ``Y`` in the encoding guide), the
   per-file setup below puts small data in the namespace or the working directory.  Keep blocks
   fast (seconds): this test runs in the default suite.
@@ -66,6 +67,19 @@ def extract_blocks(text: str, source: str = "<doc>") -> list[tuple[int, str, str
     return blocks
 
 
+def _check_imports(code: str, source: str, line: int) -> None:
+    """The ``neurorrn`` names a block that is not run imports must exist."""
+    import ast
+
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "neurorrn":
+            mod = __import__(node.module, fromlist=["_"])
+            missing = [a.name for a in node.names if a.name != "*" and not hasattr(mod, a.name)]
+            if missing:
+                raise AssertionError(f"{source}: the block at line {line} imports {missing} from "
+                                     f"{node.module}, which has no such name")
+
+
 def run_blocks(blocks, source: str, namespace: dict, skip=()) -> list[int]:
     """Compile every block; execute the runnable ones in order in ``namespace``.
 
@@ -77,6 +91,7 @@ def run_blocks(blocks, source: str, namespace: dict, skip=()) -> list[int]:
         # Pad with newlines so tracebacks give the line number in the Markdown file.
         compiled = compile("\n" * line + code, source, "exec")
         if mode == NORUN or any(s in code for s in skip):
+            _check_imports(code, source, line)
             continue
         ran.append(line)
         try:
@@ -212,6 +227,14 @@ def test_skipped_blocks_are_compiled_not_run():
     bad = extract_blocks("```python\nslow(:\n```\n")
     with pytest.raises(SyntaxError):
         run_blocks(bad, "doc.md", {}, skip=("slow",))
+
+
+def test_norun_blocks_import_existing_names():
+    ok = extract_blocks("```python norun\nfrom neurorrn.store import from_arrays\nload('weights')\n```\n")
+    run_blocks(ok, "doc.md", {})
+    bad = extract_blocks("```python norun\nfrom neurorrn.speech import no_such_loader\n```\n")
+    with pytest.raises(AssertionError, match=r"imports \['no_such_loader'\] from neurorrn.speech"):
+        run_blocks(bad, "doc.md", {})
 
 
 def test_norun_blocks_are_still_compiled():
