@@ -92,6 +92,46 @@ def _check_long_format(text: str, path: Path) -> None:
                                 f"are complete (truncated file?)")
 
 
+def _check_short_format(text: str, path: Path) -> None:
+    """The same checks for Praat's short text format (a stream of numbers and quoted strings)."""
+    body = text.split("\n", 2)[-1] if text.count("\n") >= 2 else ""
+    toks = re.findall(r'"(?:[^"]|"")*"|<exists>|[^\s"]+', body)
+    toks = [("s", x[1:-1]) if x.startswith('"') else ("n", x) for x in toks if x != "<exists>"]
+
+    def num(i, tier, what):
+        if i >= len(toks):
+            raise TextGridError(f"{path}: tier {tier!r}: the file ends inside {what} (truncated file?)")
+        kind, val = toks[i]
+        try:
+            f = float(val)
+        except ValueError:
+            raise TextGridError(f"{path}: tier {tier!r}: {what} is {val!r}, not a number") from None
+        if kind != "n" or not np.isfinite(f):
+            raise TextGridError(f"{path}: tier {tier!r}: {what} must be a finite number, got {val!r}")
+        return f
+
+    if len(toks) < 3:
+        raise TextGridError(f"{path}: truncated TextGrid header")
+    i, n_tiers = 3, int(num(2, "?", "the number of tiers"))
+    for _ in range(n_tiers):
+        if i + 1 >= len(toks):
+            raise TextGridError(f"{path}: the file ends before all {n_tiers} tiers (truncated file?)")
+        cls, name = toks[i][1], toks[i + 1][1]
+        n = int(num(i + 4, name, "the number of intervals"))
+        i += 5
+        width = 3 if cls == "IntervalTier" else 2
+        for k in range(1, n + 1):
+            if i + width > len(toks):
+                raise TextGridError(f"{path}: tier {name!r} declares {n} intervals but {k - 1} are complete "
+                                    f"(truncated file?)")
+            a = num(i, name, f"interval {k}'s start")
+            if width == 3:
+                b = num(i + 1, name, f"interval {k}'s end")
+                if b < a:
+                    raise TextGridError(f"{path}: tier {name!r} interval {k} ends ({b}) before it starts ({a})")
+            i += width
+
+
 def read_textgrid(path, tiers: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """Read the interval tiers of a Praat TextGrid (long or short text format).
 
@@ -124,6 +164,8 @@ def read_textgrid(path, tiers: Sequence[str] | None = None) -> dict[str, pd.Data
         raise TextGridError(f"{path}: not a Praat TextGrid (no 'ooTextFile' / 'TextGrid' header)")
     if re.search(r"item\s*\[", text):
         _check_long_format(text, path)
+    else:
+        _check_short_format(text, path)
     try:
         grid = _tg.openTextgrid(str(path), includeEmptyIntervals=True, duplicateNamesMode="rename")
     except (PraatioException, ValueError, IndexError, TypeError) as err:

@@ -296,6 +296,21 @@ def test_read_textgrid_rejects_damaged_files(tmp_path, damage, message):
         read_textgrid(_grid(tmp_path, damage(text)))
 
 
+SHORT = ('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n0.5\n<exists>\n1\n"IntervalTier"\n'
+         '"phones"\n0\n0.5\n3\n0\n0.2\n"ɹ"\n0.2\n0.3\n"ɛ"\n0.3\n0.5\n"d"\n')
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda t: t.replace("0.2\n0.3", "0.2\nnan"), r"tier 'phones': interval 2's end must be a finite number"),
+    (lambda t: t.replace("0.2\n0.3", "0.35\n0.3"), r"tier 'phones' interval 2 ends \(0.3\) before it starts"),
+    (lambda t: t[: t.rindex("0.3\n0.5")], r"tier 'phones' declares 3 intervals but 2 are complete"),
+])
+def test_read_textgrid_rejects_damaged_short_format(tmp_path, damage, message):
+    assert read_textgrid(_grid(tmp_path, SHORT))["phones"]["label"].tolist() == ["ɹ", "ɛ", "d"]
+    with pytest.raises(TextGridError, match="g.TextGrid: " + message):
+        read_textgrid(_grid(tmp_path, damage(SHORT)))
+
+
 # ------------------------------------------------------------------ LibriSpeech + MFA in IPA
 def test_librispeech_mfa_ipa(tmp_path):
     """MFA's english_mfa output (IPA with ɹ, upper-cased by some tools) loses no phone."""
