@@ -118,3 +118,26 @@ def test_predictors_from_a_pretrained_store():
     P = predictors_from_store(st, tl, kind="magnitude")
     assert P.shape == (300, 1) and P.attrs["frame_rate"] == 50.0
     assert np.all(P.values[:50] == 0) and np.all(P.values[60:240] > 0)
+
+
+def test_export_a_corpus_with_alignments(tmp_path):
+    from praatio import textgrid
+    from scipy.io import wavfile
+
+    from neurorrn.speech import load_textgrid_corpus
+    from neurorrn.store import get_alignments
+
+    root = tmp_path / "corpus" / "ann"
+    root.mkdir(parents=True)
+    for i, seconds in enumerate((1.0, 1.5)):
+        tg = textgrid.Textgrid()
+        tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.5, "go")], 0, seconds))
+        tg.addTier(textgrid.IntervalTier("phones", [(0.1, 0.3, "ɡ"), (0.3, 0.5, "oʊ")], 0, seconds))
+        tg.save(str(root / f"go_{i}.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+        wavfile.write(root / f"go_{i}.wav", 8000, _audio(seconds, sr=8000, seed=i).astype(np.float32))
+    corpus = load_textgrid_corpus(tmp_path / "corpus")
+    subj = PretrainedSubject(_tiny("whisper"), device="cpu")
+    st = load_store(export_pretrained(subj, corpus, tmp_path / "w.nc"))
+    assert validate_store(st) == [] and list(st["n_frames"].values) == [50, 75]
+    assert list(st["talker"].values) == ["ann", "ann"] and list(st["word"].values) == ["go", "go"]
+    assert get_alignments(st, stimulus="go_1", tier="phone")["label"].tolist() == ["G", "OW"]
