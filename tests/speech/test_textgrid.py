@@ -47,7 +47,7 @@ PHONE_DUR, PAUSE = 0.08, 0.1
 
 
 def _interval_tier(name, rows, xmax):
-    lines = [f'        class = "IntervalTier"', f'        name = "{name}"', "        xmin = 0",
+    lines = ['        class = "IntervalTier"', f'        name = "{name}"', "        xmin = 0",
              f"        xmax = {xmax}", f"        intervals: size = {len(rows)}"]
     for k, (a, b, lab) in enumerate(rows, 1):
         lines += [f"        intervals [{k}]:", f"            xmin = {a!r}", f"            xmax = {b!r}",
