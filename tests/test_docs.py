@@ -119,11 +119,12 @@ def _setup_encoding(tmp: Path, monkeypatch) -> dict:
 
 def _setup_shared_data(tmp: Path, monkeypatch) -> dict:
     """Docs that read ``../shared/data`` (relative to the repository root) as the tests do."""
-    from conftest import SHARED_DATA
-
+    # the same place as tests/conftest.py's ``shared_data`` fixture
+    SHARED_DATA = Path(os.environ.get("NEURORRN_SHARED_DATA", REPO.parent / "shared" / "data"))
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared reference data not found at {SHARED_DATA}")
-    (tmp / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    (tmp / "shared").mkdir()
+    (tmp / "shared" / "data").symlink_to(SHARED_DATA, target_is_directory=True)
     work = tmp / "repo"
     work.mkdir()
     monkeypatch.chdir(work)
