@@ -141,3 +141,13 @@ def test_export_a_corpus_with_alignments(tmp_path):
     assert validate_store(st) == [] and list(st["n_frames"].values) == [50, 75]
     assert list(st["talker"].values) == ["ann", "ann"] and list(st["word"].values) == ["go", "go"]
     assert get_alignments(st, stimulus="go_1", tier="phone")["label"].tolist() == ["G", "OW"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", ["wav2vec2", "whisper"])
+def test_cuda_matches_cpu(kind):
+    model = _tiny(kind).eval()
+    cpu = PretrainedSubject(model, device="cpu").run_one((_audio(), SR))
+    gpu = PretrainedSubject(model, device="cuda").run_one((_audio(), SR))
+    for name in cpu:
+        np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-3, atol=1e-3, err_msg=name)
