@@ -52,8 +52,11 @@ def _data(with_trf=True) -> ReportData:
         probe_accuracy=xr.DataArray(rng.random((2, 20)), dims=("layer", "lag"),
                                     coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}),
         probe_chance=0.1, trf=trf if with_trf else None, trf_features=["units"], info=info,
-        r2_baseline=base, r2_full=full, driven=driven, variance_summary=summarize_gain(base, full, driven),
-        config_yaml="corpus:\n  n_words: 10\n")
+        r2_baseline=base, r2_full=full, driven=driven,
+        variance_summary=summarize_gain((full - base).expand_dims(subject=["01"]), driven),
+        config_yaml="corpus:\n  n_words: 10\n",
+        quality={"criterion": "time_dependent", "split": "trained", "accuracy": 0.91, "min_accuracy": 0.8,
+                 "passed": True, "message": "time-dependent accuracy on trained tokens 0.910 >= 0.80"})
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +90,43 @@ def test_figure_input_errors():
         F.plot_rsa(pd.DataFrame({"comparison": ["x"]}))
 
 
-def test_summarize_gain_separates_groups():
+def test_summarize_gain_tests_across_subjects_not_sensors():
     rng = np.random.default_rng(3)
     sens = [f"s{i}" for i in range(40)]
-    base = xr.DataArray(rng.random(40) * 0.1, dims="sensor", coords={"sensor": sens})
-    driven = xr.DataArray(np.arange(40) < 10, dims="sensor", coords={"sensor": sens})
-    full = base + 0.02 * driven + 0.001 * rng.standard_normal(40)
-    t = summarize_gain(base, full, driven).set_index("group")
-    assert t.loc["driven by model units", "n_sensors"] == 10
-    assert t.loc["driven by model units", "median_gain"] == pytest.approx(0.02, abs=0.003)
-    assert abs(t.loc["not driven", "median_gain"]) < 0.003
-    assert t.loc["driven by model units", "p_gain_gt_0"] < 0.01
-    assert t.loc["driven by model units", "p_driven_gt_other"] < 1e-4
+    subs = [f"{i:02d}" for i in range(6)]
+    driven = xr.DataArray(np.tile(np.arange(40) < 10, (6, 1)), dims=("subject", "sensor"),
+                          coords={"subject": subs, "sensor": sens})
+    gain = 0.02 * driven + 0.004 * rng.standard_normal((6, 40))
+    t = summarize_gain(gain, driven).set_index("group")
+    assert t.loc["driven by model units", "n_subjects"] == 6
+    assert t.loc["driven by model units", "sensors_per_subject"] == 10
+    assert t.loc["driven by model units", "mean_gain"] == pytest.approx(0.02, abs=0.004)
+    assert abs(t.loc["not driven", "mean_gain"]) < 0.004
+    assert t.loc["driven by model units", "p_gain_gt_0"] < 0.001
+    assert t.loc["not driven", "p_gain_gt_0"] > 0.01
+    assert t.loc["driven by model units", "p_driven_gt_not"] < 0.001
+    # one subject: no test can be made (sensors are never the samples)
+    one = summarize_gain(gain.isel(subject=[0]), driven).set_index("group")
+    assert np.isnan(one.loc["driven by model units", "p_gain_gt_0"])
+
+
+def test_rsa_figure_draws_the_null_and_the_exact_p():
+    null = np.linspace(-0.2, 0.2, 99)
+    fig = F.plot_rsa(pd.DataFrame({"comparison": ["a"], "r": [0.15], "p": [0.1]}), {"a": null})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    k = int(np.sum(null >= 0.15))
+    assert f"p = {(1 + k) / 100:.3g}" in labels[0] and f"({k}/99" in labels[0]
+    assert fig.axes[0].collections  # the violin of the null
+
+
+def test_probe_figure_has_error_band_and_chance():
+    acc = xr.DataArray([0.2, 0.5, 0.4], dims="lag", coords={"lag": [0.0, 0.1, 0.2]})
+    fig = F.plot_probe_accuracy(acc, 0.1, sem=acc * 0 + 0.05, n_folds=4)
+    ax = fig.axes[0]
+    assert ax.collections  # fill_between band
+    labels = ax.get_legend_handles_labels()[1]
+    assert "chance (0.100)" in labels and "± 1 s.e.m. over 4 folds" in labels
+    assert ax.get_ylabel() == "accuracy (proportion correct)"
 
 
 _CHECK_JS = """
@@ -147,3 +175,13 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     assert not hidden, f"sections not visible: {hidden}"
     assert payload["images"] >= 7
     assert "<html" in proc.stdout and "Explained variance" in proc.stdout
+
+
+def test_failed_quality_gate_is_shown_first(tmp_path):
+    gate = {"criterion": "time_dependent", "split": "trained", "accuracy": 0.0, "min_accuracy": 0.8,
+            "passed": False, "message": "below the configured 0.80"}
+    text = build_report(ReportData(title="t", quality=gate), tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Quality gate FAILED" in text and "alert-danger" in text
+    assert text.index("Quality gate FAILED") < text.index("Training: not computed")
+    ok = build_report(_data(), tmp_path / "ok.html").read_text(encoding="utf-8")
+    assert "Quality gate PASSED" in ok and "<strong>0.910</strong>" in ok
