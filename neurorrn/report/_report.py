@@ -76,6 +76,8 @@ class ReportData:
     gain_clusters : dict of str to Dataset
         Spatial cluster-permutation tests of the gain across subjects, per sensor type
         (:func:`neurorrn.encoding.cluster_test`).
+    trf_clusters : dict of str to Dataset
+        Spatio-temporal cluster tests of each shown TRF across subjects (feature -> result).
     trf_truth : DataArray (sensor, lag)
         The simulator's ground-truth TRF of ``trf_truth_feature`` (for simulated data).
     driven : DataArray (sensor,) of bool
@@ -113,6 +115,7 @@ class ReportData:
     gain: xr.DataArray | None = None
     share: xr.DataArray | None = None
     gain_clusters: dict | None = None
+    trf_clusters: dict | None = None
     trf_truth: xr.DataArray | None = None
     trf_truth_feature: str | None = None
     trf_truth_r: float | None = None
@@ -243,6 +246,15 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
                 for k, fig in enumerate(F.plot_trf_joint(data.trf, data.info, feat)):
                     b.figure(fig, f"TRF {feat}" + (f" ({k + 1})" if k else ""), S["trf"])
             b.attempt(S["trf"], f"TRF {feat}", _one)
+    for feat, res in (data.trf_clusters or {}).items():
+        b.attempt(S["trf"], f"TRF clusters {feat}", lambda res=res, feat=feat: b.html(
+            F.table_html(_trf_cluster_rows(res),
+                         f"TRF of {feat}: spatio-temporal cluster permutation test against 0 across "
+                         f"{res.attrs.get('n_subjects')} subjects (sensors × lags, neighbours from "
+                         "mne.channels.find_ch_adjacency and adjacent lags, two-sided t threshold "
+                         f"{float(res.attrs.get('threshold', np.nan)):.2f}, {res.attrs.get('n_permutations')} "
+                         "sign-flip permutations; mne.stats.permutation_cluster_1samp_test). Clusters with "
+                         "p < .05 first."), f"TRF clusters: {feat}", S["trf"]))
     if data.trf is not None and data.trf_truth is not None:
         feat = data.trf_truth_feature
         b.attempt(S["trf"], "TRF vs ground truth", lambda: b.figure(
@@ -299,6 +311,18 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
         tmp.chmod(0o644)
     logger.info("report written to %s", fname)
     return fname
+
+
+def _trf_cluster_rows(res: xr.Dataset, max_rows: int = 8) -> pd.DataFrame:
+    rows = []
+    for k in range(min(res.sizes.get("cluster", 0), max_rows)):
+        m = res["cluster_mask"].values[k].astype(bool)
+        lags = res["lag"].values[m.any(0)] * 1000
+        rows.append({"cluster": k + 1, "sensors": int(m.any(1).sum()),
+                     "lags (ms)": f"{lags.min():.0f} to {lags.max():.0f}", "sum of t": float(res["cluster_stat"].values[k]),
+                     "p (permutation)": float(res["cluster_p"].values[k])})
+    return pd.DataFrame(rows or [{"cluster": "none above threshold", "sensors": 0, "lags (ms)": "",
+                                  "sum of t": np.nan, "p (permutation)": np.nan}])
 
 
 def _cluster_rows(res: xr.Dataset) -> pd.DataFrame:

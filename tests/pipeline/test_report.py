@@ -37,6 +37,7 @@ def _data(with_trf=True) -> ReportData:
     lags = np.round(np.arange(-0.05, 0.3, 0.01), 3)
     trf = xr.DataArray(rng.standard_normal((32, 2, lags.size)), dims=("sensor", "feature", "lag"),
                        coords={"sensor": sens, "feature": ["envelope", "units"], "lag": lags})
+    subs = [f"{i:02d}" for i in range(6)]
     base = xr.DataArray(rng.random(32) * 0.1, dims="sensor", coords={"sensor": sens})
     driven = xr.DataArray(np.arange(32) < 8, dims="sensor", coords={"sensor": sens})
     full = base + 0.05 * driven + 0.001 * rng.random(32)
@@ -60,6 +61,11 @@ def _data(with_trf=True) -> ReportData:
         variance_summary=summarize_gain((full - base).expand_dims(subject=["01"]), driven),
         config_yaml="corpus:\n  n_words: 10\n",
         gain=gain, share=share, gain_clusters={"mag": cluster_test(gain, info=info, tail=1, n_permutations=64)},
+        trf_clusters={"units": cluster_test(
+            (trf.sel(feature="units") + 0.3 * xr.DataArray(rng.standard_normal((6, 32, lags.size)),
+                                                          dims=("subject", "sensor", "lag"))
+             ).assign_coords(subject=subs).transpose("subject", "sensor", "lag"),
+            info=info, n_permutations=64)},
         trf_truth=trf.sel(feature="envelope").transpose("sensor", "lag") * 2.0, trf_truth_feature="envelope",
         rsa_nulls={"features": rng.normal(0, 0.1, 200), "human PSI": rng.normal(0, 0.1, 200)},
         probe_sem=xr.DataArray(np.full((2, 20), 0.03), dims=("layer", "lag"),
@@ -141,7 +147,7 @@ def test_probe_figure_has_error_band_and_chance():
 
 
 #: What a reader must find besides the sections (the issue's list for the demo report).
-FIGURE_TITLES = ["Quality gate", "Recovered TRF vs ground truth", "Gain: cluster permutation test (mag)",
+FIGURE_TITLES = ["Quality gate", "Recovered TRF vs ground truth", "TRF clusters: units", "Gain: cluster permutation test (mag)",
                  "Gain per subject", "Gain by sensor group", "RSA", "Probe accuracy over time"]
 
 _CHECK_JS = """

@@ -97,12 +97,14 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
         f = en.path / "trf" / f"trf_{s}_{sub['model'].values[0]}_{layer}.nc"
         with xr.open_dataarray(f, engine="h5netcdf") as da:
             trfs.append(da.load())
-    trf = xr.concat(trfs, dim="subject").mean("subject")
+    per_subject = xr.concat(trfs, dim="subject").assign_coords(subject=subjects)
+    trf = per_subject.mean("subject")
     data.trf = trf
     feats = list(trf["feature"].values)
     unit_feats = [f for f in feats if f.startswith(UNIT_PREFIX)]
     data.trf_features = ([feats[0]] + unit_feats[: max(0, n_trf_features - 1)])[:n_trf_features]
     data.gain_clusters = _gain_clusters(data.gain, data.info)
+    data.trf_clusters = _trf_clusters(per_subject, data.trf_features, data.info)
     if not data.gain_clusters:
         data.notes["Explained variance"] = (f"no cluster test: {len(subjects)} subject(s); a sign-flip permutation "
                                             "test across subjects needs at least 3 (6 or more to reach p < .05)")
@@ -147,6 +149,29 @@ def _trf_truth(data: ReportData, root, subjects, task, trf) -> None:
     data.notes["trf_truth"] = (f"Median correlation over lags at the 20 most strongly driven sensors: "
                                f"r = {np.nanmedian(rs):.2f}.")
     data.trf_truth_r = float(np.nanmedian(rs))
+
+
+def _trf_clusters(per_subject: xr.DataArray, features, info) -> dict:
+    """Spatio-temporal cluster tests (sensors x lags, two-sided) of each shown TRF across subjects,
+    on magnetometers (or the first sensor type present): ``{feature: Dataset}``."""
+    import mne
+
+    from neurorrn.encoding import cluster_test
+
+    if per_subject.sizes["subject"] < 3:
+        return {}
+    names = [str(x) for x in per_subject["sensor"].values]
+    types = np.array(mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types())
+    ch_type = next((t for t in ("mag", "grad", "eeg") if t in set(types)), None)
+    if ch_type is None:
+        return {}
+    keep = np.flatnonzero(types == ch_type)
+    tinfo = mne.pick_info(info, [info["ch_names"].index(names[i]) for i in keep])
+    out = {}
+    for feat in features or []:
+        one = per_subject.sel(feature=feat).isel(sensor=keep).transpose("subject", "sensor", "lag")
+        out[str(feat)] = cluster_test(one, info=tinfo, tail=0, n_permutations=1024, random_state=0)
+    return out
 
 
 def _gain_clusters(gain: xr.DataArray, info) -> dict:
