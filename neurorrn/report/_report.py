@@ -275,7 +275,7 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
                      caption=f"Spatial cluster-based permutation test of the gain ΔR² > 0 across "
                              f"{res.attrs.get('n_subjects')} subjects (one-sample t per sensor, clusters of "
                              f"neighbouring sensors from mne.channels.find_ch_adjacency above t = "
-                             f"{res.attrs.get('threshold')}, {res.attrs.get('n_permutations')} sign-flip "
+                             f"{float(res.attrs.get('threshold', np.nan)):.2f}, {res.attrs.get('n_permutations')} sign-flip "
                              "permutations; mne.stats.permutation_cluster_1samp_test). White: sensors in "
                              "clusters with p < .05. Sensors are not treated as independent samples."),
             b.html(F.table_html(_cluster_rows(res), "Clusters of the gain map (p across subjects)."),

@@ -272,7 +272,14 @@ def plot_trf_joint(trf: xr.DataArray, info, feature, ch_types=None) -> list[plt.
                              ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit},
                                       "titles": {ch_type: ""}},
                              topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
-        figs += list(fig) if isinstance(fig, (list, tuple)) else [fig]
+        for f in list(fig) if isinstance(fig, (list, tuple)) else [fig]:
+            for ax in f.axes:
+                for txt in list(ax.texts):  # MNE's "N_ave=1": a TRF is not an average of trials
+                    if "ave" in txt.get_text():
+                        txt.remove()
+                if ax.get_xlabel().startswith("Time"):
+                    ax.set_xlabel("lag (ms)")
+            figs.append(f)
     return figs
 
 
@@ -439,7 +446,7 @@ def plot_trf_vs_truth(recovered: xr.DataArray, truth: xr.DataArray, n_sensors: i
 def table_html(df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3f}") -> str:
     """An HTML table (Bootstrap classes, as the rest of mne.Report) of a DataFrame."""
     validate_type(df, pd.DataFrame, "table")
-    html = df.to_html(index=False, classes="table table-sm table-striped table-hover", border=0,
+    html = df.to_html(index=False, classes="table table-sm table-striped table-hover", border=0, justify="left",
                       float_format=lambda x: float_format.format(x), na_rep="–", escape=True)
     if caption:
         html = f"<p>{_escape(caption)}</p>" + html
