@@ -271,7 +271,8 @@ def plot_trf_joint(trf: xr.DataArray, info, feature, ch_types=None) -> list[plt.
                                                    f"mean of subjects)", show=False,
                              ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit},
                                       "titles": {ch_type: ""}},
-                             topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
+                             topomap_args={"time_unit": "ms", "scalings": scal, "units": unit,
+                                           "sphere": head_sphere(one.info)})
         for f in list(fig) if isinstance(fig, (list, tuple)) else [fig]:
             for ax in f.axes:
                 for txt in list(ax.texts):  # MNE's "N_ave=1": a TRF is not an average of trials
@@ -322,6 +323,7 @@ def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
                                         (axes[1], full.values, "baseline + model units R²", (0, vmax), "viridis"),
                                         (axes[2], gain, "gain ΔR²", (-gmax, gmax), "RdBu_r")):
         im, _ = mne.viz.plot_topomap(vals[sel], pinfo, axes=ax, show=False, vlim=vlim, contours=0, cmap=cmap,
+                                     sphere=head_sphere(pinfo),
                                      mask=None if mask is None else mask[sel],
                                      mask_params=dict(marker="o", markerfacecolor="w", markeredgecolor="k",
                                                       markersize=4))
@@ -340,6 +342,26 @@ def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
     ax.set(ylabel="ΔR² (model units over baseline)", title="Gain by sensor group")
     fig.tight_layout()
     return fig
+
+
+def head_sphere(info):
+    """The sphere (x, y, z, radius in m) that places the head outline of a topomap.
+
+    EEG (or MEG with digitised head points): MNE's default.  MEG in device coordinates without
+    digitisation (the simulator's Neuromag/CTF sensors): a sphere 4 cm above the device origin whose
+    equator just encloses the helmet's sensors, so the outline fits the sensor layout instead of
+    sitting inside it.
+    """
+    types = set(info.get_channel_types())
+    if not types & {"mag", "grad", "ref_meg"} or info.get("dig"):
+        return None
+    kinds = info.get_channel_types()
+    pos = np.array([c["loc"][:3] for c, k in zip(info["chs"], kinds) if k in ("mag", "grad")])
+    if pos.size == 0 or not np.isfinite(pos).all():
+        return None
+    center = np.array([0.0, 0.0, 0.04])
+    radius = float(np.max(np.hypot(pos[:, 0] - center[0], pos[:, 1] - center[1])))
+    return (float(center[0]), float(center[1]), float(center[2]), 1.05 * radius)
 
 
 def _type_info(info, names, ch_type):
@@ -371,6 +393,7 @@ def plot_gain_clusters(result: xr.Dataset, info, title: str = "") -> plt.Figure:
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
     lim = float(np.nanmax(np.abs(t))) or 1.0
     im, _ = mne.viz.plot_topomap(t, pinfo, axes=ax, show=False, vlim=(-lim, lim), cmap="RdBu_r", contours=0,
+                                 sphere=head_sphere(pinfo),
                                  mask=sig[keep], mask_params=dict(marker="o", markerfacecolor="w",
                                                                   markeredgecolor="k", markersize=5))
     fig.colorbar(im, ax=ax, shrink=0.75, label="t (across subjects)")
@@ -406,6 +429,7 @@ def plot_subject_maps(values: xr.DataArray, info, ch_type: str | None = None, la
         if marked is not None:
             m = marked.sel(subject=s).sel({SENSOR: values[SENSOR].values}).values.astype(bool)[keep]
         im, _ = mne.viz.plot_topomap(v[i], pinfo, axes=axes[0, i], show=False, vlim=(-lim, lim), cmap="RdBu_r",
+                                     sphere=head_sphere(pinfo),
                                      contours=0, mask=m, mask_params=dict(marker="o", markerfacecolor="w",
                                                                           markeredgecolor="k", markersize=3))
         axes[0, i].set_title(f"subject {s}", fontsize=8)
