@@ -54,7 +54,7 @@ class ReportData:
         The quality gate's verdict on the trained network (``criterion``, ``split``,
         ``accuracy``, ``min_accuracy``, ``passed``, ``message``), shown first.
     history : DataFrame
-        Training metrics per epoch (``epoch`` + numeric columns).
+        Training metrics per epoch (``epoch`` + numeric columns); ``chance`` the chance accuracy.
     accuracy : DataFrame
         Recognition accuracy table (rows: item sets, columns: criteria).
     competitors : DataArray (category, time)
@@ -95,6 +95,7 @@ class ReportData:
     title: str = "neurorrn report"
     quality: dict | None = None
     history: pd.DataFrame | None = None
+    chance: float | None = None
     accuracy: pd.DataFrame | None = None
     competitors: xr.DataArray | None = None
     competitors_sem: xr.DataArray | None = None
@@ -206,7 +207,7 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
                                                                  S["summary"]))
     if data.history is not None:
         b.attempt(S["train"], "Training curves", lambda: b.figure(
-            F.plot_training_curves(data.history), "Training curves", S["train"],
+            F.plot_training_curves(data.history, data.chance), "Training curves", S["train"],
             caption="Loss and metrics per epoch (from the training log)."))
     if data.accuracy is not None:
         b.attempt(S["recog"], "Recognition accuracy", lambda: b.html(

@@ -29,7 +29,7 @@ def _need_dims(da: xr.DataArray, dims: Sequence[str], name: str) -> None:
 
 
 # ----------------------------------------------------------------------------------- training
-def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
+def plot_training_curves(history: pd.DataFrame, chance: float | None = None) -> plt.Figure:
     """Loss (left) and accuracy-like metrics (right) per epoch.
 
     Parameters
@@ -37,6 +37,8 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
     history : DataFrame
         One row per epoch: an ``epoch`` column and numeric metric columns; columns whose name
         contains ``loss`` go on the left axis, the others (accuracies in [0, 1]) on the right.
+    chance : float, optional
+        Chance accuracy (1 / number of words), a dashed line on the metrics axis.
     """
     validate_type(history, pd.DataFrame, "history")
     if "epoch" not in history.columns or len(history) == 0:
@@ -55,7 +57,9 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
         ax = axes[0, 1]
         for c in others:
             ax.plot(history["epoch"], history[c], marker=".", label=c)
-        ax.set(xlabel="epoch", title="Metrics")
+        if chance is not None:
+            ax.axhline(chance, color="k", ls="--", lw=1, label=f"chance ({chance:.3f})")
+        ax.set(xlabel="epoch", ylabel="accuracy (proportion of tokens)", title="Monitored accuracy")
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -29,6 +29,7 @@ def _training(data: ReportData, inputs) -> None:
     if tr is not None and (tr.path / "metrics.jsonl").is_file():
         rows = [json.loads(x) for x in (tr.path / "metrics.jsonl").read_text().splitlines() if x.strip()]
         data.history = pd.DataFrame(rows).drop(columns=["lr", "time_s", "step"], errors="ignore")
+        data.chance = tr.meta.get("chance")
     ev = inputs.get("evaluate")
     if ev is not None:
         data.quality = ev.meta.get("quality_gate")
