@@ -147,8 +147,15 @@ def normalize_alignments(alignments, stimulus_ids=None) -> pd.DataFrame:
     elif isinstance(alignments, dict):
         rows = []
         for sid, tiers in alignments.items():
+            if not isinstance(tiers, dict):
+                raise TypeError(f"alignments[{sid!r}] must be a dict {{tier: [(label, start, end), ...]}}, "
+                                f"got {type(tiers).__name__}")
             for tier, items in tiers.items():
-                for label, start, end in items:
+                for j, item in enumerate(items):
+                    if not isinstance(item, (tuple, list)) or len(item) != 3:
+                        raise ValueError(f"alignments[{sid!r}][{tier!r}][{j}] must be (label, start, end), "
+                                         f"got {item!r:.60}")
+                    label, start, end = item
                     rows.append((sid, tier, label, start, end))
         df = pd.DataFrame(rows, columns=list(ALIGNMENT_COLUMNS))
     elif isinstance(alignments, pd.DataFrame):
@@ -439,7 +446,8 @@ def validate_store(ds_or_path, raise_on_error: bool = True, check_values: bool =
                 # judge it by the contract alone; a marker of 0 means our write was interrupted
                 if int(ds.attrs.get(_COMPLETE_ATTR, 1)) != 1:
                     problems.append("the file was not completely written (interrupted write)")
-                ds = _migrate(ds, path) if not problems else ds
+                if not problems and "format_version" in ds.attrs:
+                    ds = _migrate(ds, path)
                 ds.attrs.pop(_COMPLETE_ATTR, None)
                 problems += _validate(ds, check_values)
     if problems and raise_on_error:
