@@ -51,7 +51,9 @@ class ConfigModel(BaseModel):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+            raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
         return cls.from_dict(data, source=str(path))
 
     def to_json(self) -> str:
@@ -123,7 +125,12 @@ def config_hash(cfg: Any, *extra: Any, length: int = 16) -> str:
 def load_yaml(path) -> dict:
     """Read a YAML mapping (no schema)."""
     path = check_path(path, "config path", must_exist=True, kind="file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
