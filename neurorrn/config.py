@@ -29,9 +29,14 @@ class ConfigError(ValueError):
 
 
 class ConfigModel(BaseModel):
-    """Base for typed configs: unknown keys are errors, values are validated on assignment."""
+    """Base for typed configs: unknown keys are errors, values are validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+    Floats must be finite: ``.nan`` and ``.inf`` are refused in every setting (a NaN learning
+    rate or sampling rate would otherwise run to the end and give NaN results).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(),
+                              allow_inf_nan=False)
 
     @classmethod
     def from_dict(cls: type[T], data: dict | None, source: str = "config") -> T:

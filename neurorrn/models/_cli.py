@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         components: str = typer.Option("h", help="Comma-separated: h, c, input_gate, forget_gate, ..."),
         mode: str = typer.Option("isolated", help="isolated (zero state) or stream (carried state)"),
         overwrite: bool = typer.Option(False, help="Replace an existing store"),
-        batch_size: int = typer.Option(64, help="Stimuli per forward pass / write"),
+        batch_size: int = typer.Option(64, min=1, help="Stimuli per forward pass / write"),
     ) -> None:
         """Write hidden-unit time courses of every layer to an ActivationStore."""
         from ..speech import load_corpus

@@ -48,6 +48,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from ..config import ConfigModel
@@ -74,13 +75,13 @@ class OptimConfig(ConfigModel):
     """
 
     kind: Literal["adam_noam", "adam", "rmsprop"] = "adam_noam"
-    lr: float = 0.002
-    warmup_steps: int = 4000
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    rho: float = 0.9
-    clip_norm: float | None = 1.0
+    lr: float = Field(0.002, gt=0)
+    warmup_steps: int = Field(4000, ge=1)
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    rho: float = Field(0.9, ge=0, lt=1)
+    clip_norm: float | None = Field(1.0, gt=0)
 
 
 class EarlyStoppingConfig(ConfigModel):
@@ -92,24 +93,24 @@ class EarlyStoppingConfig(ConfigModel):
 
     monitor: str = "train_loss"
     mode: Literal["min", "max"] = "min"
-    patience: int | None = None
-    min_delta: float = 0.0
+    patience: int | None = Field(None, ge=1)
+    min_delta: float = Field(0.0, ge=0)
     stop_value: float | None = None
 
 
 class TrainConfig(ConfigModel):
     """Loop settings (EARSHOT: batch 1000, state carried, clip 1.0 in :class:`OptimConfig`)."""
 
-    batch_size: int = 1000
-    max_epochs: int = 2000
-    max_steps: int | None = None
-    max_time_s: float | None = None
+    batch_size: int = Field(1000, ge=1)
+    max_epochs: int = Field(2000, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    max_time_s: float | None = Field(None, gt=0)
     carry_state: bool = True
     random_state: int = 0
     device: str = "cpu"
     amp: bool = True
-    eval_every: int = 10
-    checkpoint_every: int = 50
+    eval_every: int = Field(10, ge=1)
+    checkpoint_every: int = Field(50, ge=0)
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
 
 
