@@ -486,12 +486,19 @@ def load_corpus(root, verify: bool | str = "quick") -> Corpus:
         if sha256_file(p) != digest:
             raise CorpusError(f"corpus table {p} does not match its checksum in the manifest "
                               "(modified or damaged)")
-    items = pd.read_csv(root / "items.tsv", sep="\t", keep_default_na=False,
-                        dtype={"stimulus": str, "word": str, "talker": str, "path": str,
-                               "espeak_phones": str, "sha256": str, "split": str})
-    items["match"] = items["match"].astype(str).str.lower().eq("true")
-    al = pd.read_csv(root / "alignments.tsv", sep="\t", keep_default_na=False,
-                     dtype={"stimulus": str, "tier": str, "label": str})
+    def table(name, **kw):
+        try:
+            return pd.read_csv(root / name, sep="\t", keep_default_na=False, **kw)
+        except pd.errors.EmptyDataError:
+            raise CorpusError(f"corpus at {root} has no items: {root / name} is empty") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            raise CorpusError(f"{root / name}: not a readable tab-separated table ({err})") from None
+
+    items = table("items.tsv", dtype={"stimulus": str, "word": str, "talker": str, "path": str,
+                                      "espeak_phones": str, "sha256": str, "split": str})
+    if "match" in items.columns:
+        items["match"] = items["match"].astype(str).str.lower().eq("true")
+    al = table("alignments.tsv", dtype={"stimulus": str, "tier": str, "label": str})
     lex = read_lexicon_tsv(root / "lexicon.tsv") if (root / "lexicon.tsv").is_file() else None
     talkers = pd.read_csv(root / "talkers.tsv", sep="\t") if (root / "talkers.tsv").is_file() else None
     if len(items) == 0:
