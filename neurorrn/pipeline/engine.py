@@ -378,6 +378,8 @@ class Pipeline:
         final = stage_dir / key
         if (final / COMPLETE).is_file() and not force:
             logger.info("stage %-10s up to date (key %s)", st.name, key)
+            if (stage_dir / f"{key}.work").exists():  # a run killed between COMPLETE and the clean-up
+                shutil.rmtree(stage_dir / f"{key}.work", ignore_errors=True)
             return StageResult.load(final)
         missing = [i for i in st.inputs if i not in results]
         if missing:  # only possible with a broken selection; guard anyway
