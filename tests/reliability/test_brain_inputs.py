@@ -66,3 +66,20 @@ def test_W11_nan_channel_is_marked_bad_with_a_warning():
     clean = preprocess(mne.io.RawArray(np.nan_to_num(data, nan=0.0, posinf=0.0), info, verbose="error"),
                        l_freq=1.0, h_freq=30.0, sfreq=100.0)
     np.testing.assert_allclose(out.get_data(picks=[0, 1, 3, 5]), clean.get_data(picks=[0, 1, 3, 5]))
+
+
+@pytest.mark.parametrize("preload", [False, True])
+def test_U1_a_truncated_fif_is_named(tmp_path, preload):
+    import mne
+
+    from neurorrn.brain.io import read_raw
+
+    info = mne.create_info(["a", "b"], 100.0, "mag")
+    raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((2, 5000)) * 1e-12, info, verbose="error")
+    raw.save(tmp_path / "full_raw.fif", verbose="error")
+    b = (tmp_path / "full_raw.fif").read_bytes()
+    (tmp_path / "cut_raw.fif").write_bytes(b[: len(b) // 2])
+    with pytest.raises(ValueError, match=r"recording '.*cut_raw\.fif' cannot be read: ValueError: .*truncated or "
+                                         r"damaged"):
+        read_raw(tmp_path / "cut_raw.fif", preload=preload)
+    assert read_raw(tmp_path / "full_raw.fif", preload=preload).n_times == 5000
