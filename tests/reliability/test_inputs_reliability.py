@@ -156,3 +156,12 @@ def test_C2_cli_train_with_batch_size_zero_is_a_message(tmp_path):
     r = CliRunner().invoke(app, ["export", str(tmp_path / "m.pt"), "--corpus", str(tmp_path), "--out",
                                  str(tmp_path / "s.nc"), "--batch-size", "0"])
     assert r.exit_code == 2 and "--batch-size" in r.output
+
+
+def test_C3_a_simulation_too_big_for_memory_is_refused_up_front():
+    from neurorrn.brain import SimulationConfig
+
+    with pytest.raises(ConfigError, match=r"sfreq=2e\+08 Hz with 6 stimuli .* GiB for the simulation; this machine "
+                                          r"has .* GiB\. Lower sfreq"):
+        SimulationConfig.from_dict({"sfreq": 200_000_000})  # ~30 TB
+    assert SimulationConfig.from_dict({"sfreq": 1000}).estimate_bytes()[0] < 2**30
