@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -35,7 +34,7 @@ import xarray as xr
 from . import __version__
 from ._dims import STIMULUS, STORE_DIMS, TIME, UNIT, check_uniform_time
 from .utils._check import check_option, check_path, check_positive, validate_type
-from .utils._io import atomic_path
+from .utils._io import atomic_path, clone_or_copy
 from .utils._lock import acquire as _lock_acquire
 from .utils._lock import release as _lock_release
 from .utils._logging import logger
@@ -547,7 +546,9 @@ class StoreWriter:
 
     The file is written under a temporary name and renamed into place on :meth:`close`, so an
     interrupted write never replaces or corrupts the file at ``path``.  With ``append=True`` the
-    existing store is copied and extended (same units, frame rate and unit coords required).
+    existing store is copied and extended (same units, frame rate and unit coords required); on
+    copy-on-write file systems (btrfs, XFS with reflink) the copy is a clone that shares the
+    existing data, so an append costs what it adds, not the size of the store.
 
     A writer holds an exclusive lock on ``path`` (the file ``.NAME.lock`` beside it) from its
     creation to :meth:`close`: a second writer of the same path, in any process, waits up to
@@ -612,7 +613,8 @@ class StoreWriter:
             raise
         try:
             if append:
-                shutil.copyfile(self.path, self._tmp)
+                how = clone_or_copy(self.path, self._tmp)  # a clone costs nothing on CoW file systems
+                logger.debug("append to %s: %s of the existing store", self.path, how)
                 self._f = h5netcdf.File(self._tmp, "a")
                 self._f.attrs[_COMPLETE_ATTR] = 0
                 self._load_existing()
@@ -720,7 +722,6 @@ class StoreWriter:
                                f"({type(self._broken).__name__}: {self._broken})")
         if self._f is None:
             raise RuntimeError(f"the writer of '{self.path}' is closed")
-        f = self._f
         sids = _check_ids(stimulus_ids, "stimulus_ids")
         if len(arrays) != len(sids):
             raise ValueError(f"got {len(arrays)} arrays but {len(sids)} stimulus_ids")

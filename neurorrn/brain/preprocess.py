@@ -250,7 +250,7 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
                     t = t + raw.first_time
                 ann += mne.Annotations(t, 0.0, [f"trigger/{v}" for v in events[:, 2]], orig_time=ann.orig_time)
         out.set_annotations(ann)
-        nonfinite = _mark_nonfinite(out)
+        _mark_nonfinite(out)
         if bads == "auto":
             found = find_bad_channels(out._data, out.get_channel_types())
             bads = [out.ch_names[i] for i in found]
