@@ -141,3 +141,13 @@ def test_U1_corrupt_or_incomplete_checkpoints_get_clear_errors(tmp_path):
     torch.save(ck, tmp_path / "partial.pt")
     with pytest.raises(ValueError, match=r"checkpoint '.*partial\.pt' lacks \['optimizer'\]"):
         load_checkpoint(tmp_path / "partial.pt")
+
+
+def test_U1_a_bundle_missing_keys_is_named(tmp_path):
+    from neurorrn.models import ModelBundle
+    from neurorrn.models.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
+
+    torch.save({"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "network": {}, "state_dict": {}},
+               tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=r"model bundle '.*m\.pt' lacks \['targets', 'features', 'normalizer'"):
+        ModelBundle.load(tmp_path / "m.pt")
