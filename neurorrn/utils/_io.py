@@ -1,8 +1,9 @@
 """Atomic file writes: write to a temporary file next to the target, then rename into place.
 
 * The temporary name is ``.NAME.tmp-PID-HOST-RANDOM[SUFFIX]``: a crash leaves only such a
-  hidden file, and the next :func:`atomic_path` in that folder removes the ones whose writer
-  (same host, that process id) is no longer alive (:func:`remove_stale_temps`).
+  hidden file, and the next process that writes into that folder with :func:`atomic_path` removes
+  the ones whose writer (same host, that process id) is no longer alive
+  (:func:`remove_stale_temps`; each process sweeps a folder once).
 * ``overwrite=False`` is enforced **at the rename**: a file is put in place with
   :func:`os.link` (which fails when the name exists), a folder with :func:`os.rename` (which
   fails over a non-empty folder), so two writers racing for one name never both succeed.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from ._lock import pid_alive
 
+_SWEPT: set[str] = set()
 _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:24] or "host"
 _TMP_RE = re.compile(r"\.tmp-(\d+)-([A-Za-z0-9]*)-")
 
@@ -122,7 +124,10 @@ def atomic_path(path, overwrite: bool = False, suffix: str | None = None, is_dir
     if path.exists() and not overwrite:
         raise FileExistsError(f"'{path}' already exists; pass overwrite=True to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path.parent)
+    folder = str(path.parent.resolve())
+    if folder not in _SWEPT:  # once per folder and process: a folder of 100k files is listed once
+        remove_stale_temps(path.parent)
+        _SWEPT.add(folder)
     suffix = path.suffix if suffix is None else suffix
     tmp = path.with_name(temp_name(path.name, suffix))
     if not is_dir:
