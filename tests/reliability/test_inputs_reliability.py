@@ -165,3 +165,13 @@ def test_C3_a_simulation_too_big_for_memory_is_refused_up_front():
                                           r"has .* GiB\. Lower sfreq"):
         SimulationConfig.from_dict({"sfreq": 200_000_000})  # ~30 TB
     assert SimulationConfig.from_dict({"sfreq": 1000}).estimate_bytes()[0] < 2**30
+
+
+@pytest.mark.parametrize("sfreq", [7, 100])
+def test_W10_features_from_audio_at_an_implausible_rate(sfreq):
+    from neurorrn.speech.features import envelope, logmel_spectrogram
+
+    x = np.random.default_rng(0).standard_normal(sfreq * 2)
+    for fn in (logmel_spectrogram, envelope):
+        with pytest.raises(ValueError, match=rf"sfreq={sfreq} Hz is too low for speech audio"):
+            fn(x, sfreq)
