@@ -175,3 +175,14 @@ def test_W10_features_from_audio_at_an_implausible_rate(sfreq):
     for fn in (logmel_spectrogram, envelope):
         with pytest.raises(ValueError, match=rf"sfreq={sfreq} Hz is too low for speech audio"):
             fn(x, sfreq)
+
+
+def test_U1_nan_in_a_trf_response_names_sample_and_target():
+    from neurorrn.encoding import TRF
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 2)), rng.standard_normal((300, 3))
+    y[100, 1] = np.nan
+    with pytest.raises(ValueError, match=r"y \(responses, samples x targets\) contains 1 non-finite value\(s\) "
+                                         r"\(NaN or inf\); first at index \(100, 1\)"):
+        TRF(tmin=0, tmax=0.05, sfreq=100).fit(X, y)
