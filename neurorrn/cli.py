@@ -119,8 +119,8 @@ def store_inspect(path: Path = typer.Argument(..., help="Store file (.nc)")) -> 
     try:
         with open_store(path) as ds:
             _echo_json({"path": str(path), **describe(ds)})
-    except (StoreValidationError, FileNotFoundError) as err:
-        typer.echo(str(err), err=True)
+    except (StoreValidationError, OSError) as err:  # OSError: missing path, a folder, unreadable
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -131,8 +131,8 @@ def store_validate(path: Path = typer.Argument(..., help="Store file (.nc)")) ->
 
     try:
         problems = validate_store(path, raise_on_error=False)
-    except FileNotFoundError as err:
-        typer.echo(str(err), err=True)
+    except OSError as err:
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     if problems:
         typer.echo(f"{path}: INVALID", err=True)

@@ -43,7 +43,18 @@ def read_raw(path, preload: bool = False, **kwargs):
         return read_libribrain_h5(path)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="mne")
-        return mne.io.read_raw(path, preload=preload, verbose=kwargs.pop("verbose", "error"), **kwargs)
+        try:
+            raw = mne.io.read_raw(path, preload=preload, verbose=kwargs.pop("verbose", "error"), **kwargs)
+            if not preload and raw.n_times:
+                # a truncated file opens lazily with its data cut short and fails only when read
+                # ("buffer size must be a multiple of element size"): read its last sample now
+                raw.get_data(start=raw.n_times - 1, stop=raw.n_times, verbose="error")
+        except (ValueError, OSError, EOFError, KeyError, IndexError, RuntimeError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise ValueError(f"recording '{path}' cannot be read: {type(err).__name__}: {str(err)[:200]} "
+                             "(is the file truncated or damaged, or in a format MNE does not read?)") from None
+    return raw
 
 
 def read_libribrain_h5(path, ch_types: str = "auto"):

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._check import check_option, validate_type
+from ..utils._check import check_finite, check_option, validate_type
 from ..utils._logging import logger, use_log_level
 from ._backend import NumpyBackend, get_backend
 from ._folds import make_folds
@@ -182,6 +182,11 @@ class TRF(RegressorMixin, BaseEstimator):
             if nx is not None and ny is not None and nx != ny:
                 raise ValueError(f"X has {nx} samples but Y has {ny}: predictors and responses must "
                                  "cover the same samples at the same rate")
+            # name the sample and column of the first NaN/Inf (sklearn only says "Input y contains NaN")
+            for arr, what in ((X, "X (predictors, samples x features)"), (y, "y (responses, samples x targets)")):
+                a = arr if isinstance(arr, np.ndarray) else None
+                if a is not None and a.dtype.kind == "f":
+                    check_finite(a, what)
             if y is None:
                 X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                                   ensure_all_finite=True)

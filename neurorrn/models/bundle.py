@@ -104,9 +104,17 @@ class ModelBundle:
         if not isinstance(d, dict) or d.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"'{path}' is not a neurorrn model bundle (a checkpoint? use the bundle "
                              f"written by `neurorrn train`, model.pt)")
-        if int(d["version"]) > BUNDLE_VERSION:
+        if int(d.get("version", 0)) > BUNDLE_VERSION:
             raise ValueError(f"'{path}' has bundle version {d['version']}; this neurorrn reads up to {BUNDLE_VERSION}")
+        missing = [k for k in ("network", "state_dict", "targets", "features", "normalizer", "phones",
+                               "pronunciations", "model_id", "run_config", "metrics") if k not in d]
+        if missing:
+            raise ValueError(f"model bundle '{path}' lacks {missing}; it was not written completely by "
+                             "ModelBundle.save (`neurorrn train` writes model.pt)")
         t = d["targets"]
+        bad_t = [k for k in ("words", "matrix", "kind", "binary") if not isinstance(t, dict) or k not in t]
+        if bad_t:
+            raise ValueError(f"model bundle '{path}': 'targets' lacks {bad_t}")
         return cls(
             network=NetworkConfig.from_dict(d["network"], source=f"{path}: network"),
             state_dict=d["state_dict"],

@@ -110,7 +110,8 @@ def _validator(model, data: FeatureSet, targets, batch_size: int, max_tokens: in
 
 
 def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciations: Mapping | None = None,
-                      phones=None, sfreq: float | None = None, resume: bool = False, verbose=None) -> dict:
+                      phones=None, sfreq: float | None = None, resume: bool = False, verbose=None,
+                      allow_config_change: bool = False) -> dict:
     """Train and evaluate on labelled features (dims stimulus, time, frequency).
 
     Parameters
@@ -126,7 +127,10 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
     sfreq : float | None
         Audio sample rate of the corpus (stored in the bundle).
     resume : bool
-        Continue from ``out_dir/checkpoint.pt``.
+        Continue from ``out_dir/checkpoint.pt``.  Without it, a folder that already holds a run
+        is refused (see :mod:`neurorrn.models.training`).
+    allow_config_change : bool
+        Let ``resume`` continue a checkpoint written under another training configuration.
 
     Returns
     -------
@@ -162,7 +166,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
             ck = out_dir / "checkpoint.pt"
             if not ck.exists():
                 raise FileNotFoundError(f"cannot resume: no checkpoint at '{ck}'")
-            trainer.resume(ck)
+            trainer.resume(ck, allow_config_change=allow_config_change)
             logger.info("resumed from %s at epoch %d, step %d", ck, trainer.epoch_, trainer.step_)
         trainer.fit(data)
         from .training import _dist
@@ -219,7 +223,8 @@ def load_run_corpus(cfg: ExperimentConfig, verbose=None):
         return speech.build_corpus(cfg.corpus.build, root, verbose=verbose)
 
 
-def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verbose=None) -> dict:
+def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verbose=None,
+                   allow_config_change: bool = False) -> dict:
     """Everything ``neurorrn train CONFIG`` does: corpus, features, training, evaluation, bundle."""
     from ..speech.features import compute_features
     from .training import init_distributed
@@ -241,7 +246,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verb
     pron = {w: list(lex.phones(w)) for w in words}
     sfreq = float(corpus.items["sfreq"].iloc[0]) if "sfreq" in corpus.items else None
     return train_on_features(cfg, feats, out_dir, pronunciations=pron, phones=list(lex.inventory), sfreq=sfreq,
-                             resume=resume, verbose=verbose)
+                             resume=resume, verbose=verbose, allow_config_change=allow_config_change)
 
 
 __all__ = ["ExperimentConfig", "train_on_features", "run_experiment", "load_run_corpus"]

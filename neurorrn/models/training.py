@@ -18,6 +18,18 @@ position in it, the carried state, the step, the metrics history, the early-stop
 and the config; they are written atomically (temporary file, then rename).  Resuming from one
 continues bit-identically on CPU (tested).
 
+The output folder (``out_dir``) is guarded: the first :meth:`Trainer.fit` takes an exclusive lock
+on it (``.neurorrn.lock``; a second process training into it fails with a message naming the
+holder), refuses to start a fresh run over a folder that holds one (``checkpoint.pt``,
+``model.pt`` or ``summary.json``: resume it or choose another folder), and on resume rewrites
+``metrics.jsonl`` from the checkpoint's history, so epochs logged after the last checkpoint by a
+killed run are not duplicated.  :meth:`Trainer.resume` compares the checkpoint's whole training
+configuration (optimiser, loop settings and the experiment's ``run_config``) with this
+trainer's and refuses a change unless ``allow_config_change=True``; only the settings in
+:data:`RESUME_FREE_KEYS` (when to stop, the device) may change freely.  With
+``allow_config_change=True`` the new optimiser settings (learning rate, betas, eps...) take
+effect from the next step.
+
 Several GPUs: launch any script that calls :meth:`Trainer.fit` under ``torchrun``, after
 ``torch.distributed.init_process_group`` (:func:`init_distributed` does it from the torchrun
 environment).  Each rank takes every ``world_size``-th token of each global batch, gradients
@@ -37,14 +49,21 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from ..config import ConfigModel
 from ..utils._check import check_device, check_option
-from ..utils._io import atomic_path
+from ..utils._io import atomic_path, write_text_atomic
+from ..utils._lock import FolderLock
 from ..utils._logging import logger, progress, use_log_level
 
 CHECKPOINT_FORMAT = "neurorrn-checkpoint"
+#: settings that may differ on resume without ``allow_config_change``: when to stop, and where
+RESUME_FREE_KEYS = ("max_epochs", "max_steps", "max_time_s", "device", "checkpoint_every")
+_CHECKPOINT_KEYS = ("model", "network_config", "optimizer", "scheduler", "step", "epoch", "history")
+#: files whose presence means ``out_dir`` holds a run that reached a checkpoint
+RUN_FILES = ("checkpoint.pt", "model.pt", "summary.json")
 CHECKPOINT_VERSION = 1
 OPTIMIZERS = ("adam_noam", "adam", "rmsprop")
 
@@ -57,13 +76,13 @@ class OptimConfig(ConfigModel):
     """
 
     kind: Literal["adam_noam", "adam", "rmsprop"] = "adam_noam"
-    lr: float = 0.002
-    warmup_steps: int = 4000
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    rho: float = 0.9
-    clip_norm: float | None = 1.0
+    lr: float = Field(0.002, gt=0)
+    warmup_steps: int = Field(4000, ge=1)
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    rho: float = Field(0.9, ge=0, lt=1)
+    clip_norm: float | None = Field(1.0, gt=0)
 
 
 class EarlyStoppingConfig(ConfigModel):
@@ -75,8 +94,8 @@ class EarlyStoppingConfig(ConfigModel):
 
     monitor: str = "train_loss"
     mode: Literal["min", "max"] = "min"
-    patience: int | None = None
-    min_delta: float = 0.0
+    patience: int | None = Field(None, ge=1)
+    min_delta: float = Field(0.0, ge=0)
     stop_value: float | None = None
 
 
@@ -92,17 +111,17 @@ class TrainConfig(ConfigModel):
     (time-budgeted benchmarks only, never a cached pipeline stage).
     """
 
-    batch_size: int = 1000
-    max_epochs: int = 2000
-    max_steps: int | None = None
-    max_time_s: float | None = None
+    batch_size: int = Field(1000, ge=1)
+    max_epochs: int = Field(2000, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    max_time_s: float | None = Field(None, gt=0)
     on_time_limit: Literal["error", "stop"] = "error"
     carry_state: bool = True
     random_state: int = 0
     device: str = "cpu"
     amp: bool = True
-    eval_every: int = 10
-    checkpoint_every: int = 50
+    eval_every: int = Field(10, ge=1)
+    checkpoint_every: int = Field(50, ge=0)
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
 
 
@@ -187,12 +206,19 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at '{path}'")
-    ck = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file fails in many ways
+        raise ValueError(f"'{path}' cannot be read as a checkpoint (truncated, corrupt or not written by "
+                         f"torch.save): {type(err).__name__}: {str(err)[:200]}") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"'{path}' is not a neurorrn checkpoint (format {ck.get('format') if isinstance(ck, dict) else None!r})")
     if int(ck.get("version", 0)) > CHECKPOINT_VERSION:
         raise ValueError(f"'{path}' has checkpoint version {ck['version']}; this neurorrn reads up to "
                          f"{CHECKPOINT_VERSION}")
+    missing = [k for k in _CHECKPOINT_KEYS if k not in ck]
+    if missing:
+        raise ValueError(f"checkpoint '{path}' lacks {missing}; it cannot resume a run")
     return ck
 
 
@@ -263,6 +289,8 @@ class Trainer:
         self._stopped = ""
         self._elapsed = 0.0
         self.stop_reason_ = ""
+        self._resumed = False
+        self._out_lock: FolderLock | None = None
         dist, self.rank, self.world = _dist()
         self._ddp = None
         if dist is not None and self.world > 1:
@@ -354,6 +382,8 @@ class Trainer:
             n_batches -= 1  # a last batch too small to give every rank a token is dropped (all ranks alike)
         if n_batches < 1:
             raise ValueError(f"{n} training tokens make no batch of {bs} for {world} process(es)")
+        if rank == 0:
+            self._claim_out_dir()
         with use_log_level(self.verbose):
             bar = progress(total=self.config.max_epochs, initial=self.epoch_, desc="training",
                            verbose=self.verbose) if rank == 0 else None
@@ -399,6 +429,41 @@ class Trainer:
                 f"raise train.max_time_s or lower train.max_epochs{where} (the wall clock never decides "
                 "how far a model is trained; train.on_time_limit: stop accepts a partly trained model)")
         return self
+
+    def _claim_out_dir(self) -> None:
+        """Lock ``out_dir``; refuse a fresh run over an existing one; on resume, trim the metrics log."""
+        if self.out_dir is None:
+            return
+        if self._out_lock is not None and self._out_lock._file is not None:
+            return
+        out = self.out_dir
+        out.mkdir(parents=True, exist_ok=True)
+        self._out_lock = FolderLock(out, what="training folder")
+        try:
+            metrics = out / "metrics.jsonl"
+            if self._resumed:
+                lines = "".join(json.dumps(rec) + "\n" for rec in self.history_)
+                write_text_atomic(metrics, lines)  # drops epochs logged after the checkpoint
+            elif self.step_ == 0 and self.epoch_ == 0:
+                existing = [n for n in RUN_FILES if (out / n).exists()]
+                if existing:
+                    raise FileExistsError(
+                        f"'{out}' already holds a training run ({', '.join(existing)}); resume it (--resume) "
+                        "or choose another output folder (--out); nothing was changed")
+                for name in ("metrics.jsonl", "best.pt"):  # leftovers of a run killed before its 1st checkpoint
+                    if (out / name).exists():
+                        logger.info("removing %s left by a run that never reached a checkpoint", out / name)
+                        (out / name).unlink()
+        except BaseException:
+            self._out_lock.release()
+            self._out_lock = None
+            raise
+
+    def release(self) -> None:
+        """Release the lock on ``out_dir`` (also released when the trainer is collected or the process ends)."""
+        if self._out_lock is not None:
+            self._out_lock.release()
+            self._out_lock = None
 
     def _end_epoch(self, t0: float, bar) -> None:
         self.epoch_ += 1
@@ -492,14 +557,59 @@ class Trainer:
         """Write a checkpoint atomically."""
         return save_checkpoint(path, self.state_dict())
 
-    def load_state_dict(self, ck: dict) -> "Trainer":
-        """Restore a checkpoint's state into this trainer (same architecture and optimiser kind)."""
+    def config_changes(self, ck: dict) -> list[str]:
+        """The settings in which checkpoint ``ck`` differs from this trainer (``section.key: old -> new``)."""
+        changes: list[str] = []
+
+        def diff(old, new, where):
+            if isinstance(old, dict) and isinstance(new, dict):
+                for k in sorted(set(old) | set(new)):
+                    if k in RESUME_FREE_KEYS and where == "train":
+                        continue
+                    diff(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{where}.{k}" if where else k)
+            elif old != new:
+                changes.append(f"{where}: {old!r:.60} -> {new!r:.60}")
+
+        diff(ck.get("optim_config", {}), self.optim_config.model_dump(mode="json"), "optim")
+        diff(ck.get("train_config", {}), self.config.model_dump(mode="json"), "train")
+        try:
+            old_run = json.loads(ck.get("run_config") or "{}")
+        except (TypeError, ValueError):
+            old_run = {}
+        new_run = json.loads(json.dumps(self.run_config, sort_keys=True, default=str))
+        if old_run and new_run:
+            for section in ("train", "optim"):  # compared above through the typed configs
+                old_run.pop(section, None)
+                new_run.pop(section, None)
+            diff(old_run, new_run, "run")
+        return changes
+
+    def load_state_dict(self, ck: dict, allow_config_change: bool = False) -> "Trainer":
+        """Restore a checkpoint's state into this trainer (same architecture and optimiser kind).
+
+        Raises ``ValueError`` listing the changed settings when the checkpoint was written under
+        another training configuration, unless ``allow_config_change`` (see the module docstring).
+        """
         if ck["network_config"] != self.model.config.model_dump(mode="json"):
             raise ValueError(f"checkpoint network {ck['network_config']} differs from this model's "
                              f"{self.model.config.model_dump(mode='json')}")
+        changes = self.config_changes(ck)
+        old_kind = (ck.get("optim_config") or {}).get("kind", self.optim_config.kind)
+        if old_kind != self.optim_config.kind:
+            raise ValueError(f"the checkpoint was trained with optimizer {old_kind!r}; this config asks for "
+                             f"{self.optim_config.kind!r}: an optimizer's state cannot change kind on resume")
+        if changes and not allow_config_change:
+            raise ValueError("cannot resume: the training configuration differs from the checkpoint's:\n  - "
+                             + "\n  - ".join(changes)
+                             + "\nRestore the original settings, start a new run in another folder, or pass "
+                               "allow_config_change=True (--allow-config-change) to continue under the new ones")
+        if changes:
+            logger.warning("resuming under a changed configuration: %s", "; ".join(changes))
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
+        if changes:
+            self._apply_optim_config()
         self.scaler.load_state_dict(ck["scaler"])
         self.generator.set_state(ck["generator"])
         torch.set_rng_state(ck["torch_rng"])
@@ -520,8 +630,24 @@ class Trainer:
         es = ck["early_stopping"]
         self._best, self._bad_evals, self._stopped = es["best"], int(es["bad_evals"]), es["stopped"]
         self._elapsed = float(ck["elapsed"])
+        self._resumed = True
         return self
 
-    def resume(self, path) -> "Trainer":
-        """Load a checkpoint file into this trainer."""
-        return self.load_state_dict(load_checkpoint(path, map_location="cpu"))
+    def _apply_optim_config(self) -> None:
+        """Make the (possibly changed) optimiser settings of ``self.optim_config`` the live ones."""
+        oc = self.optim_config
+        for g in self.optimizer.param_groups:
+            g["initial_lr"] = oc.lr
+            g["eps"] = oc.eps
+            if "betas" in g:
+                g["betas"] = (oc.beta1, oc.beta2)
+            if "alpha" in g:
+                g["alpha"] = oc.rho
+        self.scheduler.base_lrs = [oc.lr for _ in self.optimizer.param_groups]
+        for g, base, fn in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas):
+            g["lr"] = base * fn(self.scheduler.last_epoch)
+        self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def resume(self, path, allow_config_change: bool = False) -> "Trainer":
+        """Load a checkpoint file into this trainer (see :meth:`load_state_dict`)."""
+        return self.load_state_dict(load_checkpoint(path, map_location="cpu"), allow_config_change=allow_config_change)

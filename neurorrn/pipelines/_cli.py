@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 return
             res = run_config(config, out_dir=out, until=until, from_=from_, scheduler=scheduler, n_jobs=n_jobs,
                              strict=strict, verbose="WARNING" if quiet else "INFO")
-        except (ConfigError, PipelineError, FileNotFoundError, ValueError) as err:
+        except (ConfigError, PipelineError, OSError, ValueError) as err:  # OSError: a locked out_dir too
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None
         typer.echo(json.dumps(res, indent=2))

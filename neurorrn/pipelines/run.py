@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import ConfigError, dump_yaml, load_yaml
 from ..utils._io import atomic_path
+from ..utils._lock import hold
 from ..utils._logging import logger
 
 
@@ -65,21 +66,22 @@ def run_config(path, *, out_dir=None, until: str | None = None, from_: str | Non
     keyed = {k: v for k, v in full.items() if k not in module.RUNTIME_SECTIONS}
     pipe = module.build_pipeline()
     out.mkdir(parents=True, exist_ok=True)
-    dump_yaml(full, out / "config.yaml")
-    options = {"scheduler": scheduler, "n_jobs": n_jobs, "strict": bool(strict)}
-    if getattr(cfg, "torch_threads", None):
-        import torch
+    with hold(out, folder=True, reentrant=True, what="pipeline folder"):  # config.yaml and report.html too
+        dump_yaml(full, out / "config.yaml")
+        options = {"scheduler": scheduler, "n_jobs": n_jobs, "strict": bool(strict)}
+        if getattr(cfg, "torch_threads", None):
+            import torch
 
-        torch.set_num_threads(int(cfg.torch_threads))
-    results = pipe.run(keyed, out, until=until, from_=from_, options=options, verbose=verbose)
-    report = None
-    if "report" in results:
-        src = results["report"].path / results["report"].meta.get("report", "report.html")
-        report = out / "report.html"
-        with atomic_path(report, overwrite=True) as tmp:
-            shutil.copyfile(src, tmp)
-            tmp.chmod(0o644)
-        logger.info("report: %s", report.resolve())
-    summary = json.loads((out / "run.json").read_text(encoding="utf-8"))
+            torch.set_num_threads(int(cfg.torch_threads))
+        results = pipe.run(keyed, out, until=until, from_=from_, options=options, verbose=verbose)
+        report = None
+        if "report" in results:
+            src = results["report"].path / results["report"].meta.get("report", "report.html")
+            report = out / "report.html"
+            with atomic_path(report, overwrite=True) as tmp:
+                shutil.copyfile(src, tmp)
+                tmp.chmod(0o644)
+            logger.info("report: %s", report.resolve())
+        summary = json.loads((out / "run.json").read_text(encoding="utf-8"))
     return {"out_dir": str(out.resolve()), "stages": {n: r.key for n, r in results.items()},
             "report": None if report is None else str(report.resolve()), "seconds": summary["seconds"]}

@@ -43,6 +43,10 @@ from ..utils._logging import progress
 FEATURE_KINDS = ("earshot", "gammatone", "logmel", "envelope", "onsets")
 
 
+#: below this rate a recording cannot hold speech (its Nyquist frequency is under the first formant)
+MIN_AUDIO_SFREQ = 1000.0
+
+
 def _check_audio(audio, sfreq, name="audio"):
     a = check_ndim(np.asarray(audio), 1, name)
     if a.size == 0:
@@ -50,6 +54,9 @@ def _check_audio(audio, sfreq, name="audio"):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains non-finite samples")
     check_positive(sfreq, "sfreq")
+    if sfreq < MIN_AUDIO_SFREQ:
+        raise ValueError(f"{name}: sfreq={sfreq:g} Hz is too low for speech audio (features need at least "
+                         f"{MIN_AUDIO_SFREQ:g} Hz; speech corpora are usually 16000 Hz): is the file's rate wrong?")
     return a.astype(np.float64)
 
 

@@ -20,6 +20,8 @@ phone table, silences counted, unknown labels reported by name.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -216,8 +218,14 @@ def read_earshot_alignment(path) -> pd.DataFrame:
             a, b = float(parts[3]), float(parts[4])
         except ValueError:
             raise ValueError(f"{path}:{i}: start/end are not numbers: {line!r}") from None
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise ValueError(f"{path}:{i}: start/end must be finite numbers: {line!r}")
         if b < a:
             raise ValueError(f"{path}:{i}: interval ends before it starts: {line!r}")
+        for what, name in (("word", parts[0]), ("talker", parts[1])):
+            # these become file names (<TALKER>/<WORD>_<TALKER>.wav) and stimulus ids: plain names only
+            if not name.strip() or any(c in name for c in "/\\\0") or name.strip() in (".", ".."):
+                raise ValueError(f"{path}:{i}: {what} {name!r} must be a plain name (no '/', '\\' or '..')")
         rows.append((parts[0].lower(), parts[1].lower(), strip_arpabet_stress(parts[2]), a, b))
     df = pd.DataFrame(rows, columns=["word", "talker", "label", "start", "end"])
     df["stimulus"] = df["word"] + "__" + df["talker"]

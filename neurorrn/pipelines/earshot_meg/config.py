@@ -38,7 +38,7 @@ class StreamSection(ConfigModel):
     ``n_streams`` streams are made with seeds ``random_state + i``.
     """
 
-    n_streams: int = 4
+    n_streams: int = Field(4, ge=1)
     params: dict[str, Any] = {}
     random_state: int = 0
 
@@ -54,7 +54,7 @@ class ExportSection(ConfigModel):
     components: list[str] = ["h"]
     stimuli: Literal["streams", "dataset"] = "streams"
     streams: StreamSection = StreamSection()
-    batch_size: int = 64
+    batch_size: int = Field(64, ge=1)
 
 
 class DatasetSection(ConfigModel):
@@ -106,17 +106,17 @@ class EncodeSection(ConfigModel):
     the largest within one standard error of it (``1se``: smoother TRFs).
     """
 
-    sfreq: float = 100.0
+    sfreq: float = Field(100.0, gt=0)
     band: tuple[float, float] = (0.5, 20.0)
     tmin: float = -0.1
     tmax: float = 0.5
     alphas: list[float] | None = None
-    cv: int = 5
+    cv: int = Field(5, ge=2)
     baseline: list[Literal["envelope", "onsets", "hilbert_envelope", "hilbert_onsets", "gammatone"]] = [
         "envelope", "onsets", "gammatone"]
-    gammatone_bands: int = 8
+    gammatone_bands: int = Field(8, ge=1)
     units_kind: Literal["units", "pca", "magnitude", "change", "kmeans"] = "pca"
-    n_components: int = 4
+    n_components: int = Field(4, ge=1)
     layers: list[str] | None = None
     banded: bool = False
     alpha_rule: Literal["best", "1se"] = "1se"
@@ -134,9 +134,9 @@ class ProbeSection(ConfigModel):
     window: tuple[float, float] = (0.05, 0.15)
     psi_threshold: float = Field(0.1, ge=0.0, le=0.5)
     lags: tuple[float, float, float] = (-0.1, 0.5, 0.05)
-    cv: int = 5
+    cv: int = Field(5, ge=2)
     reference_rdm: str | None = None
-    n_permutations: int = 1000
+    n_permutations: int = Field(1000, ge=0)
     estimator: Literal["logistic", "ridge"] = "logistic"
     layers: list[str] | None = None
     random_state: int = 0
@@ -168,8 +168,8 @@ class DistributedSection(ConfigModel):
     ``"local"`` (a LocalCluster of ``n_workers``) or a dask scheduler address."""
 
     scheduler: str = "serial"
-    n_workers: int = 2
-    threads_per_worker: int = 1
+    n_workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
 
 
 class RunConfig(ConfigModel):
