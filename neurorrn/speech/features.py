@@ -14,7 +14,8 @@ Kernels on plain arrays (``audio`` 1-D float, ``sfreq`` Hz) return ``(n_frames, 
   from 50 Hz to 10 kHz (Glasberg & Moore 1990; Slaney's 4th-order filters via
   :func:`scipy.signal.gammatone`), squared and averaged in 10 ms frames, then the square root,
   i.e. the RMS amplitude per band and frame as ``gammatone.gtgram`` (used by eelbrain's
-  ``gammatone_bank`` in Brodbeck et al. 2025).  Linear, no log, unless ``log=True``.  Audio is
+  ``gammatone_bank`` in Brodbeck et al. 2025).  Linear, no log, unless ``log=True``; ``power=True``
+  squares it (mean power per frame).  Audio is
   resampled (to 24 kHz for the defaults) so the top band is below Nyquist and a frame is a
   whole number of samples; for 16 kHz audio the bands
   above 8 kHz carry no energy.
@@ -177,8 +178,11 @@ def gammatone_sos(cfs, sfreq) -> list[np.ndarray]:
 
 def gammatone_spectrogram(audio, sfreq, n_bands: int = 64, fmin: float = 50.0,
                           fmax: float = 10000.0, frame_rate: float = 100.0,
-                          log: bool = False) -> np.ndarray:
-    """Gammatone filterbank RMS amplitude per band and frame (Brodbeck et al. 2025 input).
+                          log: bool = False, power: bool = False) -> np.ndarray:
+    """Gammatone filterbank RMS amplitude (or mean power) per band and frame (Brodbeck et al. 2025 input).
+
+    ``power=True`` gives the mean power (the square of the RMS amplitude) per frame: the linear
+    power of Brodbeck et al.'s ``gammatone_bank`` input.
 
     Returns
     -------
@@ -205,6 +209,8 @@ def gammatone_spectrogram(audio, sfreq, n_bands: int = 64, fmin: float = 50.0,
     for k, sos in enumerate(gammatone_sos(cfs, fs)):
         z = sosfilt(sos, y)[: n_frames * hop]
         out[:, k] = np.sqrt(np.mean(z.reshape(n_frames, hop) ** 2, axis=1))
+    if power:
+        out = out ** 2
     if log:
         out = np.log10(out + 1e-5)
     return out.astype(np.float32)
@@ -278,7 +284,8 @@ def feature_kernel(kind: str, **params):
         trim = bool(params.get("trim", False))
         return (lambda a, s: earshot_spectrogram(a, s, trim=trim)), earshot_frequencies(), 100.0
     if kind == "gammatone":
-        p = {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, **params}
+        p = {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, "power": False,
+             **params}
         return ((lambda a, s: gammatone_spectrogram(a, s, **p)),
                 erb_space(p["fmin"], p["fmax"], p["n_bands"]), p["frame_rate"])
     if kind == "logmel":
@@ -293,6 +300,33 @@ def feature_kernel(kind: str, **params):
         raise TypeError(f"kind={kind!r} takes only frame_rate, got {sorted(params)}")
     fn = envelope if kind == "envelope" else onsets
     return (lambda a, s: fn(a, s, fr)), np.array([0.0]), fr
+
+
+#: Default parameters of each feature kernel (what a bundle records next to the given ones).
+FEATURE_DEFAULTS = {
+    "earshot": {"trim": False},
+    "gammatone": {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, "power": False},
+    "logmel": {"n_mels": 64, "win_ms": 25.0, "hop_ms": 10.0, "fmin": 0.0, "fmax": None},
+    "envelope": {"frame_rate": 100.0},
+    "onsets": {"frame_rate": 100.0},
+}
+
+
+def feature_params(kind: str, **params) -> dict:
+    """The complete parameters ``kind`` is computed with: the defaults updated with ``params``.
+
+    Unknown parameter names raise an error listing the allowed ones.
+    """
+    check_option(kind, FEATURE_KINDS, "kind")
+    allowed = FEATURE_DEFAULTS[kind]
+    bad = sorted(set(params) - set(allowed))
+    if bad:
+        raise TypeError(f"feature kind {kind!r} has no parameter(s) {bad}; allowed: {sorted(allowed)}")
+    out = {**allowed, **params}
+    for k, v in out.items():  # canonical types so that recorded and given settings compare equal
+        if isinstance(allowed[k], float) and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
 
 
 def compute_features(source, kind: str = "earshot", *, sfreq: float | None = None,
