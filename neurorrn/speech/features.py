@@ -79,8 +79,7 @@ def _stft_mag(y, n_fft, hop, win_length, pad_mode="reflect"):
         pad_mode = "constant"  # reflect padding needs more samples than the pad
     y = np.pad(y, pad, mode=pad_mode)
     n_frames = 1 + (y.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    frames = y[idx] * window
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[: n_frames * hop : hop] * window
     return np.abs(np.fft.rfft(frames, n=n_fft, axis=1))
 
 
