@@ -46,6 +46,20 @@ def bundle_feature_info(kind: str, params: dict | None, frame_rate: float, sfreq
             "sfreq": None if sfreq is None else float(sfreq), "n_features": int(n_features), **extra}
 
 
+def features_record(features, kind: str, params: dict | None, sfreq: float | None, n_features: int) -> dict:
+    """A bundle's ``features`` record from the features a network was actually trained on.
+
+    ``features`` (an ``xarray.DataArray`` from :func:`~neurorrn.speech.compute_features`) carries
+    the kind and parameters computed in its attrs ``kind`` and ``params``; those win over the
+    config's ``kind``/``params`` (which are used only when the attrs are absent).
+    """
+    attrs = getattr(features, "attrs", {}) or {}
+    k = attrs.get("kind", kind)
+    p = attrs.get("params")
+    p = (json.loads(p) if isinstance(p, str) and p.strip() else dict(p or {})) if p is not None else dict(params or {})
+    return bundle_feature_info(k, p, float(attrs.get("frame_rate", 100.0)), sfreq, n_features)
+
+
 def check_features_match(bundle_features: dict, kind, params, what: str = "features", model_id: str = "model") -> None:
     """Raise a clear error unless ``kind``/``params`` are what the bundle's network was trained on.
 

@@ -22,7 +22,7 @@ from ..config import ConfigModel, config_to_json
 from ..utils._check import check_path
 from ..utils._io import write_text_atomic
 from ..utils._logging import logger, use_log_level
-from .bundle import ModelBundle
+from .bundle import ModelBundle, features_record
 from .data import FeatureNormalizer, FeatureSet, holdout_split
 from .evaluation import accuracy, evaluate_network, mean_rt, save_evaluation
 from .losses import LossConfig, make_loss
@@ -192,8 +192,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         inventory = list(phones) if phones is not None else sorted({p for ps in pron.values() for p in ps})
         summary = _finite(summary)
         bundle = ModelBundle(net_cfg, model.state_dict(), targets,
-                             {"kind": cfg.features.kind, "params": dict(cfg.features.params),
-                              "frame_rate": data.frame_rate, "sfreq": sfreq, "n_features": data.n_features},
+                             features_record(features, cfg.features.kind, cfg.features.params, sfreq, data.n_features),
                              norm, inventory, pron, model_id=cfg.name, run_config=run_config, metrics=summary)
         bundle.save(out_dir / "model.pt", overwrite=True)
         ds.attrs["config_json"] = config_to_json(cfg)

@@ -35,7 +35,7 @@ from ..store import StoreWriter, default_attrs, normalize_alignments
 from ..subject import ModelSubject
 from ..utils._check import check_option, check_path
 from ..utils._logging import logger, progress
-from .bundle import ModelBundle
+from .bundle import ModelBundle, check_features_match
 from .data import FeatureSet
 from .networks import CELL_COMPONENTS
 
@@ -59,6 +59,8 @@ def _as_feature_set(features, bundle: ModelBundle, normalize: bool) -> FeatureSe
         if "frame_rate" not in features.attrs:
             raise ValueError("features lack the attr 'frame_rate'")
         check_frame_rate(features.attrs["frame_rate"], bundle)
+        check_features_match(bundle.features, features.attrs.get("kind"), features.attrs.get("params"),
+                             model_id=bundle.model_id)
         da = features
         for c in ("word", "talker"):
             if c not in da.coords:
@@ -256,8 +258,11 @@ class NetworkSubject(ModelSubject):
     def features(self, stimulus) -> np.ndarray:
         """Normalised features ``(n_frames, n_features)`` of a stimulus.
 
-        ``stimulus`` is ``(audio, sfreq)`` (features computed with the bundle's settings) or a
-        feature matrix already at the bundle's frame rate.
+        ``stimulus`` is ``(audio, sfreq)`` (features computed with the bundle's settings), a
+        feature matrix already at the bundle's frame rate, or labelled features (an
+        ``xarray.DataArray`` of dims ``(time, frequency)``, e.g. ``feats.sel(stimulus=...)``
+        from :func:`~neurorrn.speech.compute_features`), whose attrs ``kind`` and ``params`` must
+        match the bundle's (otherwise a ``ValueError`` names the differing settings).
         """
         if isinstance(stimulus, tuple):
             from ..speech.features import feature_kernel
@@ -268,6 +273,14 @@ class NetworkSubject(ModelSubject):
             check_frame_rate(fr, self.bundle)
             feats = fn(np.asarray(stimulus[0], dtype=np.float64), float(stimulus[1]))
         else:
+            attrs = getattr(stimulus, "attrs", None)
+            if attrs:  # labelled features (e.g. one stimulus of compute_features): check their settings
+                check_features_match(self.bundle.features, attrs.get("kind"), attrs.get("params"),
+                                     model_id=self.model_id)
+                if "frame_rate" in attrs:
+                    check_frame_rate(attrs["frame_rate"], self.bundle)
+                if "n_frames" in getattr(stimulus, "coords", {}):
+                    stimulus = stimulus.isel(time=slice(0, int(stimulus["n_frames"])))
             feats = np.asarray(stimulus, dtype=np.float32)
         if feats.ndim != 2 or feats.shape[1] != self.bundle.network.n_input:
             raise ValueError(f"features must have shape (n_frames, {self.bundle.network.n_input}), got {feats.shape}")
