@@ -481,3 +481,54 @@ class FeatureScaler:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"frequency": self.frequency_, "mean": self.mean_, "scale": self.scale_})
+
+
+def iter_feature_blocks(audio, sfreq: float, kind: str = "earshot", *, block_frames: int = 6000,
+                        context_frames: int = 50, **params):
+    """Features of a long sound, block by block, with bounded memory.
+
+    Each block of ``block_frames`` frames is computed from the audio it covers plus
+    ``context_frames`` frames of audio on either side (filter and window transients, centred
+    windows), then the context frames are dropped.  With the default 0.5 s of context the blocks
+    join to the features of the whole sound up to the filters' decayed transients (tested).
+
+    Parameters
+    ----------
+    audio : 1-D array | callable
+        The samples, or ``read(start, stop) -> samples`` (e.g. a reader of a long file) with the
+        total length given as ``params["n_samples"]``.
+    sfreq : float
+    kind, **params : as :func:`compute_features`
+
+    Yields
+    ------
+    ndarray of float32, shape (n_frames_k, n_features)
+    """
+    check_positive(block_frames, "block_frames", integer=True)
+    n_samples = params.pop("n_samples", None)
+    fn, _, frame_rate = feature_kernel(kind, **dict(params))
+    if callable(audio):
+        if n_samples is None:
+            raise ValueError("a reader callable needs n_samples")
+        read = audio
+    else:
+        a = check_ndim(np.asarray(audio), 1, "audio")
+        n_samples = a.size
+        read = lambda i, j: a[i:j]  # noqa: E731
+    hop = float(sfreq) / frame_rate
+    n_total = int(n_samples // hop) if kind in ("gammatone", "envelope", "onsets") else None
+    full = fn(np.zeros(int(round(3 * hop))), sfreq).shape[0]  # frames of 3 hops: 3 (causal) or 4 (centred)
+    if n_total is None:
+        n_total = int(n_samples // int(round(hop))) + (full - 3)
+    t0 = 0
+    while t0 < n_total:
+        t1 = min(n_total, t0 + block_frames)
+        c0 = min(t0, context_frames)
+        a0 = int(round((t0 - c0) * hop))
+        a1 = min(int(n_samples), int(round((t1 + context_frames) * hop)))
+        f = fn(np.asarray(read(a0, a1), dtype=np.float64), sfreq)
+        blk = f[c0:c0 + (t1 - t0)]
+        if blk.shape[0] < t1 - t0:  # the kernel made fewer frames at the very end
+            blk = np.concatenate([blk, np.repeat(blk[-1:], t1 - t0 - blk.shape[0], axis=0)])
+        yield np.asarray(blk, dtype=np.float32)
+        t0 = t1
