@@ -149,7 +149,8 @@ class ModelBundle:
             "state_dict": {k: v.detach().to("cpu") for k, v in self.state_dict.items()},
             "targets": {"words": [str(w) for w in self.targets.words],
                         "matrix": torch.from_numpy(np.ascontiguousarray(self.targets.matrix)),
-                        "kind": str(self.targets.kind), "binary": bool(self.targets.binary)},
+                        "kind": str(self.targets.kind), "binary": bool(self.targets.binary),
+                        "aliases": {str(k): str(v) for k, v in self.targets.aliases.items()}},
             "features": json.dumps(self.features, sort_keys=True, default=str),
             "normalizer": self.normalizer.to_dict(),
             # plain Python types only: torch.load(weights_only=True) refuses numpy scalars
@@ -180,7 +181,8 @@ class ModelBundle:
         return cls(
             network=NetworkConfig.from_dict(d["network"], source=f"{path}: network"),
             state_dict=d["state_dict"],
-            targets=TargetSet(list(t["words"]), np.asarray(t["matrix"]), t["kind"], bool(t["binary"])),
+            targets=TargetSet(list(t["words"]), np.asarray(t["matrix"]), t["kind"], bool(t["binary"]),
+                              dict(t.get("aliases") or {})),
             features=json.loads(d["features"]),
             normalizer=FeatureNormalizer.from_dict(d["normalizer"]),
             phones=list(d["phones"]),

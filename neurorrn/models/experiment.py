@@ -145,7 +145,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         norm = FeatureNormalizer(cfg.features.normalization).fit(data.subset(data.split == "trained"))
         data = norm.transform(data)
         words = sorted(set(data.word.tolist()))
-        targets = make_targets(words, cfg.targets)
+        targets = make_targets(words, cfg.targets, pronunciations=pronunciations)  # homophones: one target
         if not targets.binary and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
             raise ValueError(f"dense targets ({cfg.targets.kind!r}) need network.output_activation: linear and "
                              f"loss.kind: mse; got {cfg.network.output_activation!r} and {cfg.loss.kind!r}")

@@ -550,7 +550,9 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
         if cfg.streams.noise_snr_db is not None:
             noise_sd = np.sqrt(bank.band_variance(train_idx) / 10 ** (cfg.streams.noise_snr_db / 10))
         words = sorted(set(bank.word.tolist()))
-        targets = make_targets(words, cfg.targets)
+        lex = getattr(corpus, "lexicon", None)
+        pron = {w: list(lex.phones(w)) for w in words} if lex is not None else {}
+        targets = make_targets(words, cfg.targets, pronunciations=pron or None)
         if not targets.binary and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
             raise ValueError(f"dense targets ({cfg.targets.kind!r}) need network.output_activation: linear and "
                              f"loss.kind: mse; got {cfg.network.output_activation!r} and {cfg.loss.kind!r}")
@@ -570,7 +572,6 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
                                                                 last_frames=cfg.streams.last_frames)["correct"].mean())
                     for s, ev in monitor.items()}
 
-        pron = {w: list(corpus.lexicon.phones(w)) for w in words} if getattr(corpus, "lexicon", None) else {}
         feat_info = bundle_feature_info(cfg.features.kind, cfg.features.params, bank.frame_rate, bank.sfreq,
                                         bank.n_features, splice=cfg.streams.splice)
         run_config = json.loads(config_to_json(cfg))
@@ -612,7 +613,8 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
             "stream_accuracy": {r.split: float(r.accuracy) for r in by_split.itertuples()},
             "stream_wer": {r.split: float(r.wer) for r in by_split.itertuples()},
             "stream_accuracy_by_talker": {f"{r.split}/{r.talker}": float(r.accuracy) for r in by_talker.itertuples()},
-            "chance": 1.0 / len(words),
+            "chance": 1.0 / targets.matrix.shape[0],
+            "homophones_merged": dict(targets.aliases),
             "final_train_loss": trainer.history_[-1]["train_loss"] if trainer.history_ else None,
         }
         bundle_of(best, summary).save(out_dir / "model.pt", overwrite=True)
