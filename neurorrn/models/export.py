@@ -239,15 +239,32 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
                 sub = None if al is None else al[al["stimulus"].isin(sids)]
                 writer.write(arrays, sids, alignments=sub, **coords)
                 continue
-            for k, i in enumerate(idx):  # stream mode: block by block, written as it comes
+            pending: list[int] = []  # short stimuli (one block) are written together, as in isolated mode
+
+            def flush():
+                if pending:
+                    ids = [sids[k] for k in pending]
+                    writer.write([arrays[k] for k in pending], ids,
+                                 alignments=None if al is None else al[al["stimulus"].isin(ids)],
+                                 **{c: v[pending] for c, v in coords.items()})
+                    pending.clear()
+
+            arrays = {}
+            for k, i in enumerate(idx):  # stream mode: long stimuli block by block, written as they come
                 if reset_state:
                     state = None
                 box = [state]
-                sub = None if al is None else al[al["stimulus"] == sids[k]]
-                writer.write_blocks(sids[k], _stimulus_blocks(model, fs.features[i], int(fs.lengths[i]), components,
-                                                              state, block_frames, device, box),
-                                    alignments=sub, **{c: v[k] for c, v in coords.items()})
+                n_f = int(fs.lengths[i])
+                gen = _stimulus_blocks(model, fs.features[i], n_f, components, state, block_frames, device, box)
+                if n_f <= block_frames:
+                    arrays[k] = next(gen)
+                    pending.append(k)
+                else:
+                    flush()
+                    sub = None if al is None else al[al["stimulus"] == sids[k]]
+                    writer.write_blocks(sids[k], gen, alignments=sub, **{c: v[k] for c, v in coords.items()})
                 state = box[0]
+            flush()
     logger.info("exported %d stimuli x %d units to %s", n, len(unit_ids), path)
     return path
 

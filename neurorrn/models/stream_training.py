@@ -512,6 +512,22 @@ def _split_streams(sampler, bank, cfg: StreamExperimentConfig, splits, max_token
     return out
 
 
+def held_out_streams(cfg: StreamExperimentConfig, corpus, target_index, splits=SPLIT_NAMES, verbose=None) -> dict:
+    """The fixed test streams :func:`train_streams` scores at the end: ``{split: StreamBatch}``.
+
+    ``target_index`` maps words to target rows (``TargetSet.index``).  The same config and corpus
+    give the same streams, so other models (e.g. one trained on isolated words) can be scored on
+    exactly these tokens.
+    """
+    items = corpus.items
+    split = holdout_split(items["word"].to_numpy(), items["talker"].to_numpy(), cfg.holdout.mode,
+                          cfg.holdout.excluded_talker, cfg.holdout.random_state)
+    bank = TokenBank.from_corpus(corpus, cfg.features.kind, cfg.features.params, split=split, verbose=verbose)
+    sampler = StreamSampler(bank, np.arange(bank.n_tokens), target_index, silence=cfg.streams.silence,
+                            silence_step=cfg.streams.silence_step, splice=cfg.streams.splice)
+    return _split_streams(sampler, bank, cfg, splits, cfg.streams.eval_max_tokens, int(cfg.train.random_state) + 1)
+
+
 def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool = False, verbose=None) -> dict:
     """Train a network on streams of ``corpus`` tokens, evaluate on held-out streams, write a bundle.
 
@@ -623,5 +639,5 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
         return summary
 
 
-__all__ = ["Backtrack", "BacktrackConfig", "StreamExperimentConfig", "StreamSection", "StreamTrainConfig",
+__all__ = ["Backtrack", "BacktrackConfig", "held_out_streams", "StreamExperimentConfig", "StreamSection", "StreamTrainConfig",
            "StreamTrainer", "TrainingTimeExceeded", "train_streams"]
