@@ -639,5 +639,34 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
         return summary
 
 
-__all__ = ["Backtrack", "BacktrackConfig", "held_out_streams", "StreamExperimentConfig", "StreamSection", "StreamTrainConfig",
+def run_stream_experiment(cfg: StreamExperimentConfig, out_dir, *, resume: bool = False, verbose=None) -> dict:
+    """Load (or build) the config's corpus and :func:`train_streams` on it."""
+    from .experiment import load_run_corpus
+
+    return train_streams(cfg, load_run_corpus(cfg, verbose=verbose), out_dir, resume=resume, verbose=verbose)
+
+
+def main(argv=None) -> dict:
+    """``python -m neurorrn.models.stream_training CONFIG OUT_DIR [--resume]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="train a speech network on continuous streams (Brodbeck et al. 2025)")
+    ap.add_argument("config")
+    ap.add_argument("out_dir")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--max-epochs", type=int, default=None, help="override train.max_epochs (e.g. when resuming)")
+    args = ap.parse_args(argv)
+    cfg = StreamExperimentConfig.from_yaml(args.config)
+    if args.max_epochs is not None:
+        cfg.train = cfg.train.model_copy(update={"max_epochs": args.max_epochs})
+    summary = run_stream_experiment(cfg, args.out_dir, resume=args.resume, verbose=True)
+    logger.info("summary: %s", json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["Backtrack", "BacktrackConfig", "held_out_streams", "run_stream_experiment", "StreamExperimentConfig", "StreamSection", "StreamTrainConfig",
            "StreamTrainer", "TrainingTimeExceeded", "train_streams"]
