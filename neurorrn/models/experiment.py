@@ -28,7 +28,7 @@ from .evaluation import accuracy, evaluate_network, mean_rt, save_evaluation
 from .losses import LossConfig, make_loss
 from .networks import NetworkConfig, SpeechRNN
 from .targets import TargetConfig, make_targets
-from .training import OptimConfig, TrainConfig, Trainer
+from .training import OptimConfig, TrainConfig, Trainer, load_checkpoint
 
 
 class CorpusSection(ConfigModel):
@@ -169,9 +169,17 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
 
         if _dist()[1] != 0:  # under torchrun only rank 0 evaluates and writes
             return {"name": cfg.name, "rank": _dist()[1], "epochs": trainer.epoch_, "steps": trainer.step_}
+        model_weights = "final"
+        if trainer._best is not None and (out_dir / "best.pt").exists():  # the bundle holds the best weights
+            best = load_checkpoint(out_dir / "best.pt")
+            model.load_state_dict(best["model"])
+            model_weights = f"best.pt (epoch {best['epoch']}, {cfg.train.early_stopping.monitor}={trainer._best:.4g})"
+            logger.info("model.pt: the weights of %s", model_weights)
         model.to("cpu")
+        word_offsets = (np.round(features["word_end"].values * data.frame_rate)  # offset RTs from the word's end
+                        if "word_end" in features.coords else None)
         ds = evaluate_network(model, data, targets, pronunciations=pronunciations if cfg.evaluation.competitors else None,
-                              batch_size=cfg.evaluation.batch_size)
+                              word_offsets=word_offsets, batch_size=cfg.evaluation.batch_size)
         acc = accuracy(ds)
         summary = {
             "name": cfg.name,
@@ -187,6 +195,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
                 acc["split"].values, mean_rt(ds, offset=True).sel(criterion="time_dependent").values)},
             "chance": 1.0 / len(words),
             "final_train_loss": trainer.history_[-1]["train_loss"] if trainer.history_ else None,
+            "model_weights": model_weights,
         }
         pron = {w: list(pronunciations[w]) for w in words} if pronunciations is not None else {}
         inventory = list(phones) if phones is not None else sorted({p for ps in pron.values() for p in ps})

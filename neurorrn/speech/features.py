@@ -351,7 +351,9 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
         NaN past each token's end.  Coords: ``stimulus``, ``time`` (s, frame start),
         ``frequency`` (Hz; 0 for the broadband envelope/onsets), per-stimulus ``n_frames``,
         ``offset`` (s of audio trimmed from the start, earshot ``trim=True`` only; frame times
-        plus ``offset`` are token times), ``word`` and ``talker`` (from a corpus; empty strings otherwise).  Attrs ``frame_rate``,
+        plus ``offset`` are token times), ``word_end`` (s from the first frame to the word's
+        offset in the alignments, NaN without them), ``word`` and ``talker`` (from a corpus;
+        empty strings otherwise).  Attrs ``frame_rate``,
         ``kind``, ``params`` (JSON).
     """
     import json
@@ -371,6 +373,12 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
     if kind == "earshot" and params.get("trim"):
         for i, (audio, sr) in enumerate(sounds):
             offsets[i] = earshot_trim_bounds(resample(np.asarray(audio, float), sr, 8000))[0] / 8000.0
+    word_end = np.full(len(mats), np.nan)
+    from .corpus import Corpus
+
+    if isinstance(source, Corpus) and source.alignments is not None and len(source.alignments):
+        wt = source.alignments[source.alignments["tier"] == "word"].groupby("stimulus")["end"].max()
+        word_end = np.array([float(wt.get(s, np.nan)) for s in ids]) - offsets
     n_bands = mats[0].shape[1]
     data = np.full((len(mats), int(n_frames.max()), n_bands), np.nan, np.float32)
     for i, m in enumerate(mats):
@@ -382,6 +390,7 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
                 FREQUENCY: np.asarray(freqs, dtype=np.float64),
                 "n_frames": (STIMULUS, n_frames),
                 "offset": (STIMULUS, offsets),
+                "word_end": (STIMULUS, word_end),
                 "word": (STIMULUS, np.asarray(words, dtype=str)),
                 "talker": (STIMULUS, np.asarray(talkers, dtype=str))},
         attrs={"frame_rate": float(frame_rate), "kind": kind,
