@@ -374,9 +374,9 @@ class StreamTrainer:
                                "time_s": round(self._elapsed + time.perf_counter() - t0, 3)}
         if self.validate is not None and self.config.eval_every and self.epoch_ % self.config.eval_every == 0:
             rec.update({k: float(v) for k, v in self.validate(self.model).items()})
-        action = ""
-        if self.backtrack_config.enabled or self.best_state_ is None:
-            action = self.backtrack.update(loss, self.epoch_)
+        action = self.backtrack.update(loss, self.epoch_)  # tracks the best weights in any case
+        if not self.backtrack_config.enabled and action in ("restore", "stop"):
+            action = ""
         if action == "improved":
             self.best_state_ = copy.deepcopy({k: v.detach().to("cpu") for k, v in self.model.state_dict().items()})
             if self.out_dir is not None:
