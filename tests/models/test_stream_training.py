@@ -251,3 +251,31 @@ def test_train_streams_learns_and_writes_a_bundle(tone_corpus, tmp_path):
     assert b.features["params"]["win_ms"] == 25.0  # defaults recorded
     assert (tmp_path / "snapshots" / "epoch00004.pt").is_file()
     ModelBundle.load(tmp_path / "snapshots" / "epoch00004.pt")
+
+
+def test_backtrack_restores_the_best_weights_in_the_trainer(tone_corpus, tmp_path):
+    from neurorrn.models.stream_training import BacktrackConfig
+    from neurorrn.utils._logging import progress
+
+    tr = _trainer(tone_corpus, tmp_path)
+    tr.backtrack_config = BacktrackConfig(restore_patience=1, stop_patience=3)
+    tr.backtrack = Backtrack(1.25, 1, 3)
+    bar = progress(total=1, verbose=False)
+    tr._epoch_losses = [1.0]
+    tr._end_epoch(0.0, bar)
+    best = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    assert (tmp_path / "best.pt").is_file()
+    with torch.no_grad():
+        for p in tr.model.parameters():
+            p.add_(1.0)
+    tr._epoch_losses = [2.0]  # above 1.25 x best for restore_patience=1 epoch -> restore
+    tr._end_epoch(0.0, bar)
+    assert tr.history_[-1]["backtrack"] == "restore"
+    for k, v in tr.model.state_dict().items():
+        torch.testing.assert_close(v, best[k])
+    tr._epoch_losses = [1.1]
+    tr._end_epoch(0.0, bar)
+    assert tr.stop_reason_ == "" and tr.history_[-1].get("backtrack") is None
+    tr._epoch_losses = [1.1]
+    tr._end_epoch(0.0, bar)  # third epoch without improvement -> stop
+    assert tr.stop_reason_.startswith("backtrack: no improvement for 3 epochs (best epoch 1)")
