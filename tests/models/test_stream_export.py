@@ -17,7 +17,7 @@ from neurorrn.models import FeatureNormalizer, FeatureSet, ModelBundle, NetworkC
 from neurorrn.models.bundle import bundle_feature_info
 from neurorrn.models.export import _run, export_sounds
 from neurorrn.speech import compute_features
-from neurorrn.store import load_store
+from neurorrn.store import load_store, validate_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,6 +62,8 @@ def test_stream_export_reset_and_split(tmp_path):
                                           reset_state=True, components=("h", "c")))
     iso = load_store(export_activations(b, feats, tmp_path / "i.nc", mode="isolated"))
     assert list(reset["split"].values) == ["trained", "test", "test"]
+    validate_store(tmp_path / "r.nc")  # written block by block (StoreWriter.write_blocks)
+    assert list(reset["n_frames"].values) == list(feats["n_frames"].values)
     h = reset["activation"].sel(unit=[u for u in reset["unit"].values if ".h:" in u])
     np.testing.assert_allclose(h.values, iso["activation"].values, atol=1e-5, equal_nan=True)
     # carried state: the second stimulus starts where the first ended
