@@ -501,7 +501,8 @@ SPLIT_NAMES = ("trained", "excluded_word", "excluded_talker")
 
 def _split_streams(sampler, bank, cfg: StreamExperimentConfig, splits, max_tokens, seed):
     out = {}
-    for k, s in enumerate(splits):
+    for s in splits:
+        k = SPLIT_NAMES.index(s) if s in SPLIT_NAMES else len(SPLIT_NAMES) + sorted(set(bank.split)).index(s)
         idx = bank.select(splits=[s])
         if not idx.size:
             continue

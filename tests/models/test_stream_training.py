@@ -279,3 +279,17 @@ def test_backtrack_restores_the_best_weights_in_the_trainer(tone_corpus, tmp_pat
     tr._epoch_losses = [1.1]
     tr._end_epoch(0.0, bar)  # third epoch without improvement -> stop
     assert tr.stop_reason_.startswith("backtrack: no improvement for 3 epochs (best epoch 1)")
+
+
+def test_held_out_streams_are_those_scored_by_train_streams(tone_corpus):
+    from neurorrn.models.stream_training import _split_streams, held_out_streams
+
+    cfg = StreamExperimentConfig.from_dict({"features": {"kind": "logmel", "params": {"n_mels": 16}},
+                                            "holdout": {"mode": "T", "excluded_talker": "f2"}})
+    targets = make_targets(["cat", "dog", "sap", "sun"], "localist")
+    only = held_out_streams(cfg, tone_corpus, targets.index, splits=("excluded_talker",))
+    both = held_out_streams(cfg, tone_corpus, targets.index)
+    assert set(both) == {"trained", "excluded_talker"}
+    np.testing.assert_array_equal(only["excluded_talker"].features, both["excluded_talker"].features)
+    assert sorted(only["excluded_talker"].tokens["stimulus"]) == sorted(s for s in
+                                                                        tone_corpus.items["stimulus"] if "f2" in s)
