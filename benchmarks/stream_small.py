@@ -51,6 +51,7 @@ def main(argv=None):
     ap.add_argument("--corpus", default=None, help="corpus root (default: the config's corpus.root)")
     ap.add_argument("--epochs", type=int, default=None, help="override train.max_epochs")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=None, help="override train.random_state")
     ap.add_argument("--skip-isolated", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -68,6 +69,8 @@ def main(argv=None):
     cfg = StreamExperimentConfig.from_yaml(args.config)
     if args.epochs is not None:
         cfg.train = cfg.train.model_copy(update={"max_epochs": args.epochs})
+    if args.seed is not None:
+        cfg.train = cfg.train.model_copy(update={"random_state": args.seed})
     out = Path(args.out)
     build = CorpusConfig.from_dict(cfg.corpus.build, source=f"{args.config}: corpus.build")
     corpus = build_corpus(build, Path(args.corpus) if args.corpus else REPO / cfg.corpus.root)
@@ -88,7 +91,9 @@ def main(argv=None):
         "stream_accuracy_by_talker": stream["stream_accuracy_by_talker"],
         "stream_epochs": stream["epochs"], "stream_steps": stream["steps"], "stream_frames": frames,
         "stream_train_time_s": stream["train_time_s"], "stop_reason": stream["stop_reason"],
-        "chance": stream["chance"],
+        "chance": stream["chance"], "seed": cfg.train.random_state,
+        "test_tokens_per_split": {"trained": int(stream["n_tokens"]["trained"]) * cfg.streams.eval_repeats,
+                                  "excluded_talker": int(stream["n_tokens"]["excluded_talker"]) * cfg.streams.eval_repeats},
     }
     if not args.skip_isolated:
         t2 = time.perf_counter()
