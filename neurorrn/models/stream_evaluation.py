@@ -137,16 +137,18 @@ def stream_outputs(model, features: np.ndarray, lengths=None, *, normalizer=None
 
 
 def evaluate_streams(model, streams, targets, *, normalizer=None, last_frames: int = LAST_FRAMES,
-                     block_frames: int = 1000, device=None) -> pd.DataFrame:
+                     block_frames: int = 1000, device=None, return_scores: bool = False):
     """Score every token of test streams (a :class:`~neurorrn.models.stream_data.StreamBatch`).
 
-    Returns the token table with ``predicted``, ``margin`` and ``correct`` (see :func:`score_tokens`).
+    Returns the token table with ``predicted``, ``margin`` and ``correct`` (see :func:`score_tokens`),
+    and with ``return_scores`` also the per-frame softmax over words ``(n_rows, n_frames, n_words)``.
     """
     logits = torch.from_numpy(stream_outputs(model, streams.features, normalizer=normalizer,
                                              block_frames=block_frames, device=device))
     act = word_activation(logits, targets, model.config.output_activation)
     scores = torch.softmax(act, dim=-1).numpy()
-    return score_tokens(scores, streams.tokens, last_frames=last_frames)
+    scored = score_tokens(scores, streams.tokens, last_frames=last_frames)
+    return (scored, scores) if return_scores else scored
 
 
 def stream_competitor_sets(pronunciations: Mapping[str, Sequence[str]], words: Sequence[str] | None = None,

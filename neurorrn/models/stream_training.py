@@ -24,7 +24,9 @@ Source: ``earshot/train_earshot.py``, ``_loss.py`` and ``mykeras.py`` of the pap
 Outputs in ``out_dir``: ``checkpoint.pt`` (resumable; a resumed run takes the *new* config's
 budgets), ``best.pt`` (the best weights by the monitored loss; the bundle ``model.pt`` holds
 these), ``snapshots/epoch{N}.pt`` (bundles at ``snapshot_epochs``), ``metrics.jsonl``,
-``stream_evaluation.csv`` (every test token) and ``summary.json``.
+``stream_evaluation.csv`` (every test token), ``stream_competitors.csv`` (mean word scores of the target
+and each competitor set from word onset, correct trained tokens; with pronunciations) and
+``summary.json``.
 """
 
 from __future__ import annotations
@@ -618,8 +620,19 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
         tests = _split_streams(sampler, bank, cfg, SPLIT_NAMES, cfg.streams.eval_max_tokens, seed + 1)
         import pandas as pd
 
-        scored = pd.concat([evaluate_streams(model, ev, targets, normalizer=norm, last_frames=cfg.streams.last_frames)
-                            for ev in tests.values()], ignore_index=True)
+        parts, competitors = [], None
+        for s, ev in tests.items():
+            sc, scores = evaluate_streams(model, ev, targets, normalizer=norm, last_frames=cfg.streams.last_frames,
+                                          return_scores=True)
+            parts.append(sc)
+            if s == "trained" and pron:  # the paper's competitor sets, mean scores from word onset
+                from .stream_evaluation import competitor_time_courses, stream_competitor_sets
+
+                sets = stream_competitor_sets({w: pron[w] for w in targets.words}, targets.words)
+                ok = sc[sc["correct"]].assign(word=lambda d: [targets.words[t] for t in d["target"]])
+                competitors = competitor_time_courses(scores, ok, sets, targets.words, n_frames=60)
+                competitors.to_csv(out_dir / "stream_competitors.csv")
+        scored = pd.concat(parts, ignore_index=True)
         scored.to_csv(out_dir / "stream_evaluation.csv", index=False)
         by_split = stream_accuracy(scored, ["split"])
         by_talker = stream_accuracy(scored, ["split", "talker"])
@@ -632,6 +645,9 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
             "stream_accuracy_by_talker": {f"{r.split}/{r.talker}": float(r.accuracy) for r in by_talker.itertuples()},
             "chance": 1.0 / targets.matrix.shape[0],
             "homophones_merged": dict(targets.aliases),
+            "competitors_mean_0_600ms": ({c: (round(float(np.nanmean(v)), 4) if np.isfinite(v).any() else None)
+                                          for c, v in ((c, competitors[c].to_numpy()) for c in competitors.columns)}
+                                         if competitors is not None else None),
             "final_train_loss": trainer.history_[-1]["train_loss"] if trainer.history_ else None,
         }
         bundle_of(best, summary).save(out_dir / "model.pt", overwrite=True)

@@ -251,6 +251,28 @@ def test_train_streams_learns_and_writes_a_bundle(tone_corpus, tmp_path):
     assert b.features["params"]["win_ms"] == 25.0  # defaults recorded
     assert (tmp_path / "snapshots" / "epoch00004.pt").is_file()
     ModelBundle.load(tmp_path / "snapshots" / "epoch00004.pt")
+    table = pd.read_csv(tmp_path / "stream_evaluation.csv")
+    assert set(table["split"]) == {"trained", "excluded_talker"} and len(table) == 12
+
+
+def test_train_streams_merges_homophones_and_writes_competitors(tone_corpus, tmp_path):
+    from neurorrn.speech.lexicon import Lexicon
+
+    tone_corpus.lexicon = Lexicon({"cat": "K AE1 T", "dog": "D AO1 G", "sun": "S AH1 N", "sap": "S AH1 N"})
+    cfg = StreamExperimentConfig.from_dict({
+        "features": {"kind": "logmel", "params": {"n_mels": 16}, "normalization": "zscore"},
+        "network": {"hidden_sizes": [8]}, "targets": {"kind": "localist"},
+        "train": {"batch_size": 4, "max_epochs": 1, "eval_every": 0},
+        "streams": {"segment_s": 0.5, "steps_per_epoch": 2}, "holdout": {"mode": "none"}})
+    s = train_streams(cfg, tone_corpus, tmp_path)
+    assert s["homophones_merged"] == {"sun": "sap"} and s["chance"] == 1 / 3
+    from neurorrn.models import ModelBundle
+
+    assert ModelBundle.load(tmp_path / "model.pt").targets.words == ["cat", "dog", "sap"]
+    table = pd.read_csv(tmp_path / "stream_evaluation.csv")
+    assert (table.loc[table["word"] == "sun", "target"] == 2).all()
+    comp = pd.read_csv(tmp_path / "stream_competitors.csv", index_col=0)
+    assert list(comp.columns) == ["target", "cohort", "v_cohort", "rhyme", "unrelated", "onset1", "onset2", "onset3"]
 
 
 def test_backtrack_restores_the_best_weights_in_the_trainer(tone_corpus, tmp_path):
