@@ -833,6 +833,44 @@ class StoreWriter:
                 f.variables[f"interval_{c}"][k0 : k0 + len(df)] = vals
         self._ids.update(sids.tolist())
 
+    def write_blocks(self, stimulus_id: str, blocks, *, alignments=None, **stimulus_coords) -> int:
+        """Append one (long) stimulus from an iterable of ``(n_frames_k, n_units)`` blocks.
+
+        Memory stays bounded by one block, whatever the stimulus's length (a story of an hour).
+        ``stimulus_coords`` are scalars for this stimulus.  Returns the number of frames written.
+        """
+        f = self._f
+        sid = _check_ids([stimulus_id], "stimulus_id")
+        if sid[0] in self._ids:
+            raise StoreValidationError([f"duplicate stimulus id (already in the store): {sid[0]!r}"], "stimulus_id")
+        first = True
+        n0 = self.n_stimuli
+        t = 0
+        n_units = len(self.unit_ids)
+        for k, a in enumerate(blocks):
+            a = np.asarray(a, dtype=np.float32)
+            if a.ndim != 2 or a.shape[1] != n_units:
+                raise ValueError(f"block {k} of {sid[0]!r} must have shape (n_frames, {n_units}), got {a.shape}")
+            if np.isnan(a).any():
+                raise StoreValidationError([f"NaN inside the valid frames of stimulus {sid[0]!r} "
+                                            f"(frame {t + int(np.argwhere(np.isnan(a))[0][0])})"], "blocks")
+            if first:  # register the stimulus with its first block (n_frames fixed at the end)
+                self.write([a], list(sid), alignments=alignments,
+                           **{c: np.asarray([v]) for c, v in stimulus_coords.items()})
+                first = False
+            else:
+                need_t = t + a.shape[0]
+                cur_t = f.dimensions[TIME].size
+                if need_t > cur_t:
+                    f.resize_dimension(TIME, need_t)
+                    f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
+                f.variables["activation"][n0, t:need_t, :] = a
+            t += a.shape[0]
+        if first:
+            raise ValueError(f"stimulus {sid[0]!r} has no frames (no blocks)")
+        f.variables["n_frames"][n0] = t
+        return t
+
     def write_dataset(self, ds: xr.Dataset, chunk: int = 64) -> None:
         """Append all stimuli of a store Dataset (read ``chunk`` stimuli at a time)."""
         validate_type(ds, xr.Dataset, "ds")

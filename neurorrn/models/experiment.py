@@ -22,13 +22,13 @@ from ..config import ConfigModel, config_to_json
 from ..utils._check import check_path
 from ..utils._io import write_text_atomic
 from ..utils._logging import logger, use_log_level
-from .bundle import ModelBundle
+from .bundle import ModelBundle, features_record
 from .data import FeatureNormalizer, FeatureSet, holdout_split
 from .evaluation import accuracy, evaluate_network, mean_rt, save_evaluation
 from .losses import LossConfig, make_loss
 from .networks import NetworkConfig, SpeechRNN
 from .targets import TargetConfig, make_targets
-from .training import OptimConfig, TrainConfig, Trainer
+from .training import OptimConfig, TrainConfig, Trainer, load_checkpoint
 
 
 class CorpusSection(ConfigModel):
@@ -149,7 +149,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         norm = FeatureNormalizer(cfg.features.normalization).fit(data.subset(data.split == "trained"))
         data = norm.transform(data)
         words = sorted(set(data.word.tolist()))
-        targets = make_targets(words, cfg.targets)
+        targets = make_targets(words, cfg.targets, pronunciations=pronunciations)  # homophones: one target
         if not targets.binary and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
             raise ValueError(f"dense targets ({cfg.targets.kind!r}) need network.output_activation: linear and "
                              f"loss.kind: mse; got {cfg.network.output_activation!r} and {cfg.loss.kind!r}")
@@ -173,9 +173,17 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
 
         if _dist()[1] != 0:  # under torchrun only rank 0 evaluates and writes
             return {"name": cfg.name, "rank": _dist()[1], "epochs": trainer.epoch_, "steps": trainer.step_}
+        model_weights = "final"
+        if trainer._best is not None and (out_dir / "best.pt").exists():  # the bundle holds the best weights
+            best = load_checkpoint(out_dir / "best.pt")
+            model.load_state_dict(best["model"])
+            model_weights = f"best.pt (epoch {best['epoch']}, {cfg.train.early_stopping.monitor}={trainer._best:.4g})"
+            logger.info("model.pt: the weights of %s", model_weights)
         model.to("cpu")
+        word_offsets = (np.round(features["word_end"].values * data.frame_rate)  # offset RTs from the word's end
+                        if "word_end" in features.coords else None)
         ds = evaluate_network(model, data, targets, pronunciations=pronunciations if cfg.evaluation.competitors else None,
-                              batch_size=cfg.evaluation.batch_size)
+                              word_offsets=word_offsets, batch_size=cfg.evaluation.batch_size)
         acc = accuracy(ds)
         summary = {
             "name": cfg.name,
@@ -191,13 +199,13 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
                 acc["split"].values, mean_rt(ds, offset=True).sel(criterion="time_dependent").values)},
             "chance": 1.0 / len(words),
             "final_train_loss": trainer.history_[-1]["train_loss"] if trainer.history_ else None,
+            "model_weights": model_weights,
         }
         pron = {w: list(pronunciations[w]) for w in words} if pronunciations is not None else {}
         inventory = list(phones) if phones is not None else sorted({p for ps in pron.values() for p in ps})
         summary = _finite(summary)
         bundle = ModelBundle(net_cfg, model.state_dict(), targets,
-                             {"kind": cfg.features.kind, "params": dict(cfg.features.params),
-                              "frame_rate": data.frame_rate, "sfreq": sfreq, "n_features": data.n_features},
+                             features_record(features, cfg.features.kind, cfg.features.params, sfreq, data.n_features),
                              norm, inventory, pron, model_id=cfg.name, run_config=run_config, metrics=summary)
         bundle.save(out_dir / "model.pt", overwrite=True)
         ds.attrs["config_json"] = config_to_json(cfg)

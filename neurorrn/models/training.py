@@ -122,6 +122,8 @@ class TrainConfig(ConfigModel):
     amp: bool = True
     eval_every: int = Field(10, ge=1)
     checkpoint_every: int = Field(50, ge=0)
+    #: epochs after which the weights go to ``snapshots/epochNNNNN.pt`` (analyses over training)
+    snapshot_epochs: list[int] = []
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
 
 
@@ -355,7 +357,8 @@ class Trainer:
             return "max_steps"
         if self.epoch_ >= cfg.max_epochs:
             return "max_epochs"
-        if cfg.max_time_s is not None and self._elapsed + (time.perf_counter() - t0) >= cfg.max_time_s:
+        # the time budget is per call of fit(), so a resumed run gets the new config's budget
+        if cfg.max_time_s is not None and time.perf_counter() - t0 >= cfg.max_time_s:
             return "max_time_s"
         return ""
 
@@ -499,6 +502,13 @@ class Trainer:
         es = self.config.early_stopping
         if es.monitor in rec and (evaluated or es.monitor == "train_loss"):
             self._update_early_stopping(float(rec[es.monitor]))
+        if self.out_dir is not None and rank == 0 and self.epoch_ in set(self.config.snapshot_epochs):
+            snap = self.out_dir / "snapshots" / f"epoch{self.epoch_:05d}.pt"
+            snap.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(snap, {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                                   "model": {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()},
+                                   "network_config": self.model.config.model_dump(mode="json"),
+                                   "epoch": self.epoch_, "step": self.step_})
         if (self.out_dir is not None and rank == 0 and self.config.checkpoint_every
                 and self.epoch_ % self.config.checkpoint_every == 0):
             self.save(self.out_dir / "checkpoint.pt")

@@ -366,6 +366,11 @@ def build_corpus(config, root, *, overwrite: bool = False, n_jobs: int | None = 
                 "espeak_ng": {"version": eng.version, "source": eng.source},
                 "n_items": len(items_df), "n_words": len(lexicon), "n_talkers": len(talkers),
                 "n_mismatched_pronunciations": int((~items_df["match"]).sum()),
+                "lexicon_selection": json.loads(json.dumps(getattr(lexicon, "selection", {}), default=str)),
+                "homophones": {"merged_out_of_lexicon": getattr(lexicon, "merged_homophones", {}),
+                               "groups_in_lexicon": lexicon.homophones(),
+                               "note": "groups in the lexicon share one target when trained with "
+                                       "targets.homophones: merge (the default)"},
                 "build_seconds": round(time.perf_counter() - t0, 3),
                 "checksums": {n: sha256_file(tmp / n) for n in
                               ("items.tsv", "alignments.tsv", "talkers.tsv", "lexicon.tsv")},

@@ -21,7 +21,6 @@ phone table, silences counted, unknown labels reported by name.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pandas as pd

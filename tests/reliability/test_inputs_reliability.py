@@ -137,7 +137,7 @@ def test_W10_C2_training_settings_are_checked(section, key, value, expected):
     ("export", "batch_size", 0, "greater than or equal to 1"),
 ])
 def test_W10_pipeline_settings_are_checked(section, key, value, expected):
-    from pipelines.earshot_meg.config import RunConfig
+    from neurorrn.pipelines.earshot_meg.config import RunConfig
 
     with pytest.raises(ConfigError, match=rf"{section}\.{key}: .*{expected}"):
         RunConfig.from_dict({section: {key: value}})
