@@ -24,6 +24,8 @@ __all__ = ["HISTORY_REGISTRY", "HISTORY_FUNCTIONS", "run_history_simulation"]
 HISTORY_FUNCTIONS = {
     "mcculloch_pitts": ("neurorrn.zoo.mcculloch_pitts", "simulate_mcculloch_pitts",
                         "McCulloch & Pitts (1943); Kleene (1956): reverberating circles, DFAs compiled into nets"),
+    "perceptron": ("neurorrn.zoo.perceptron", "simulate_perceptron",
+                   "Rosenblatt (1958); Novikoff (1962); Cover (1965): convergence bound, XOR, capacity 2N"),
 }
 
 
