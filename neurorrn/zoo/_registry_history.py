@@ -26,6 +26,8 @@ HISTORY_FUNCTIONS = {
                         "McCulloch & Pitts (1943); Kleene (1956): reverberating circles, DFAs compiled into nets"),
     "perceptron": ("neurorrn.zoo.perceptron", "simulate_perceptron",
                    "Rosenblatt (1958); Novikoff (1962); Cover (1965): convergence bound, XOR, capacity 2N"),
+    "predictive_coding": ("neurorrn.zoo.predictive_coding", "simulate_predictive_coding",
+                          "Rao & Ballard (1999) Nat. Neurosci. 2:79-87: oriented RFs, end-stopping from feedback"),
 }
 
 
