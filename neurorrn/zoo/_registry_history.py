@@ -28,6 +28,8 @@ HISTORY_FUNCTIONS = {
                    "Rosenblatt (1958); Novikoff (1962); Cover (1965): convergence bound, XOR, capacity 2N"),
     "predictive_coding": ("neurorrn.zoo.predictive_coding", "simulate_predictive_coding",
                           "Rao & Ballard (1999) Nat. Neurosci. 2:79-87: oriented RFs, end-stopping from feedback"),
+    "trace_feedback_noise": ("neurorrn.zoo.trace.feedback_noise", "simulate_feedback_noise",
+                             "Magnuson et al. (2018) Front. Psychol. 9:369: TRACE lexical feedback in input noise"),
 }
 
 
