@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES = (
     "neurorrn.zoo._cli",
     "neurorrn.report._cli",
     "neurorrn.pipeline._cli",
+    "neurorrn.benchmark._cli",
 )
 
 
