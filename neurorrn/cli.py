@@ -57,6 +57,7 @@ SUBCOMMAND_MODULES = (
     "neurorrn.zoo._cli",
     "neurorrn.report._cli",
     "neurorrn.pipelines._cli",
+    "neurorrn.benchmark._cli",
 )
 
 

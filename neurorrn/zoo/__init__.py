@@ -90,4 +90,8 @@ if importlib.util.find_spec("neurorrn.zoo._registry_seq") is not None:
     for _name, _func in getattr(_seq, "SEQ_REGISTRY", {}).items():
         register(_name, _func)
 
+if importlib.util.find_spec("neurorrn.zoo._registry_history") is not None:
+    for _name, _func in importlib.import_module("neurorrn.zoo._registry_history").HISTORY_REGISTRY.items():
+        register(_name, _func)
+
 __all__ = ["REGISTRY", "get_simulation", "register"]
