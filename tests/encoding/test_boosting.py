@@ -140,6 +140,15 @@ def test_basis_extends_lags_and_predicts():
     assert np.corrcoef(est.predict(x)[:, 0], s[:, 0])[0, 1] > 0.9
 
 
+@pytest.mark.parametrize("error", ["l2", "l1"])
+def test_threads_do_not_change_the_result(error):
+    x, y, _, _ = _sparse_problem(9, T=800, C=3)
+    a = BoostingTRF(0.0, 0.1, SF, error=error).fit(x, y)
+    b = BoostingTRF(0.0, 0.1, SF, error=error, n_jobs=3).fit(x, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.n_steps_, b.n_steps_)
+
+
 def test_errors():
     x, y, _, _ = _sparse_problem(0, T=500, C=1)
     with pytest.raises(ValueError, match="Allowed values are 'l1', 'l2'"):
