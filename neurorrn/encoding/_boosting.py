@@ -325,6 +325,7 @@ class BoostingTRF(TRF):
     """
 
     dtype = "float64"  # read by the shared input validation
+    scoring = "r2"  # what score() returns (read by trf_to_xarray / cross_validate)
 
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, delta=0.005, mindelta=None, error="l2", basis=0.0,
                  basis_window="hamming", partitions=None, selective_stopping=0, scale_data=True, n_jobs=None,
@@ -372,7 +373,7 @@ class BoostingTRF(TRF):
         d = lag_range(self.tmin, self.tmax, self.sfreq)
         return int(d[0]), int(d[-1])
 
-    def fit(self, X, y, picks=None):
+    def fit(self, X, y, groups=None, picks=None):
         """Fit the kernels.
 
         Parameters
@@ -380,6 +381,9 @@ class BoostingTRF(TRF):
         X : array (n_times, n_features) | DataArray (time, feature) | list of segments
         y : array (n_times,) or (n_times, n_targets) | DataArray (time, target) | list
             | mne.io.Raw | mne.Epochs | mne.Evoked
+        groups : None
+            For the TRF interface (``cross_validate``); the validation partitions come from
+            ``partitions``.
         picks : channels of an MNE input (default: the good data channels)
 
         Returns
@@ -388,6 +392,9 @@ class BoostingTRF(TRF):
         """
         if y is None:
             raise ValueError("BoostingTRF requires y to be passed, but the target y is None")
+        if groups is not None:
+            raise ValueError("BoostingTRF takes no groups: its validation sets are set by partitions "
+                             "(segments, or contiguous pieces of one segment)")
         with use_log_level(self.verbose):
             d0, d1 = self._check_params()
             xs, ys = self._segments(X, y, reset=True, picks=picks)

@@ -149,6 +149,16 @@ def test_threads_do_not_change_the_result(error):
     np.testing.assert_array_equal(a.n_steps_, b.n_steps_)
 
 
+def test_cross_validate_gives_held_out_scores():
+    from neurorrn.encoding import cross_validate
+
+    x, y, _, s = _sparse_problem(10, T=2000, C=2)
+    ds = cross_validate(BoostingTRF(0.0, 0.2, SF), x, y, cv=4)
+    r_max = [np.corrcoef(s[:, c], y[:, c])[0, 1] for c in range(2)]
+    assert np.all(ds["r_mean"].values > 0.9 * np.array(r_max))
+    assert ds["coef"].shape == (2, 2, 21)
+
+
 def test_errors():
     x, y, _, _ = _sparse_problem(0, T=500, C=1)
     with pytest.raises(ValueError, match="Allowed values are 'l1', 'l2'"):
