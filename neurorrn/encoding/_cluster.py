@@ -10,6 +10,8 @@ threshold the two-sided t for p < .05 with n - 1 degrees of freedom unless given
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -124,9 +126,11 @@ def cluster_test(data, adjacency=None, info=None, dim=SUBJECT, tail: int = 0, th
     with use_log_level(verbose):
         logger.info("cluster_test: %d subjects, %s, threshold %s, %d permutations", n,
                     "sensors x lags" if has_lag else "sensors", threshold, n_permutations)
-        t, clusters, p, _h0 = permutation_cluster_1samp_test(
-            arr, threshold=threshold, n_permutations=int(n_permutations), tail=tail, adjacency=adjacency,
-            max_step=int(max_lag_step), rng=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
+        with warnings.catch_warnings():  # data without any supra-threshold sample are a normal outcome
+            warnings.filterwarnings("ignore", message="No clusters found", category=RuntimeWarning)
+            t, clusters, p, _h0 = permutation_cluster_1samp_test(
+                arr, threshold=threshold, n_permutations=int(n_permutations), tail=tail, adjacency=adjacency,
+                max_step=int(max_lag_step), rng=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
     p = np.asarray(p, dtype=np.float64)
     masks = np.asarray(clusters, dtype=bool).reshape((len(clusters),) + t.shape) if len(clusters) else \
         np.zeros((0,) + t.shape, bool)

@@ -120,19 +120,25 @@ def test_errors():
 
 @pytest.mark.slow
 def test_null_false_positive_rate():
-    """Under the null (no effect), P(any cluster p < .05) stays near .05 (400 null data sets)."""
+    """Under the null (no effect), P(any cluster significant at .05) stays near .05 (400 null sets).
+
+    Significant means p <= .05: MNE's p is (number of permutations with a max cluster statistic at
+    least as large, the identity included) / n_permutations, a multiple of 1/200 here, so p <= .05 is
+    the level-.05 test and p < .05 a level-.045 one.  Measured (mne 1.13): sensors x lags .0275
+    (p < .05) / see the printed line for p <= .05; sensors .0475 (p < .05).
+    """
     n_null = 400
-    hits_sl, hits_s = 0, 0
+    hits = {"sensors x lags": [0, 0], "sensors": [0, 0]}
     info = _info()
     adj = sensor_adjacency(info, CH)
     for k in range(n_null):
-        data, _ = _maps(1000 + k, effect=0.0)
-        ds = cluster_test(data, adjacency=adj, n_permutations=200, random_state=k)
-        hits_sl += bool(ds.sizes["cluster"]) and float(ds["cluster_p"].min()) < 0.05
-        data_s, _ = _maps(5000 + k, effect=0.0, lags=False)
-        ds_s = cluster_test(data_s, adjacency=adj, n_permutations=200, random_state=k)
-        hits_s += bool(ds_s.sizes["cluster"]) and float(ds_s["cluster_p"].min()) < 0.05
-    rate_sl, rate_s = hits_sl / n_null, hits_s / n_null
-    print(f"null false-positive rate: sensors x lags {rate_sl:.4f}, sensors {rate_s:.4f} ({n_null} nulls)")
-    assert 0.02 <= rate_sl <= 0.08
-    assert 0.02 <= rate_s <= 0.08
+        for name, lags, base in (("sensors x lags", True, 1000), ("sensors", False, 5000)):
+            data, _ = _maps(base + k, effect=0.0, lags=lags)
+            ds = cluster_test(data, adjacency=adj, n_permutations=200, random_state=k)
+            pmin = float(ds["cluster_p"].min()) if ds.sizes["cluster"] else 1.0
+            hits[name][0] += pmin <= 0.05
+            hits[name][1] += pmin < 0.05
+    for name, (le, lt) in hits.items():
+        print(f"null false-positive rate, {name}: p <= .05 {le / n_null:.4f}, p < .05 {lt / n_null:.4f} "
+              f"({n_null} nulls)")
+        assert 0.02 <= le / n_null <= 0.08
