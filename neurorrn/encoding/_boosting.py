@@ -47,7 +47,7 @@ from ..utils._check import check_option, validate_type
 from ..utils._logging import logger, progress, use_log_level
 from ._backend import NumpyBackend
 from ._inputs import check_lags
-from ._lagged import lag_range, lagged_design, lagged_gram, lagged_predict
+from ._lagged import lagged_design, lagged_gram, lagged_predict
 from ._trf import TRF, _sample_scores
 
 ERRORS = ("l1", "l2")
@@ -151,8 +151,10 @@ def _choose(e_add, e_sub, active, delta):
 
 
 def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float,
-              selective_stopping: int = 0):
+              selective_stopping: int = 0, allowed=None):
     """One boosting run (one validation partition, one target), as Eelbrain's ``boosting_run``.
+
+    ``allowed`` (bool, ``n_features * n_lags``) restricts each feature to its own lag window.
 
     Returns
     -------
@@ -164,7 +166,8 @@ def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float
     p = n_features * n_lags
     h = np.zeros(p)
     active_f = np.ones(n_features, bool)
-    active = np.ones(p, bool)
+    allowed = np.ones(p, bool) if allowed is None else np.asarray(allowed, bool)
+    active = allowed.copy()
     hist = [_Step(-1, -1, 0.0, model.e_train)]
     best_err, best_i = np.inf, -1
     for i_step in range(MAX_STEPS):
@@ -298,8 +301,10 @@ class BoostingTRF(TRF):
 
     Parameters
     ----------
-    tmin, tmax : float
+    tmin, tmax : float | sequence of float
         First and last lag in seconds (inclusive; Eelbrain's ``tstart, tstop = tmin, tmax + 1/sfreq``).
+        Sequences give each feature its own lag window (as Eelbrain's lists of ``tstart``/``tstop``);
+        ``coef_`` spans their union, with zeros outside each feature's window.
     sfreq : float
     delta : float
         Step of the kernel changes, in units of the scaled data (Eelbrain default 0.005).
@@ -363,13 +368,30 @@ class BoostingTRF(TRF):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def _windows(self):
+        """Per-feature first and last lag in samples (arrays), or scalars broadcast later."""
+        tmin = np.atleast_1d(np.asarray(self.tmin, dtype=np.float64))
+        tmax = np.atleast_1d(np.asarray(self.tmax, dtype=np.float64))
+        if tmin.ndim != 1 or tmax.ndim != 1 or (tmin.size > 1 and tmax.size > 1 and tmin.size != tmax.size):
+            raise ValueError(f"tmin and tmax must be numbers or sequences of the same length (one per "
+                             f"feature), got tmin={self.tmin!r}, tmax={self.tmax!r}")
+        tmin, tmax = np.broadcast_arrays(tmin, tmax)
+        if np.any(tmin > tmax):
+            raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax}) for every feature")
+        lo = np.round(tmin * self.sfreq).astype(int)
+        hi = np.round(tmax * self.sfreq).astype(int)
+        return lo, hi
+
     def _check_params(self):
-        for name in ("tmin", "tmax", "sfreq", "delta", "basis"):
+        for name in ("sfreq", "delta", "basis"):
             validate_type(getattr(self, name), "numeric", name)
+        for name in ("tmin", "tmax"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple, np.ndarray)):
+                validate_type(v, "numeric", name)
         if not self.sfreq > 0:
             raise ValueError(f"sfreq must be > 0, got {self.sfreq!r}")
-        if self.tmin > self.tmax:
-            raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax})")
+        lo, hi = self._windows()
         if not self.delta > 0:
             raise ValueError(f"delta must be > 0, got {self.delta!r}")
         if self.mindelta is not None:
@@ -389,8 +411,7 @@ class BoostingTRF(TRF):
             validate_type(self.n_jobs, "int", "n_jobs")
             if self.n_jobs < 1:
                 raise ValueError(f"n_jobs must be >= 1 or None, got {self.n_jobs}")
-        d = lag_range(self.tmin, self.tmax, self.sfreq)
-        return int(d[0]), int(d[-1])
+        return int(lo.min()), int(hi.max())
 
     def fit(self, X, y, groups=None, picks=None):
         """Fit the kernels.
@@ -467,6 +488,13 @@ class BoostingTRF(TRF):
         xn = [x / x_scale for x in xdata]  # scaled; padded with (unscaled) 0 => -mean/scale after centring
         yn = [(y - y_mean) / y_scale for y in ydata]
         q = x_mean / x_scale  # subtracted from every lagged column (feature-major: repeat over lags)
+        lo, hi = self._windows()
+        if lo.size not in (1, F):
+            raise ValueError(f"tmin/tmax give {lo.size} lag windows but X has {F} features (one window per "
+                             "feature, or one for all)")
+        lags = np.arange(d0, d1 + 1)
+        allowed = ((lags[None, :] >= np.broadcast_to(lo, (F,))[:, None])
+                   & (lags[None, :] <= np.broadcast_to(hi, (F,))[:, None])).ravel()
         pieces, P = _partition_pieces(lengths, self.partitions)
         mindelta = self.delta if self.mindelta is None else self.mindelta
         H = np.full((P, C, F * L), np.nan)
@@ -493,7 +521,7 @@ class BoostingTRF(TRF):
                     return _L1(Dtr, Ytr[:, c], Dva, Yva[:, c])
 
             def run(c):
-                return boost_run(model(c), F, L, self.delta, mindelta, self.selective_stopping)
+                return boost_run(model(c), F, L, self.delta, mindelta, self.selective_stopping, allowed)
 
             for c, (hc, fc, nc) in enumerate(_map(run, range(C), self.n_jobs)):
                 H[part, c], failed[part, c], n_steps[part, c] = hc, fc, nc

@@ -223,6 +223,22 @@ def test_matches_eelbrain(kw):
     assert np.isclose(res.h_time.tmin, ours.lags_[0])
 
 
+def test_per_feature_lag_windows_match_eelbrain():
+    x, y, h, _ = _sparse_problem(12, T=1500, C=2)
+    est = BoostingTRF([0.0, 0.05], [0.1, 0.2], SF).fit(x, y)
+    assert est.coef_.shape == (2, 2, 21)
+    assert np.all(est.coef_[:, 0, 11:] == 0) and np.all(est.coef_[:, 1, :5] == 0)
+    with pytest.raises(ValueError, match="2 lag windows but X has 3 features"):
+        BoostingTRF([0.0, 0.05], [0.1, 0.2], SF).fit(np.c_[x, x[:, :1]], y)
+    eel = pytest.importorskip("eelbrain")
+    t = eel.UTS(0, 1 / SF, len(x))
+    xs = [eel.NDVar(x[:, f], (t,), name=f"x{f}") for f in range(2)]
+    Y = eel.NDVar(y.T, (eel.Scalar("sensor", np.arange(2)), t), name="y")
+    res = eel.boosting(Y, xs, [0.0, 0.05], [0.1 + 1 / SF, 0.2 + 1 / SF])
+    he = np.stack([hh.get_data(("sensor", "time")) for hh in res.h_scaled], 1)
+    np.testing.assert_allclose(est.coef_, he, rtol=0, atol=1e-10 * np.abs(he).max())
+
+
 @parametrize_with_checks([BoostingTRF(0.0, 0.0, 1.0, partitions=2)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
