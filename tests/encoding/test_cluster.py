@@ -104,6 +104,27 @@ def test_end_to_end_group_trfs():
     assert set(tab["sensors"][0]) & set(CLUSTER) and 0.07 <= tab["lag_min"][0] <= 0.1 <= tab["lag_max"][0]
 
 
+def test_plot_cluster():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurorrn.encoding import plot_cluster
+
+    data, _ = _maps(0)
+    ds = cluster_test(data, info=_info(), n_permutations=64, random_state=0)
+    fig = plot_cluster(ds, _info())
+    assert len(fig.axes) >= 2 and "cluster 0" in fig.axes[0].get_title()
+    plt.close(fig)
+    ds_s = cluster_test(_maps(0, lags=False)[0], info=_info(), n_permutations=64, random_state=0)
+    fig = plot_cluster(ds_s, _info(), title="gain")
+    plt.close(fig)
+    n = ds.sizes["cluster"]
+    with pytest.raises(ValueError, match=f"cluster={n} but the result has {n} cluster"):
+        plot_cluster(ds, _info(), cluster=n)
+
+
 def test_errors():
     data, _ = _maps(0, n_sub=4)
     with pytest.raises(ValueError, match="adjacency= or info="):
