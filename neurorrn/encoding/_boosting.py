@@ -84,7 +84,7 @@ class _L2:
         j = int(np.argmin(e))
         return self.e_train + float(e[j]), j, (-delta if self.gtr[j] < 0 else delta)
 
-    def update(self, j, dlt):
+    def update(self, j, dlt, e_new=None):
         self.e_train += -2 * dlt * self.gtr[j] + dlt * dlt * self.dtr[j]
         self.e_test += -2 * dlt * self.gva[j] + dlt * dlt * self.dva[j]
         self.gtr -= dlt * self.Gtr[j]  # symmetric: row j = column j, contiguous
@@ -105,7 +105,9 @@ class _L1:
     """
 
     def __init__(self, Dtr, ytr, Dva, yva):
-        self.Dtr, self.Dva = Dtr, Dva
+        self.Dtr = Dtr  # C order: rows gathered for the correction
+        self.Dcol = np.asfortranarray(Dtr)  # F order: columns for the updates
+        self.Dva = np.asfortranarray(Dva)
         self.rowmax = np.abs(Dtr).max(1)
         self.rtr = ytr.copy()
         self.rva = yva.copy()
@@ -113,6 +115,8 @@ class _L1:
         self.e_test = float(np.abs(self.rva).sum())
         self.sgn = np.sign(self.rtr)
         self.v = Dtr.T @ self.sgn  # kept up to date where signs change (few samples per step)
+        self._thr_delta, self._thr = None, None
+        self._R, self._R_delta = None, None
 
     def best(self, delta, active):
         r = self.rtr
@@ -120,7 +124,11 @@ class _L1:
         v = delta * self.v
         a = self.e_train - v
         s = self.e_train + v
-        R = np.flatnonzero(np.abs(r) <= delta * self.rowmax)
+        if self._thr_delta != delta:
+            self._thr, self._thr_delta = delta * self.rowmax, delta
+        R = np.flatnonzero(np.abs(r) <= self._thr)
+        # only these samples can change sign in a step of at most delta (r is unchanged until then)
+        self._R, self._R_delta = R, delta
         if R.size:
             dD = delta * self.Dtr[R]
             rR, sR = r[R, None], sgn[R, None]
@@ -129,16 +137,25 @@ class _L1:
             s += (np.abs(rR + dD) - absr - sR * dD).sum(0)
         return _choose(a, s, active, delta)
 
-    def update(self, j, dlt):
-        self.rtr -= dlt * self.Dtr[:, j]
+    def update(self, j, dlt, e_new=None):
+        self.rtr -= dlt * self.Dcol[:, j]
         self.rva -= dlt * self.Dva[:, j]
-        self.e_train = float(np.abs(self.rtr).sum())
+        # the chosen step's training error was just computed by best(); recount after an undo
+        self.e_train = float(np.abs(self.rtr).sum()) if e_new is None else e_new
         self.e_test = float(np.abs(self.rva).sum())
-        new = np.sign(self.rtr)
-        changed = np.flatnonzero(new != self.sgn)
-        if changed.size:
-            self.v += self.Dtr[changed].T @ (new[changed] - self.sgn[changed])
-            self.sgn = new
+        if self._R is not None and abs(dlt) <= self._R_delta:
+            rows = self._R
+            new = np.sign(self.rtr[rows])
+            ch = np.flatnonzero(new != self.sgn[rows])
+            rows, new = rows[ch], new[ch]
+        else:
+            new_all = np.sign(self.rtr)
+            rows = np.flatnonzero(new_all != self.sgn)
+            new = new_all[rows]
+        self._R = None
+        if rows.size:
+            self.v += self.Dtr[rows].T @ (new - self.sgn[rows])
+            self.sgn[rows] = new
 
 
 def _choose(e_add, e_sub, active, delta):
@@ -225,7 +242,7 @@ def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float
             new.dlt = 0.0
             break
         h[j] += dlt
-        model.update(j, dlt)
+        model.update(j, dlt, e_new)
     else:
         raise RuntimeError(f"boosting did not stop within {MAX_STEPS} steps")
     n_steps = len(hist) - 1

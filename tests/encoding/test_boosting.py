@@ -83,7 +83,7 @@ class _L2Direct:
 
         return _choose(a, s, active, delta)
 
-    def update(self, j, dlt):
+    def update(self, j, dlt, e_new=None):
         self.rtr -= dlt * self.Dtr[:, j]
         self.rva -= dlt * self.Dva[:, j]
         self.e_train, self.e_test = float((self.rtr ** 2).sum()), float((self.rva ** 2).sum())
@@ -103,7 +103,7 @@ class _L1Direct(_L2Direct):
         s = np.abs(self.rtr[:, None] + delta * self.Dtr).sum(0)
         return _choose(a, s, active, delta)
 
-    def update(self, j, dlt):
+    def update(self, j, dlt, e_new=None):
         self.rtr -= dlt * self.Dtr[:, j]
         self.rva -= dlt * self.Dva[:, j]
         self.e_train, self.e_test = float(np.abs(self.rtr).sum()), float(np.abs(self.rva).sum())
