@@ -45,6 +45,9 @@ def fit_group(estimator, X, Y, subjects=None, picks=None, share_gram: bool = Tru
         Predictors shared by all subjects (the same stimulus), or one set per subject.
     Y : list or dict {subject: responses}
         Responses per subject: arrays, DataArrays (time, sensor), segment lists or MNE objects.
+        For a ``BackwardTRF`` the recordings are ``X = {subject: recording}`` and the stimulus is
+        repeated in ``Y = {subject: stimulus}`` (its result's "sensor" dim then holds the
+        reconstructed features).
     subjects : list of str, optional
         Names for a list ``Y`` (default ``sub-01, sub-02, ...``; a dict's keys otherwise).
     picks : MNE ``picks`` for MNE inputs.
