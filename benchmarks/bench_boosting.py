@@ -18,6 +18,7 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_boosting.py              # 5 min, 8 channels
     OMP_NUM_THREADS=1 python benchmarks/bench_boosting.py --quick      # 1 min, 2 channels
+    python benchmarks/bench_boosting.py --config l1 --minutes 2 --channels 4
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--config", choices=["l2", "l1"], action="append", default=None,
+                    help="run only this configuration (repeatable; default both)")
     ap.add_argument("--json", default=None, help="write the results here")
     a = ap.parse_args(argv)
     if a.quick:
@@ -115,6 +118,8 @@ def main(argv=None):
     n_tr = int(0.8 * len(x))
     rows = []
     for name, kw in CONFIGS.items():
+        if a.config and name.split()[0] not in a.config:
+            continue
         ce, le, te = run_eelbrain(x[:n_tr], y[:n_tr], kw)
         co, lo, to = run_ours(x[:n_tr], y[:n_tr], kw)
         truth = np.zeros_like(co)

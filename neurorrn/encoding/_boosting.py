@@ -21,8 +21,9 @@ The algorithm, as :func:`eelbrain.boosting` (algorithm version 3, Eelbrain 0.41)
    one convolved with the same window (so it extends by the window's half width on both sides).
 
 The l2 error of every candidate step is computed from lagged Gram matrices (each step costs
-O(p) for p = features x lags instead of Eelbrain's O(p x n_times)); the l1 error needs the
-residuals and costs O(p x n_times) per step as in Eelbrain.
+O(p) for p = features x lags instead of Eelbrain's O(p x n_times)); the l1 error from one
+matrix-vector product with the residuals' signs plus a correction on the few samples whose residual
+is smaller than a step (:class:`_L1`).
 
 Differences from Eelbrain: the lag window is ``tmin .. tmax`` inclusive (Eelbrain's ``tstop`` is
 exclusive: ``tstop = tmax + 1/sfreq`` is the same kernel); the basis smoothing stays within each
@@ -46,7 +47,7 @@ from ..utils._check import check_option, validate_type
 from ..utils._logging import logger, progress, use_log_level
 from ._backend import NumpyBackend
 from ._inputs import check_lags
-from ._lagged import lag_range, lagged_design, lagged_gram, lagged_predict
+from ._lagged import lagged_design, lagged_gram, lagged_predict
 from ._trf import TRF, _sample_scores
 
 ERRORS = ("l1", "l2")
@@ -83,7 +84,7 @@ class _L2:
         j = int(np.argmin(e))
         return self.e_train + float(e[j]), j, (-delta if self.gtr[j] < 0 else delta)
 
-    def update(self, j, dlt):
+    def update(self, j, dlt, e_new=None):
         self.e_train += -2 * dlt * self.gtr[j] + dlt * dlt * self.dtr[j]
         self.e_test += -2 * dlt * self.gva[j] + dlt * dlt * self.dva[j]
         self.gtr -= dlt * self.Gtr[j]  # symmetric: row j = column j, contiguous
@@ -91,35 +92,70 @@ class _L2:
 
 
 class _L1:
-    """Training / validation errors of one target from residuals (design in Fortran order)."""
+    """Training / validation errors of one target from residuals (l1 error).
+
+    For a candidate ``h_j += a`` (``a = +-delta``) the training error is ``sum_t |r_t - a D_tj|``.
+    Where ``|a D_tj| <= |r_t|`` the absolute value is linear, ``|r_t| - sign(r_t) a D_tj``, so
+
+        e(a)_j = E - a (D.T @ sign(r))_j + sum_{t in R} (|r_t - a D_tj| - |r_t| + sign(r_t) a D_tj)
+
+    with ``R`` the few samples where ``|r_t| <= delta max_j |D_tj|`` (the correction is exactly 0
+    elsewhere): one matrix-vector product plus a small correction per step instead of summing
+    ``|r - a D|`` over all samples and candidates (the same numbers up to rounding).
+    """
 
     def __init__(self, Dtr, ytr, Dva, yva):
-        self.Dtr, self.Dva = Dtr, Dva
+        self.Dtr = Dtr  # C order: rows gathered for the correction
+        self.Dcol = np.asfortranarray(Dtr)  # F order: columns for the updates
+        self.Dva = np.asfortranarray(Dva)
+        self.rowmax = np.abs(Dtr).max(1)
         self.rtr = ytr.copy()
         self.rva = yva.copy()
         self.e_train = float(np.abs(self.rtr).sum())
         self.e_test = float(np.abs(self.rva).sum())
+        self.sgn = np.sign(self.rtr)
+        self.v = Dtr.T @ self.sgn  # kept up to date where signs change (few samples per step)
+        self._thr_delta, self._thr = None, None
+        self._R, self._R_delta = None, None
 
     def best(self, delta, active):
-        if getattr(self, "_delta", None) != delta:  # delta * D, kept while delta stays
-            self._dD = np.multiply(self.Dtr, delta, order="F")
-            self._buf = np.empty_like(self._dD, order="F")
-            self._delta = delta
-        r = self.rtr[:, None]
-        buf = self._buf
-        np.subtract(r, self._dD, out=buf)
-        np.abs(buf, out=buf)
-        a = buf.sum(0)
-        np.add(r, self._dD, out=buf)
-        np.abs(buf, out=buf)
-        s = buf.sum(0)
+        r = self.rtr
+        sgn = self.sgn
+        v = delta * self.v
+        a = self.e_train - v
+        s = self.e_train + v
+        if self._thr_delta != delta:
+            self._thr, self._thr_delta = delta * self.rowmax, delta
+        R = np.flatnonzero(np.abs(r) <= self._thr)
+        # only these samples can change sign in a step of at most delta (r is unchanged until then)
+        self._R, self._R_delta = R, delta
+        if R.size:
+            dD = delta * self.Dtr[R]
+            rR, sR = r[R, None], sgn[R, None]
+            absr = np.abs(rR)
+            a += (np.abs(rR - dD) - absr + sR * dD).sum(0)
+            s += (np.abs(rR + dD) - absr - sR * dD).sum(0)
         return _choose(a, s, active, delta)
 
-    def update(self, j, dlt):
-        self.rtr -= dlt * self.Dtr[:, j]
+    def update(self, j, dlt, e_new=None):
+        self.rtr -= dlt * self.Dcol[:, j]
         self.rva -= dlt * self.Dva[:, j]
-        self.e_train = float(np.abs(self.rtr).sum())
+        # the chosen step's training error was just computed by best(); recount after an undo
+        self.e_train = float(np.abs(self.rtr).sum()) if e_new is None else e_new
         self.e_test = float(np.abs(self.rva).sum())
+        if self._R is not None and abs(dlt) <= self._R_delta:
+            rows = self._R
+            new = np.sign(self.rtr[rows])
+            ch = np.flatnonzero(new != self.sgn[rows])
+            rows, new = rows[ch], new[ch]
+        else:
+            new_all = np.sign(self.rtr)
+            rows = np.flatnonzero(new_all != self.sgn)
+            new = new_all[rows]
+        self._R = None
+        if rows.size:
+            self.v += self.Dtr[rows].T @ (new - self.sgn[rows])
+            self.sgn[rows] = new
 
 
 def _choose(e_add, e_sub, active, delta):
@@ -132,8 +168,10 @@ def _choose(e_add, e_sub, active, delta):
 
 
 def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float,
-              selective_stopping: int = 0):
+              selective_stopping: int = 0, allowed=None):
     """One boosting run (one validation partition, one target), as Eelbrain's ``boosting_run``.
+
+    ``allowed`` (bool, ``n_features * n_lags``) restricts each feature to its own lag window.
 
     Returns
     -------
@@ -145,7 +183,8 @@ def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float
     p = n_features * n_lags
     h = np.zeros(p)
     active_f = np.ones(n_features, bool)
-    active = np.ones(p, bool)
+    allowed = np.ones(p, bool) if allowed is None else np.asarray(allowed, bool)
+    active = allowed.copy()
     hist = [_Step(-1, -1, 0.0, model.e_train)]
     best_err, best_i = np.inf, -1
     for i_step in range(MAX_STEPS):
@@ -203,7 +242,7 @@ def boost_run(model, n_features: int, n_lags: int, delta: float, mindelta: float
             new.dlt = 0.0
             break
         h[j] += dlt
-        model.update(j, dlt)
+        model.update(j, dlt, e_new)
     else:
         raise RuntimeError(f"boosting did not stop within {MAX_STEPS} steps")
     n_steps = len(hist) - 1
@@ -279,8 +318,10 @@ class BoostingTRF(TRF):
 
     Parameters
     ----------
-    tmin, tmax : float
+    tmin, tmax : float | sequence of float
         First and last lag in seconds (inclusive; Eelbrain's ``tstart, tstop = tmin, tmax + 1/sfreq``).
+        Sequences give each feature its own lag window (as Eelbrain's lists of ``tstart``/``tstop``);
+        ``coef_`` spans their union, with zeros outside each feature's window.
     sfreq : float
     delta : float
         Step of the kernel changes, in units of the scaled data (Eelbrain default 0.005).
@@ -301,6 +342,10 @@ class BoostingTRF(TRF):
         increases it caused and continue with the others.
     scale_data : bool
         Centre and scale predictors and responses first (Eelbrain's default ``True``).
+    n_jobs : int | None
+        Threads over the targets (``None``: 1).  Every run is computed the same way whatever the
+        number of threads, so the result does not depend on it; the ``l1`` error gains most
+        (its numpy work releases the GIL).
     verbose : bool | str | int | None
 
     Attributes
@@ -321,9 +366,11 @@ class BoostingTRF(TRF):
     """
 
     dtype = "float64"  # read by the shared input validation
+    scoring = "r2"  # what score() returns (read by trf_to_xarray / cross_validate)
 
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, delta=0.005, mindelta=None, error="l2", basis=0.0,
-                 basis_window="hamming", partitions=None, selective_stopping=0, scale_data=True, verbose=None):
+                 basis_window="hamming", partitions=None, selective_stopping=0, scale_data=True, n_jobs=None,
+                 verbose=None):
         self.tmin = tmin
         self.tmax = tmax
         self.sfreq = sfreq
@@ -335,15 +382,33 @@ class BoostingTRF(TRF):
         self.partitions = partitions
         self.selective_stopping = selective_stopping
         self.scale_data = scale_data
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def _windows(self):
+        """Per-feature first and last lag in samples (arrays), or scalars broadcast later."""
+        tmin = np.atleast_1d(np.asarray(self.tmin, dtype=np.float64))
+        tmax = np.atleast_1d(np.asarray(self.tmax, dtype=np.float64))
+        if tmin.ndim != 1 or tmax.ndim != 1 or (tmin.size > 1 and tmax.size > 1 and tmin.size != tmax.size):
+            raise ValueError(f"tmin and tmax must be numbers or sequences of the same length (one per "
+                             f"feature), got tmin={self.tmin!r}, tmax={self.tmax!r}")
+        tmin, tmax = np.broadcast_arrays(tmin, tmax)
+        if np.any(tmin > tmax):
+            raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax}) for every feature")
+        lo = np.round(tmin * self.sfreq).astype(int)
+        hi = np.round(tmax * self.sfreq).astype(int)
+        return lo, hi
+
     def _check_params(self):
-        for name in ("tmin", "tmax", "sfreq", "delta", "basis"):
+        for name in ("sfreq", "delta", "basis"):
             validate_type(getattr(self, name), "numeric", name)
+        for name in ("tmin", "tmax"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple, np.ndarray)):
+                validate_type(v, "numeric", name)
         if not self.sfreq > 0:
             raise ValueError(f"sfreq must be > 0, got {self.sfreq!r}")
-        if self.tmin > self.tmax:
-            raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax})")
+        lo, hi = self._windows()
         if not self.delta > 0:
             raise ValueError(f"delta must be > 0, got {self.delta!r}")
         if self.mindelta is not None:
@@ -359,10 +424,13 @@ class BoostingTRF(TRF):
         if self.partitions is not None:
             validate_type(self.partitions, "int", "partitions")
         validate_type(self.scale_data, bool, "scale_data")
-        d = lag_range(self.tmin, self.tmax, self.sfreq)
-        return int(d[0]), int(d[-1])
+        if self.n_jobs is not None:
+            validate_type(self.n_jobs, "int", "n_jobs")
+            if self.n_jobs < 1:
+                raise ValueError(f"n_jobs must be >= 1 or None, got {self.n_jobs}")
+        return int(lo.min()), int(hi.max())
 
-    def fit(self, X, y, picks=None):
+    def fit(self, X, y, groups=None, picks=None):
         """Fit the kernels.
 
         Parameters
@@ -370,6 +438,9 @@ class BoostingTRF(TRF):
         X : array (n_times, n_features) | DataArray (time, feature) | list of segments
         y : array (n_times,) or (n_times, n_targets) | DataArray (time, target) | list
             | mne.io.Raw | mne.Epochs | mne.Evoked
+        groups : None
+            For the TRF interface (``cross_validate``); the validation partitions come from
+            ``partitions``.
         picks : channels of an MNE input (default: the good data channels)
 
         Returns
@@ -378,6 +449,9 @@ class BoostingTRF(TRF):
         """
         if y is None:
             raise ValueError("BoostingTRF requires y to be passed, but the target y is None")
+        if groups is not None:
+            raise ValueError("BoostingTRF takes no groups: its validation sets are set by partitions "
+                             "(segments, or contiguous pieces of one segment)")
         with use_log_level(self.verbose):
             d0, d1 = self._check_params()
             xs, ys = self._segments(X, y, reset=True, picks=picks)
@@ -431,6 +505,13 @@ class BoostingTRF(TRF):
         xn = [x / x_scale for x in xdata]  # scaled; padded with (unscaled) 0 => -mean/scale after centring
         yn = [(y - y_mean) / y_scale for y in ydata]
         q = x_mean / x_scale  # subtracted from every lagged column (feature-major: repeat over lags)
+        lo, hi = self._windows()
+        if lo.size not in (1, F):
+            raise ValueError(f"tmin/tmax give {lo.size} lag windows but X has {F} features (one window per "
+                             "feature, or one for all)")
+        lags = np.arange(d0, d1 + 1)
+        allowed = ((lags[None, :] >= np.broadcast_to(lo, (F,))[:, None])
+                   & (lags[None, :] <= np.broadcast_to(hi, (F,))[:, None])).ravel()
         pieces, P = _partition_pieces(lengths, self.partitions)
         mindelta = self.delta if self.mindelta is None else self.mindelta
         H = np.full((P, C, F * L), np.nan)
@@ -446,17 +527,21 @@ class BoostingTRF(TRF):
             if self.error == "l2":
                 Gtr, ctr, yytr = _l2_stats(xn, yn, tr, d0, d1, q)
                 Gva, cva, yyva = _l2_stats(xn, yn, va, d0, d1, q)
-                for c in range(C):
-                    m = _L2(Gtr, ctr[:, c], yytr[c], Gva, cva[:, c], yyva[c])
-                    H[part, c], failed[part, c], n_steps[part, c] = boost_run(
-                        m, F, L, self.delta, mindelta, self.selective_stopping)
+
+                def model(c):
+                    return _L2(Gtr, ctr[:, c], yytr[c], Gva, cva[:, c], yyva[c])
             else:
                 Dtr, Ytr = _design(xn, yn, tr, d0, d1, q)
                 Dva, Yva = _design(xn, yn, va, d0, d1, q)
-                for c in range(C):
-                    m = _L1(Dtr, Ytr[:, c], Dva, Yva[:, c])
-                    H[part, c], failed[part, c], n_steps[part, c] = boost_run(
-                        m, F, L, self.delta, mindelta, self.selective_stopping)
+
+                def model(c):
+                    return _L1(Dtr, Ytr[:, c], Dva, Yva[:, c])
+
+            def run(c):
+                return boost_run(model(c), F, L, self.delta, mindelta, self.selective_stopping, allowed)
+
+            for c, (hc, fc, nc) in enumerate(_map(run, range(C), self.n_jobs)):
+                H[part, c], failed[part, c], n_steps[part, c] = hc, fc, nc
             logger.debug("partition %d: %d failed, median %d steps", part, failed[part].sum(),
                          np.median(n_steps[part]))
         Hp = H.reshape(P, C, F, L).copy()
@@ -505,6 +590,17 @@ class BoostingTRF(TRF):
             raise ValueError("sample_weight is not supported by BoostingTRF")
         check_is_fitted(self, "coef_")
         return float(np.mean(self.score_targets(X, y)["r2"]))
+
+
+def _map(fun, items, n_jobs):
+    """``map`` over threads (results in order; each item computed alike whatever the thread count)."""
+    items = list(items)
+    if not n_jobs or n_jobs == 1 or len(items) < 2:
+        return [fun(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=int(n_jobs)) as ex:
+        return list(ex.map(fun, items))
 
 
 def _lagged_fm(x, d0, d1):
@@ -558,12 +654,12 @@ def _l2_stats(xn, yn, stretches, d0, d1, q):
 
 
 def _design(xn, yn, stretches, d0, d1, q):
-    """Explicit centred lagged design (Fortran order) and responses over the stretches (l1)."""
+    """Explicit centred lagged design (C order: row gathers) and responses over the stretches (l1)."""
     L = d1 - d0 + 1
     qq = np.repeat(q, L)
     D = np.concatenate([_lagged_fm(xn[s][lo:hi], d0, d1) for s, lo, hi in stretches]) - qq
     Y = np.concatenate([yn[s][lo:hi] for s, lo, hi in stretches])
-    return np.asfortranarray(D), Y
+    return np.ascontiguousarray(D), Y
 
 
 __all__ = ["BoostingTRF", "boost_run"]

@@ -10,6 +10,8 @@ threshold the two-sided t for p < .05 with n - 1 degrees of freedom unless given
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -124,9 +126,14 @@ def cluster_test(data, adjacency=None, info=None, dim=SUBJECT, tail: int = 0, th
     with use_log_level(verbose):
         logger.info("cluster_test: %d subjects, %s, threshold %s, %d permutations", n,
                     "sensors x lags" if has_lag else "sensors", threshold, n_permutations)
-        t, clusters, p, _h0 = permutation_cluster_1samp_test(
-            arr, threshold=threshold, n_permutations=int(n_permutations), tail=tail, adjacency=adjacency,
-            max_step=int(max_lag_step), rng=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
+        import mne
+
+        # data without any supra-threshold sample are a normal outcome, not a warning
+        with warnings.catch_warnings(), mne.utils.use_log_level("error"):
+            warnings.filterwarnings("ignore", message="No clusters found", category=RuntimeWarning)
+            t, clusters, p, _h0 = permutation_cluster_1samp_test(
+                arr, threshold=threshold, n_permutations=int(n_permutations), tail=tail, adjacency=adjacency,
+                max_step=int(max_lag_step), rng=random_state, out_type="mask", n_jobs=n_jobs, verbose=False)
     p = np.asarray(p, dtype=np.float64)
     masks = np.asarray(clusters, dtype=bool).reshape((len(clusters),) + t.shape) if len(clusters) else \
         np.zeros((0,) + t.shape, bool)
@@ -168,4 +175,62 @@ def clusters_table(ds: xr.Dataset, alpha: float | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["cluster_test", "clusters_table", "sensor_adjacency"]
+def plot_cluster(ds: xr.Dataset, info, cluster: int = 0, title: str | None = None):
+    """Figure of one cluster of :func:`cluster_test`: a topomap of the t-values (mean over the
+    cluster's lags) with the cluster's sensors marked, and for sensors x lags the t time course
+    averaged over those sensors with the cluster's lags shaded.
+
+    Parameters
+    ----------
+    ds : Dataset from :func:`cluster_test`
+    info : mne.Info with the channel positions (the sensors of ``ds`` are picked by name)
+    cluster : int
+        Index into the clusters (sorted by p; 0 = the smallest p).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import mne
+
+    n_cl = ds.sizes[CLUSTER]
+    if not 0 <= cluster < n_cl:
+        raise ValueError(f"cluster={cluster} but the result has {n_cl} cluster(s)")
+    sensors = [str(c) for c in ds[SENSOR].values]
+    missing = [c for c in sensors if c not in info["ch_names"]]
+    if missing:
+        raise ValueError(f"info lacks the sensor(s) {missing[:10]}")
+    inf = mne.pick_info(info, [info["ch_names"].index(c) for c in sensors])
+    m = ds["cluster_mask"].isel({CLUSTER: cluster})
+    t = ds["t"]
+    p = float(ds["cluster_p"][cluster])
+    has_lag = LAG in t.dims
+    if has_lag:
+        lag_sel = m.any(SENSOR).values
+        topo = t.isel({LAG: lag_sel}).mean(LAG).values
+        sens = m.any(LAG).values
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1, 1.4]})
+    else:
+        topo, sens = t.values, m.values
+        fig, ax0 = plt.subplots(1, 1, figsize=(3.6, 3.2))
+        axes = [ax0]
+    lim = float(np.abs(t.values).max())
+    mne.viz.plot_topomap(topo, inf, axes=axes[0], show=False, mask=sens, cmap="RdBu_r", vlim=(-lim, lim),
+                         mask_params=dict(marker="o", markerfacecolor="k", markersize=4))
+    axes[0].set_title(f"t, cluster {cluster} (p = {p:.3g})")
+    if has_lag:
+        lags = ds[LAG].values
+        axes[1].plot(lags, t.isel({SENSOR: sens}).mean(SENSOR).values, color="k")
+        axes[1].axhline(0, color="0.6", lw=0.8)
+        on = lags[lag_sel]
+        axes[1].axvspan(on.min(), on.max(), color="C1", alpha=0.3, lw=0)
+        axes[1].set_xlabel("lag (s)")
+        axes[1].set_ylabel("mean t over the cluster's sensors")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["cluster_test", "clusters_table", "sensor_adjacency", "plot_cluster"]

@@ -45,6 +45,9 @@ def fit_group(estimator, X, Y, subjects=None, picks=None, share_gram: bool = Tru
         Predictors shared by all subjects (the same stimulus), or one set per subject.
     Y : list or dict {subject: responses}
         Responses per subject: arrays, DataArrays (time, sensor), segment lists or MNE objects.
+        For a ``BackwardTRF`` the recordings are ``X = {subject: recording}`` and the stimulus is
+        repeated in ``Y = {subject: stimulus}`` (its result's "sensor" dim then holds the
+        reconstructed features).
     subjects : list of str, optional
         Names for a list ``Y`` (default ``sub-01, sub-02, ...``; a dict's keys otherwise).
     picks : MNE ``picks`` for MNE inputs.
@@ -96,6 +99,82 @@ def fit_group(estimator, X, Y, subjects=None, picks=None, share_gram: bool = Tru
     return (ds, ests) if return_estimators else ds
 
 
+def cross_validate_group(estimator, X, Y, subjects=None, cv=5, picks=None, share_gram: bool = True,
+                         verbose=None) -> xr.Dataset:
+    """Held-out scores per subject and sensor by nested cross-validation (score / gain maps).
+
+    :func:`neurorrn.encoding.cross_validate` for every subject; with shared predictors and
+    responses of identical segments the subjects' sensors are stacked as the targets of one run
+    (equal to separate runs to rounding).  For a gain map, subtract the scores of a baseline model
+    (``cross_validate_group(full, ...) - cross_validate_group(baseline, ...)``) and pass the
+    difference to :func:`cluster_test`.
+
+    Parameters
+    ----------
+    estimator, X, Y, subjects, picks, share_gram : as :func:`fit_group`
+    cv : int | splitter
+        Outer folds (see :func:`neurorrn.encoding.cross_validate`).
+
+    Returns
+    -------
+    Dataset
+        Every per-target score of ``cross_validate`` with a ``subject`` dim: ``<score>``
+        ``(subject, fold, sensor)`` and ``<score>_mean`` ``(subject, sensor)``.
+    """
+    from ._crossval import cross_validate
+    from ._mne import from_mne
+
+    with use_log_level(verbose):
+        keys, ys = _subject_items(Y, subjects)
+        per_x = isinstance(X, dict)
+        xs = [X[k] for k in keys] if per_x else [X] * len(keys)
+        if per_x and any(k not in X for k in keys):
+            raise ValueError(f"X is a dict of predictors per subject but lacks subject(s) "
+                             f"{[k for k in keys if k not in X]}")
+        conv = []
+        for k, x, y in zip(keys, xs, ys):
+            if is_mne(x) or is_mne(y):
+                xx, yy, _info = from_mne(x, y, estimator.sfreq, picks=picks)
+                conv.append((xx, yy))
+            else:
+                conv.append((x, y))
+        segs = [as_segments(y, f"Y[{k!r}]", estimator.sfreq) for k, (_, y) in zip(keys, conv)]
+        stack = (share_gram and not per_x and not is_mne(X) and not any(is_mne(y) for y in ys)
+                 and len({tuple(s.shape[0] for s in sg.data) for sg in segs}) == 1
+                 and type(estimator).__name__ != "BackwardTRF")
+        parts = []
+        if stack:
+            n_seg = len(segs[0].data)
+            widths = [sg.data[0].shape[1] for sg in segs]
+            Ys = [np.concatenate([sg.data[i] for sg in segs], axis=1) for i in range(n_seg)]
+            ds = cross_validate(estimator, X, Ys if (n_seg > 1 or isinstance(X, (list, tuple))) else Ys[0],
+                                cv=cv, return_predictions=False)
+            bounds = np.concatenate([[0], np.cumsum(widths)])
+            for s, (k, sg) in enumerate(zip(keys, segs)):
+                parts.append(_scores_ds(ds, k, _names(sg, widths[s]), slice(bounds[s], bounds[s + 1])))
+        else:
+            for k, (x, y), sg in progress(list(zip(keys, conv, segs)), desc="cross_validate subjects",
+                                          total=len(keys)):
+                ds = cross_validate(estimator, x, y, cv=cv, return_predictions=False)
+                parts.append(_scores_ds(ds, k, _names(sg, sg.data[0].shape[1]), slice(None)))
+        out = _concat(parts)
+        out.attrs.update({"estimator": type(estimator).__name__, "shared_gram": int(stack)})
+        return out
+
+
+def _scores_ds(ds, subject, sensors, sl):
+    tdim = [d for d in ds["r_mean"].dims][0]
+    data = {}
+    for name, v in ds.data_vars.items():
+        if tdim in v.dims and not {FEATURE, LAG} & set(v.dims) and name not in ("intercept", "best_alpha"):
+            v = v.isel({tdim: sl}).rename({tdim: SENSOR})
+            data[name] = (v.dims, v.values)
+    coords = {SENSOR: list(sensors)}
+    if "fold" in ds.coords:
+        coords["fold"] = ds["fold"].values
+    return xr.Dataset(data, coords=coords).expand_dims({SUBJECT: [subject]})
+
+
 def _names(seg, n, prefix=""):
     return [str(v) for v in seg.names] if seg.names is not None else [f"{prefix}{i}" for i in range(n)]
 
@@ -145,4 +224,4 @@ def _concat(parts):
     return xr.concat(parts, dim=SUBJECT, join="outer", data_vars="all", coords="minimal", compat="override")
 
 
-__all__ = ["fit_group"]
+__all__ = ["fit_group", "cross_validate_group"]

@@ -83,10 +83,30 @@ class _L2Direct:
 
         return _choose(a, s, active, delta)
 
-    def update(self, j, dlt):
+    def update(self, j, dlt, e_new=None):
         self.rtr -= dlt * self.Dtr[:, j]
         self.rva -= dlt * self.Dva[:, j]
         self.e_train, self.e_test = float((self.rtr ** 2).sum()), float((self.rva ** 2).sum())
+
+
+class _L1Direct(_L2Direct):
+    """The l1 error by its definition."""
+
+    def __init__(self, Dtr, ytr, Dva, yva):
+        super().__init__(Dtr, ytr, Dva, yva)
+        self.e_train, self.e_test = float(np.abs(ytr).sum()), float(np.abs(yva).sum())
+
+    def best(self, delta, active):
+        from neurorrn.encoding._boosting import _choose
+
+        a = np.abs(self.rtr[:, None] - delta * self.Dtr).sum(0)
+        s = np.abs(self.rtr[:, None] + delta * self.Dtr).sum(0)
+        return _choose(a, s, active, delta)
+
+    def update(self, j, dlt, e_new=None):
+        self.rtr -= dlt * self.Dtr[:, j]
+        self.rva -= dlt * self.Dva[:, j]
+        self.e_train, self.e_test = float(np.abs(self.rtr).sum()), float(np.abs(self.rva).sum())
 
 
 @pytest.mark.parametrize("selective", [0, 1, 2])
@@ -110,9 +130,11 @@ def test_gram_path_equals_brute_force_definition(selective):
     h2, f2, n2 = boost_run(_L2Direct(Dtr, Ytr[:, 0], Dva, Yva[:, 0]), 3, L, 0.005, 0.005, selective)
     assert n1 == n2 and f1 == f2 and n1 > 50
     np.testing.assert_allclose(h1, h2, atol=1e-12)
-    # l1 runs through the same loop on residuals
+    # l1: the linearised search with its correction takes the steps of the definition
     h3, f3, n3 = boost_run(_L1(Dtr, Ytr[:, 0], Dva, Yva[:, 0]), 3, L, 0.005, 0.005, selective)
-    assert n3 > 50 and not f3
+    h4, f4, n4 = boost_run(_L1Direct(Dtr, Ytr[:, 0], Dva, Yva[:, 0]), 3, L, 0.005, 0.005, selective)
+    assert n3 == n4 and f3 == f4 and n3 > 50
+    np.testing.assert_allclose(h3, h4, atol=1e-12)
 
 
 def test_partitions_and_stretches():
@@ -138,6 +160,25 @@ def test_basis_extends_lags_and_predicts():
     assert est.coef_.shape[2] == 21 + 5 - 1
     np.testing.assert_allclose(est.lags_[[0, -1]], [-0.02, 0.22])
     assert np.corrcoef(est.predict(x)[:, 0], s[:, 0])[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("error", ["l2", "l1"])
+def test_threads_do_not_change_the_result(error):
+    x, y, _, _ = _sparse_problem(9, T=800, C=3)
+    a = BoostingTRF(0.0, 0.1, SF, error=error).fit(x, y)
+    b = BoostingTRF(0.0, 0.1, SF, error=error, n_jobs=3).fit(x, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.n_steps_, b.n_steps_)
+
+
+def test_cross_validate_gives_held_out_scores():
+    from neurorrn.encoding import cross_validate
+
+    x, y, _, s = _sparse_problem(10, T=2000, C=2)
+    ds = cross_validate(BoostingTRF(0.0, 0.2, SF), x, y, cv=4)
+    r_max = [np.corrcoef(s[:, c], y[:, c])[0, 1] for c in range(2)]
+    assert np.all(ds["r_mean"].values > 0.9 * np.array(r_max))
+    assert ds["coef"].shape == (2, 2, 21)
 
 
 def test_errors():
@@ -180,6 +221,22 @@ def test_matches_eelbrain(kw):
     assert he.shape == ours.coef_.shape
     np.testing.assert_allclose(ours.coef_, he, rtol=0, atol=1e-10 * np.abs(he).max())
     assert np.isclose(res.h_time.tmin, ours.lags_[0])
+
+
+def test_per_feature_lag_windows_match_eelbrain():
+    x, y, h, _ = _sparse_problem(12, T=1500, C=2)
+    est = BoostingTRF([0.0, 0.05], [0.1, 0.2], SF).fit(x, y)
+    assert est.coef_.shape == (2, 2, 21)
+    assert np.all(est.coef_[:, 0, 11:] == 0) and np.all(est.coef_[:, 1, :5] == 0)
+    with pytest.raises(ValueError, match="2 lag windows but X has 3 features"):
+        BoostingTRF([0.0, 0.05], [0.1, 0.2], SF).fit(np.c_[x, x[:, :1]], y)
+    eel = pytest.importorskip("eelbrain")
+    t = eel.UTS(0, 1 / SF, len(x))
+    xs = [eel.NDVar(x[:, f], (t,), name=f"x{f}") for f in range(2)]
+    Y = eel.NDVar(y.T, (eel.Scalar("sensor", np.arange(2)), t), name="y")
+    res = eel.boosting(Y, xs, [0.0, 0.05], [0.1 + 1 / SF, 0.2 + 1 / SF])
+    he = np.stack([hh.get_data(("sensor", "time")) for hh in res.h_scaled], 1)
+    np.testing.assert_allclose(est.coef_, he, rtol=0, atol=1e-10 * np.abs(he).max())
 
 
 @parametrize_with_checks([BoostingTRF(0.0, 0.0, 1.0, partitions=2)])

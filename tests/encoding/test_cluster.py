@@ -104,6 +104,27 @@ def test_end_to_end_group_trfs():
     assert set(tab["sensors"][0]) & set(CLUSTER) and 0.07 <= tab["lag_min"][0] <= 0.1 <= tab["lag_max"][0]
 
 
+def test_plot_cluster():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurorrn.encoding import plot_cluster
+
+    data, _ = _maps(0)
+    ds = cluster_test(data, info=_info(), n_permutations=64, random_state=0)
+    fig = plot_cluster(ds, _info())
+    assert len(fig.axes) >= 2 and "cluster 0" in fig.axes[0].get_title()
+    plt.close(fig)
+    ds_s = cluster_test(_maps(0, lags=False)[0], info=_info(), n_permutations=64, random_state=0)
+    fig = plot_cluster(ds_s, _info(), title="gain")
+    plt.close(fig)
+    n = ds.sizes["cluster"]
+    with pytest.raises(ValueError, match=f"cluster={n} but the result has {n} cluster"):
+        plot_cluster(ds, _info(), cluster=n)
+
+
 def test_errors():
     data, _ = _maps(0, n_sub=4)
     with pytest.raises(ValueError, match="adjacency= or info="):
@@ -120,19 +141,26 @@ def test_errors():
 
 @pytest.mark.slow
 def test_null_false_positive_rate():
-    """Under the null (no effect), P(any cluster p < .05) stays near .05 (400 null data sets)."""
+    """Under the null (no effect), P(any cluster significant at .05) stays near .05 (400 null sets).
+
+    Significant means p <= .05: MNE's p is (number of permutations with a max cluster statistic at
+    least as large, the identity included) / n_permutations, a multiple of 1/200 here, so p <= .05 is
+    the level-.05 test and p < .05 a level-.045 one.  Measured (mne 1.13.2, 12 subjects, 19 sensors x
+    20 lags): p <= .05 in .0425 (sensors x lags) and .0500 (sensors) of the nulls; p < .05 in .0375
+    and .0375.  The binomial SD of a rate near .05 over 400 nulls is .011.
+    """
     n_null = 400
-    hits_sl, hits_s = 0, 0
+    hits = {"sensors x lags": [0, 0], "sensors": [0, 0]}
     info = _info()
     adj = sensor_adjacency(info, CH)
     for k in range(n_null):
-        data, _ = _maps(1000 + k, effect=0.0)
-        ds = cluster_test(data, adjacency=adj, n_permutations=200, random_state=k)
-        hits_sl += bool(ds.sizes["cluster"]) and float(ds["cluster_p"].min()) < 0.05
-        data_s, _ = _maps(5000 + k, effect=0.0, lags=False)
-        ds_s = cluster_test(data_s, adjacency=adj, n_permutations=200, random_state=k)
-        hits_s += bool(ds_s.sizes["cluster"]) and float(ds_s["cluster_p"].min()) < 0.05
-    rate_sl, rate_s = hits_sl / n_null, hits_s / n_null
-    print(f"null false-positive rate: sensors x lags {rate_sl:.4f}, sensors {rate_s:.4f} ({n_null} nulls)")
-    assert 0.02 <= rate_sl <= 0.08
-    assert 0.02 <= rate_s <= 0.08
+        for name, lags, base in (("sensors x lags", True, 1000), ("sensors", False, 5000)):
+            data, _ = _maps(base + k, effect=0.0, lags=lags)
+            ds = cluster_test(data, adjacency=adj, n_permutations=200, random_state=k)
+            pmin = float(ds["cluster_p"].min()) if ds.sizes["cluster"] else 1.0
+            hits[name][0] += pmin <= 0.05
+            hits[name][1] += pmin < 0.05
+    for name, (le, lt) in hits.items():
+        print(f"null false-positive rate, {name}: p <= .05 {le / n_null:.4f}, p < .05 {lt / n_null:.4f} "
+              f"({n_null} nulls)")
+        assert 0.02 <= le / n_null <= 0.08

@@ -72,6 +72,13 @@ def test_mne_subjects_with_different_bads_join_by_name():
     assert np.isnan(ds["coef"].sel(subject="b", sensor="Pz")).all()
     ref = TRF(0.0, 0.1, SF, alpha=1.0).fit(x, Ys[1][:, :2])
     np.testing.assert_allclose(ds["coef"].sel(subject="b", sensor=["Fz", "Cz"]).values, ref.coef_, rtol=1e-10)
+    from neurorrn.encoding import cross_validate, cross_validate_group
+
+    sc = cross_validate_group(TRF(0.0, 0.1, SF, alpha=1.0), x, raws, subjects=["a", "b", "c"], cv=3)
+    assert sc.attrs["shared_gram"] == 0 and np.isnan(sc["r_mean"].sel(subject="b", sensor="Pz"))
+    ref_sc = cross_validate(TRF(0.0, 0.1, SF, alpha=1.0), x, Ys[0], cv=3, return_predictions=False)
+    np.testing.assert_allclose(sc["r_mean"].sel(subject="a", sensor=["Fz", "Cz", "Pz"]).values,
+                               ref_sc["r_mean"].values, rtol=1e-10)
 
 
 def test_errors():
@@ -99,3 +106,37 @@ def test_group_grand_average_to_evoked():
     assert evs[0].get_channel_types() == ["eeg"] * 3
     # the grand average approaches the group's mean kernel
     assert np.corrcoef(evs[0].data.ravel(), H.mean(0)[:, 0].ravel())[0, 1] > 0.95
+
+
+def test_cross_validate_group_stacked_equals_separate_and_gain_map_cluster():
+    """Gain of a predictor planted in a sensor cluster: held-out score maps per subject, the gain
+    over a baseline model, and a cluster test over sensors that finds it."""
+    from neurorrn.encoding import cluster_test, cross_validate, cross_validate_group
+
+    ch = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4",
+          "P8", "O1", "O2"]
+    planted = ["C3", "Cz", "C4", "P3", "Pz"]
+    rng = np.random.default_rng(11)
+    T, n_sub = 1500, 8
+    x = rng.standard_normal((T, 2))
+    kern = np.exp(-0.5 * ((np.arange(11) - 5) / 1.5) ** 2)
+    Ys = []
+    for _ in range(n_sub):
+        base = np.convolve(x[:, 0], kern)[:T, None] * rng.uniform(0.5, 1.0, len(ch))  # everywhere
+        extra = np.convolve(x[:, 1], kern)[:T, None] * np.isin(ch, planted) * rng.uniform(0.3, 0.6)
+        y = base + extra + 2.0 * rng.standard_normal((T, len(ch)))
+        Ys.append(xr.DataArray(y, dims=("time", "sensor"), coords={"time": np.arange(T) / SF, "sensor": ch}))
+    est = TRF(0.0, 0.1, SF, alpha=10.0)
+    full = cross_validate_group(est, x, Ys, cv=3)
+    assert full.attrs["shared_gram"] == 1 and dict(full["r_mean"].sizes) == {"subject": n_sub, "sensor": 19}
+    ref = cross_validate(est, x, Ys[2], cv=3, return_predictions=False)
+    np.testing.assert_allclose(full["r_mean"].isel(subject=2).values, ref["r_mean"].values, rtol=1e-10)
+    np.testing.assert_allclose(full["r"].isel(subject=2).values, ref["r"].values, rtol=1e-10)
+    base = cross_validate_group(est, x[:, :1], Ys, cv=3)
+    gain = full["r_mean"] - base["r_mean"]
+    info = mne.create_info(ch, SF, "eeg")
+    info.set_montage("colin27_1020")
+    res = cluster_test(gain, info=info, n_permutations=128, random_state=0)
+    assert float(res["cluster_p"][0]) < 0.05
+    found = set(np.asarray(ch)[res["cluster_mask"][0].values])
+    assert len(found & set(planted)) >= 4 and len(found - set(planted)) <= 2

@@ -204,3 +204,21 @@ def test_response_epochs_from_raw_drops_bad_windows():
     ep = response_epochs(raw, tl, tmin=-0.1, tmax=0.2, picks=["Cz", "Pz"])
     assert list(ep.label.values) == ["K", "D"] and list(ep["sensor"].values) == ["Cz", "Pz"]
     np.testing.assert_allclose(ep.values[0, :, 10], y[60, [1, 2]])
+
+
+def test_bad_spans_with_first_samp_and_meas_date():
+    """Annotations in the measurement clock (first_samp > 0, orig_time set) cut the right samples."""
+    from datetime import datetime, timezone
+
+    from neurorrn.encoding._mne import good_spans
+
+    x, y, _ = _planted(T=1000)
+    info = mne.create_info(CH, SF, "eeg")
+    raw = mne.io.RawArray(y.T, info, first_samp=500, verbose=False)
+    raw.set_meas_date(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    # 5 s after the first sample = 10 s after the measurement's start (first_samp = 5 s)
+    raw.set_annotations(mne.Annotations([10.0], [1.0], ["BAD_x"], orig_time=raw.info["meas_date"]))
+    assert good_spans(raw) == [(0, 500), (600, 1000)]
+    t = _trf().fit(x, raw)
+    ref = _trf().fit([x[:500], x[600:]], [y[:500], y[600:]])
+    np.testing.assert_allclose(t.coef_, ref.coef_, rtol=0, atol=1e-12 * np.abs(ref.coef_).max())
