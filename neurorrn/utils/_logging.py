@@ -113,13 +113,21 @@ def _console_is_terminal() -> bool:
 
 
 class LogProgress:
-    """Progress as log lines (for files and pipes): a line at every tenth of ``total``.
+    """Progress as log lines (for files and pipes): a line at a tenth of ``total`` when at least
+    ``min_interval`` seconds passed since the last line (so a quick loop logs one line), and one
+    when it ends.
 
     Offers the part of tqdm's interface the package uses (iteration, ``update``,
     ``set_postfix``, ``close``, context manager).
     """
 
-    def __init__(self, iterable=None, total=None, desc=None, initial=0, unit="it", **_ignored):
+    def __init__(self, iterable=None, total=None, desc=None, initial=0, unit="it", min_interval: float = 5.0,
+                 **_ignored):
+        import time
+
+        self._clock = time.monotonic
+        self._last = self._clock()
+        self.min_interval = float(min_interval)
         self.iterable = iterable
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
@@ -140,8 +148,10 @@ class LogProgress:
 
     def update(self, k=1) -> None:
         self.n += k
-        if self.total and self.total >= 10 and self._tenth(self.n) > self._logged and self.n < self.total:
+        if (self.total and self.total >= 10 and self._tenth(self.n) > self._logged and self.n < self.total
+                and self._clock() - self._last >= self.min_interval):
             self._logged = self._tenth(self.n)
+            self._last = self._clock()
             logger.info(self._line())
 
     def set_postfix(self, ordered_dict=None, refresh=True, **kwargs) -> None:
@@ -183,6 +193,7 @@ def progress(iterable=None, *, total=None, desc=None, verbose=None, **kwargs):
 
     disable = _level(verbose) > logging.INFO if verbose is not None else logger.getEffectiveLevel() > logging.INFO
     if disable or _console_is_terminal():
+        kwargs.pop("min_interval", None)  # LogProgress only
         if not disable and "ncols" not in kwargs:
             try:  # a pseudo-terminal that reports no size still gets a bar
                 if os.get_terminal_size(sys.stderr.fileno()).columns == 0:

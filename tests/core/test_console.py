@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import subprocess
 import sys
@@ -10,14 +9,14 @@ import textwrap
 
 import pytest
 
-from neurorrn.utils._logging import LogProgress, logger, progress, use_log_level
+from neurorrn.utils._logging import LogProgress, progress, use_log_level
 
 SCRIPT = textwrap.dedent("""
     import logging, sys, time, warnings
     from neurorrn.utils._logging import logger, progress, use_log_level, warn, route_warnings_to_log
     route_warnings_to_log()
     with use_log_level("INFO"):
-        bar = progress(total=40, desc="training", unit="epoch")
+        bar = progress(total=40, desc="training", unit="epoch", min_interval=0)
         for i in range(40):
             bar.update(1)
             bar.set_postfix(loss=f"{1 / (i + 1):.3f}")
@@ -70,6 +69,13 @@ def test_log_progress_interface():
     p = LogProgress(total=100, desc="y", initial=50)
     p.update(49)
     assert p.n == 99
+
+
+def test_quick_loops_log_one_line(caplog):
+    with use_log_level("INFO"), caplog.at_level("INFO", logger="neurorrn"):
+        list(LogProgress(range(100), desc="quick"))  # default: a line only every 5 s, and at the end
+    lines = [r.getMessage() for r in caplog.records if "quick" in r.getMessage()]
+    assert lines == ["quick: 100/100 it (100%)"]
 
 
 def test_version_and_misspelled_stage_options(tmp_path):
