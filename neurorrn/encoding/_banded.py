@@ -55,7 +55,7 @@ class BandedTRF(TRF):
     Other attributes as :class:`TRF`.
     """
 
-    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r2", alpha_rule="best",
                  search="random", n_iter=20, concentrations=(0.1, 1.0),
                  band_ratios=(0.01, 0.1, 1.0, 10.0, 100.0), random_state=0, fit_intercept=True,
                  standardize=False, backend="numpy", dtype="float64", device=None, verbose=None):

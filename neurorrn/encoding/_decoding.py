@@ -29,7 +29,7 @@ class BackwardTRF(TRF):
 
     _keep_gram = True
 
-    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="best",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
                  verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,

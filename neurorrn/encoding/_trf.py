@@ -21,7 +21,7 @@ SCORINGS = ("r", "r2", "explained_variance")
 ALPHA_RULES = ("1se", "best")
 
 
-def select_alpha(scores: np.ndarray, rule: str = "1se") -> np.ndarray:
+def select_alpha(scores: np.ndarray, rule: str = "best") -> np.ndarray:
     """Index of the chosen alpha per target from held-out scores (n_folds, n_alphas, n_targets).
 
     ``'best'``: the highest mean over folds.  ``'1se'``: the largest alpha (alphas ascending)
@@ -71,13 +71,19 @@ class TRF(RegressorMixin, BaseEstimator):
         Folds for choosing alpha (ignored for a single alpha).  An int gives contiguous folds:
         whole segments when there are enough, else contiguous stretches; with ``groups``, contiguous
         sets of groups.  Sample indices of splitters refer to the concatenated segments.
-    scoring : {'r', 'r2', 'explained_variance'}
-        Metric for choosing alpha and returned (averaged over targets) by :meth:`score`.
-    alpha_rule : {'1se', 'best'}
+    scoring : {'r2', 'r', 'explained_variance'}
+        Metric by which the alpha of each target is chosen (and reported in ``best_score_``).
+        Default ``'r2'`` (held-out R², scikit-learn's definition): it sees the scale of the
+        prediction, so the chosen alpha does not shrink kernels and R² / explained variance
+        computed from the fit are unbiased.  Pearson ``'r'`` is blind to scale and nearly flat in
+        alpha; choosing by it shrinks kernels (see ``docs/encoding.md``).  :meth:`score` always
+        returns R² (scikit-learn's convention); per-target r is in :meth:`score_targets`.
+    alpha_rule : {'best', '1se'}
         How the alpha of each target is chosen from the fold scores (:func:`select_alpha`):
-        the largest alpha within one (paired) standard error of the best mean score (default; more
-        reliable kernels at no measurable cost in prediction), or the best mean score itself (the
-        rule of himalaya's ``RidgeCV`` and mtrf).
+        ``'best'`` (default), the best mean score (the rule of himalaya's ``RidgeCV``, scikit-learn's
+        ``RidgeCV`` and mtrf); ``'1se'``, the largest alpha within one (paired) standard error of the
+        best mean score (smoother kernels, at the measured cost of shrunken amplitudes and biased
+        variance partitions listed in ``docs/encoding.md``).
     fit_intercept : bool
         Centre predictors and responses with the training means before lagging (as MNE).
     standardize : bool
@@ -120,7 +126,7 @@ class TRF(RegressorMixin, BaseEstimator):
 
     _keep_gram = False  # subclasses that need the full-data Gram in _finish (patterns) set this
 
-    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r2", alpha_rule="best",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
                  verbose=None):
         self.tmin = tmin
@@ -366,10 +372,15 @@ class TRF(RegressorMixin, BaseEstimator):
         return _sample_scores(np.concatenate(ys.data), np.concatenate(preds))
 
     def score(self, X, y, sample_weight=None):
-        """Mean over targets of ``scoring`` on ``(X, y)``."""
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by TRF")
-        return float(np.mean(self.score_targets(X, y)[self.scoring]))
+        """R² of the prediction on ``(X, y)``, averaged over targets (as scikit-learn regressors:
+        :func:`sklearn.metrics.r2_score` with ``multioutput='uniform_average'``).  Per-target R², r
+        and explained variance: :meth:`score_targets`."""
+        from sklearn.metrics import r2_score
+
+        check_is_fitted(self, "coef_")
+        xs, ys = self._segments(X, y, reset=False)
+        yhat = np.concatenate(self._predict_segments(xs))
+        return float(r2_score(np.concatenate(ys.data), yhat, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
