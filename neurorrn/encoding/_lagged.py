@@ -63,7 +63,7 @@ def lagged_gram(x, d0: int, d1: int, be):
     if _short(T, d0, d1):
         D = lagged_design(x, d0, d1, be).reshape(T, L * F)
         return D.T @ D
-    G4 = be.zeros((L, L, F, F))  # (lag_i, lag_j, F, F); transposed to lag-major (L, F, L, F) at the end
+    G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F), filled block by block
     K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
     H = max(-d0, 0)  # longest head correction (negative lags lose samples at the start)
     tail_idx = T - np.arange(1, K + 1)  # x[T-k], k = 1..K
@@ -89,11 +89,10 @@ def lagged_gram(x, d0: int, d1: int, be):
             pos = sel > 0
             blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
         ii, jx = _index(i, be), _index(j, be)
-        G4[ii, jx] = blocks
+        G4[ii, :, jx, :] = blocks
         if delta > 0:
-            G4[jx, ii] = be.transpose(blocks, (0, 2, 1))
-    G4 = be.transpose(G4, (0, 2, 1, 3))
-    return G4.reshape(L * F, L * F) if be.name == "torch" else np.ascontiguousarray(G4).reshape(L * F, L * F)
+            G4[jx, :, ii, :] = be.transpose(blocks, (0, 2, 1))
+    return G4.reshape(L * F, L * F)
 
 
 def _index(idx, be):

@@ -26,16 +26,100 @@ MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than on
 MAX_CHOLESKY_TRI = 3  # on the CPU, more distinct alphas than this take the tridiagonal path
 
 
+class DowndatedBlocks:
+    """Block statistics that hold one p x p Gram matrix whatever the number of blocks and folds.
+
+    Every block keeps its small statistics (cross-products ``Z``, sums, moments); of the Grams only
+    the total over all pieces is kept.  A fold's training Gram is that total minus the Gram of the
+    blocks outside the training set, which is recomputed from their samples (one extra pass of
+    lagged cross-products over the data for all folds together); the test Gram is the same
+    recomputed matrix.  Peak memory of a fold: the total, the training and test Grams and one
+    centred matrix (4 p x p), against ``n_blocks + 4`` when all block Grams are kept.
+
+    Parameters
+    ----------
+    piece_stats : callable
+        ``piece_stats(piece) -> Stats`` for a piece ``(segment, start, stop, block)`` of ``plan``.
+    plan : FoldPlan
+    gram : callable
+        ``gram(piece) -> G`` (the raw lagged Gram of one piece, as in ``piece_stats``).
+    """
+
+    def __init__(self, piece_stats, plan, gram, n_jobs=None):
+        from ._backend import ordered_map
+        from ._suffstats import small_total
+
+        self.plan = plan
+        self.gram = gram
+        self.G = None
+        small = [[] for _ in range(plan.n_blocks)]
+        for (_, _, _, b), st in zip(plan.pieces, ordered_map(piece_stats, plan.pieces, n_jobs)):
+            if self.G is None:
+                self.G = st.G
+            else:
+                self.G += st.G
+            st.G = None
+            small[b].append(st)
+        self.small = [small_total(v) if v else None for v in small]
+        self.used = sorted(b for b, v in enumerate(small) if v)
+
+    def gram_of(self, blocks):
+        blocks = set(int(b) for b in blocks)
+        out = None
+        for piece in self.plan.pieces:
+            if piece[3] in blocks:
+                g = self.gram(piece)
+                if out is None:
+                    out = g
+                else:
+                    out += g
+        return out
+
+    def fold_stats(self, tr, te):
+        """Raw (train, test) :class:`Stats` of one fold."""
+        from ._suffstats import Stats, small_total
+
+        outside = sorted(set(self.used) - set(int(b) for b in tr))
+        G_out = self.gram_of(outside)
+        G_tr = self.G - G_out
+        G_te = G_out if sorted(int(b) for b in te) == outside else self.gram_of(te)
+        del G_out
+        s_tr = small_total([self.small[b] for b in tr])
+        s_te = small_total([self.small[b] for b in te])
+        return (Stats(G_tr, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq))
+
+    def total_stats(self):
+        """Raw statistics of all pieces (hands over the total Gram: call last)."""
+        from ._suffstats import Stats, small_total
+
+        s = small_total([self.small[b] for b in self.used])
+        G, self.G = self.G, None
+        return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
+
+
+def fold_problem(block_stats, fold, L, scale, be, intercept=True):
+    """Centred (train, test) statistics of one fold ``(train blocks, test blocks)``, centred with
+    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`
+    or a :class:`DowndatedBlocks`."""
+    tr, te = fold
+    if isinstance(block_stats, DowndatedBlocks):
+        st_tr, st_te = block_stats.fold_stats(tr, te)
+    else:
+        st_tr, st_te = total([block_stats[i] for i in tr]), None
+    mu, sd, muy = moments(st_tr, scale, intercept)
+    ctr = center(st_tr, L, mu, sd, muy, be)
+    del st_tr
+    if st_te is None:
+        st_te = total([block_stats[i] for i in te])
+    return ctr, center(st_te, L, mu, sd, muy, be)
+
+
 def iter_fold_problems(block_stats, folds, L, scale, be, intercept=True):
-    """Centred (train, test) statistics per fold, with the training folds' means and SDs, made
-    one fold at a time (so that a caller that is done with a fold frees its p x p arrays and
-    the next fold reuses the memory)."""
-    for tr, te in folds:
-        st_tr = total([block_stats[i] for i in tr])
-        mu, sd, muy = moments(st_tr, scale, intercept)
-        ctr = center(st_tr, L, mu, sd, muy, be)
-        del st_tr
-        yield ctr, center(total([block_stats[i] for i in te]), L, mu, sd, muy, be)
+    """:func:`fold_problem` of each fold, made one fold at a time (so that a caller that is done
+    with a fold frees its p x p arrays and the next fold reuses the memory)."""
+    for fold in folds:
+        yield fold_problem(block_stats, fold, L, scale, be, intercept)
 
 
 def fold_problems(block_stats, folds, L, scale, be, intercept=True):
@@ -64,11 +148,15 @@ class TridiagonalPath:
         Symmetric positive semi-definite; float32 or float64 numpy array (not modified).
     """
 
-    def __init__(self, G):
+    def __init__(self, G, overwrite: bool = False):
         from scipy.linalg import get_lapack_funcs
         from scipy.linalg.lapack import _compute_lwork
 
-        a = np.array(G, order="F", copy=True)
+        G = np.asarray(G)
+        if overwrite and G.flags.c_contiguous and G.dtype in (np.float32, np.float64):
+            a = G.T  # G is symmetric: its transpose is the same matrix, Fortran-ordered, no copy
+        else:
+            a = np.array(G, order="F", copy=True)
         self.dtype = a.dtype
         self.p = a.shape[0]
         sytrd, sytrd_lwork = get_lapack_funcs(("sytrd", "sytrd_lwork"), (a,))
@@ -78,7 +166,7 @@ class TridiagonalPath:
             raise np.linalg.LinAlgError(f"?sytrd failed with info={info}")
         self.d = d.astype(np.float64)
         self.e = e.astype(np.float64)
-        self._refl = np.asfortranarray(a[1:, :-1])
+        self._refl = _shift_reflectors(a)
         self._tau = tau
         self._ormqr = get_lapack_funcs("ormqr", (a,))
         self._gtsv = get_lapack_funcs("gtsv", (self.d,))
@@ -120,6 +208,24 @@ class TridiagonalPath:
         return x
 
 
+def _shift_reflectors(a: np.ndarray) -> np.ndarray:
+    """``a[1:, :-1]`` as a Fortran-ordered (p-1, p-1) array made inside ``a``'s memory.
+
+    Column ``j`` of the result starts at ``j (p-1)`` in the buffer, at or before where its source
+    ``a[1:, j]`` starts (``j p + 1``), so copying the columns in increasing order only overwrites
+    what has been read (each column copy is buffered by numpy where source and target overlap).
+    """
+    p = a.shape[0]
+    if p < 2:
+        return np.zeros((0, 0), dtype=a.dtype, order="F")
+    if not (a.flags.f_contiguous and a.flags.writeable):
+        return np.asfortranarray(a[1:, :-1])
+    buf = a.reshape(-1, order="F")  # a view (a is Fortran-contiguous)
+    for j in range(p - 1):
+        buf[j * (p - 1):(j + 1) * (p - 1)] = buf[j * p + 1:(j + 1) * p]
+    return buf[: (p - 1) ** 2].reshape((p - 1, p - 1), order="F")
+
+
 def _use_tridiagonal(be) -> bool:
     """The eigenvector-free path runs on CPU backends (LAPACK through scipy)."""
     return not (be.name == "torch" and str(be.device) != "cpu")
@@ -133,7 +239,7 @@ def _tridiagonal_ok(tri: TridiagonalPath, alphas) -> bool:
 
 
 def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=None,
-                      max_elements: int = 2**26):
+                      max_elements: int = 2**26, overwrite: bool = False):
     """Held-out scores of ridge fits for every alpha: dict of (A, C) float64 arrays.
 
     ``g`` (p,) multiplies the features (banded ridge); ``decomp`` reuses ``(lam, V)`` of the
@@ -143,9 +249,14 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
     """
     ctr_s = _scaled(ctr, g)
     if decomp is None and _use_tridiagonal(be):
-        tri = TridiagonalPath(be.to_numpy(ctr_s.G))
         alphas64 = np.asarray(alphas, dtype=np.float64)
-        if _tridiagonal_ok(tri, alphas64):
+        Gn = be.to_numpy(ctr_s.G)
+        # the training Gram (or its scaled copy) may be factorised in place when it is ours and
+        # every alpha is safely above its rounding level (the trace bounds the largest eigenvalue)
+        own = (overwrite or ctr_s is not ctr) and be.name == "numpy" and \
+            float(np.min(alphas64)) > 4 * np.finfo(Gn.dtype).eps * float(np.trace(Gn))
+        tri = TridiagonalPath(Gn, overwrite=own)
+        if own or _tridiagonal_ok(tri, alphas64):
             return _tridiagonal_scores(tri, ctr_s, cte, alphas64, be, g, max_elements), None
     lam, V = eig(ctr_s.G, be) if decomp is None else decomp
     Q = V.T @ ctr_s.Z  # (p, C)
@@ -192,7 +303,7 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
     if alpha.ndim == 0 or np.all(alpha == alpha.flat[0]):
         a = float(alpha.flat[0])
         if decomp is None:
-            W = be.solve_psd(cs.G + a * be.eye(cs.G.shape[0]), cs.Z)
+            W = be.solve_psd(_plus_diag(cs.G, a, be), cs.Z, overwrite=True)
         else:
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
@@ -210,11 +321,10 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
     elif decomp is None and len(np.unique(alpha)) <= MAX_CHOLESKY:
         # a few distinct alphas: one Cholesky (p^3/3 flops) per alpha beats an eigh (~4 p^3)
         W = be.zeros(cs.Z.shape)
-        eye = be.eye(cs.G.shape[0])
         for a in np.unique(alpha):
             cols = np.flatnonzero(alpha == a)
             idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
-            W[:, idx] = be.solve_psd(cs.G + float(a) * eye, cs.Z[:, idx])
+            W[:, idx] = be.solve_psd(_plus_diag(cs.G, float(a), be), cs.Z[:, idx], overwrite=True)
     else:
         lam, V = eig(cs.G, be) if decomp is None else decomp
         Q = V.T @ cs.Z
@@ -225,7 +335,62 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
     return W
 
 
+def _plus_diag(G, a: float, be):
+    """``G + a I`` as a new array, without forming the identity (one p x p array)."""
+    out = G.clone() if be.name == "torch" else G.copy()
+    if be.name == "torch":
+        out.diagonal().add_(a)
+    else:
+        out.flat[:: out.shape[0] + 1] += a
+    return out
+
+
 def refit_stats(block_stats, L, scale, be, intercept=True):
     st = total(block_stats)
     mu, sd, muy = moments(st, scale, intercept)
     return center(st, L, mu, sd, muy, be), (mu, sd, muy)
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: int = 1) -> int:
+    """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
+
+    Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
+    matrices and one temporary (the tridiagonalisation works in place).  Downdated: the total
+    Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
+    centred matrix.
+    """
+    per = p1 * p1 * itemsize
+    if downdate:
+        return per * (1 + 3 * n_workers)
+    return per * (n_blocks + 3 * n_workers)
+
+
+def check_memory(p1, itemsize, n_blocks, downdate, n_workers, name, n_features, n_lags,
+                 limit: int | None = None):
+    """Refuse up front a fit whose p x p arrays would not fit in memory, naming what reduces it."""
+    limit = physical_memory() if limit is None else limit
+    if limit is None:
+        return
+    need = cv_memory(p1, itemsize, n_blocks, downdate, n_workers)
+    if need > 0.9 * limit:
+        gib = 2**30
+        half = cv_memory(p1, min(itemsize, 4), n_blocks, downdate, 1)
+        raise MemoryError(
+            f"{name}: {n_features} features x {n_lags} lags (p = {p1}) needs about {need / gib:.1f} GiB "
+            f"for its p x p matrices ({'1' if downdate else n_blocks} + {3 * n_workers} of "
+            f"{p1 * p1 * itemsize / gib:.2f} GiB), more than this machine's {limit / gib:.1f} GiB. "
+            f"What reduces it: dtype='float32' ({half / gib:.1f} GiB with n_jobs=1); fewer lags "
+            f"(a narrower tmin..tmax, or a lower sfreq); a lag basis (lag_basis=..., p = n_features x "
+            f"n_basis); fewer features (PCA of the units); and, when there are fewer samples than p, "
+            f"solver='dual' (memory n_samples^2)."
+        )

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from .._dims import TARGET
 from ..utils._check import check_option, check_random_state, validate_type
 from ..utils._logging import logger, progress, use_log_level
+from ._backend import single_blas_thread
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._solve import alpha_path_scores, eig, fold_problems
@@ -41,7 +42,7 @@ def circular_shift_null(estimator: TRF, X, Y, n_permutations: int = 100, groups=
         ``(1 + #{null >= observed}) / (1 + n_permutations)``, ``shift`` (permutation, segment) (s).
     """
     validate_type(n_permutations, "int", "n_permutations")
-    with use_log_level(verbose):
+    with use_log_level(verbose), single_blas_thread():
         est = clone(estimator)
         d0, d1 = est._check_params()
         be = est._be
@@ -61,11 +62,7 @@ def circular_shift_null(estimator: TRF, X, Y, n_permutations: int = 100, groups=
         if fixed is not None:
             alphas = np.array([fixed])
         else:
-            from ._solve import refit_stats
-
-            c_full, _ = refit_stats([b for b in blocks if b is not None], L, est.standardize, be,
-                                    est.fit_intercept)
-            alphas = est._absolute_alphas(grid, relative, c_full)
+            alphas = est._absolute_alphas(grid, relative, xs.data, d0, d1)
         problems = fold_problems(blocks, plan.folds, L, est.standardize, be, est.fit_intercept)
         decomps = [eig(ctr.G, be) for ctr, _ in problems]
 

@@ -120,16 +120,15 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     G11 = G4[:, F, :, F]  # (L, L)
     # Gc[l,f,m,g] = s_f s_g (Gx[l,f,m,g] - Gx1[l,f,m] mu_g - mu_f Gx1[m,g,l] + G11[l,m] mu_f mu_g)
     #             = s_f s_g (Gx - K - K.T)[l,f,m,g]   with K[l,f,m,g] = h[l,f,m] mu_g and
-    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place to
-    # keep the p x p temporaries to two.
+    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place, so
+    # that the only p x p array made is the result.
     Gc4 = be.zeros((L, F, L, F))
     Gc4[...] = G4[:, :F, :, :F]
     Gc = Gc4.reshape(p, p)
     h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
-    K = (h[:, :, :, None] * m[None, None, None, :]).reshape(p, p)
-    Gc -= K
-    Gc -= K.T
-    del K
+    for i in range(L):  # Gc -= K, then Gc -= K.T, one lag row at a time (no p x p temporary)
+        Gc4[i] -= h[i][:, :, None] * m[None, None, :]
+        Gc4[i] -= m[:, None, None] * h[:, :, i][None, :, :]
     sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
     Gc *= sl[:, None]
     Gc *= sl[None, :]
@@ -170,3 +169,27 @@ def _scores_from_moments(n, ys, yq, sy, q, syy) -> dict:
         ev = 1.0 - (sse / n - mres**2) / (sst / n)
     r = np.where(np.isfinite(r), r, 0.0)
     return {"r": r, "r2": r2, "explained_variance": ev}
+
+
+def small_total(stats):
+    """Sum of :class:`Stats` whose ``G`` is ``None`` (everything but the Gram)."""
+    out = stats[0]
+    for s in stats[1:]:
+        out = Stats(None, out.Z + s.Z, out.S + s.S, out.n + s.n, out.xsum + s.xsum, out.xsq + s.xsq,
+                    out.ysum + s.ysum, out.ysq + s.ysq)
+    return out
+
+
+def mean_centered_diag(xdata, mu, sd, d0: int, d1: int) -> float:
+    """Mean diagonal of the lagged Gram matrix of ``(x - mu) / sd`` over all segments, from
+    prefix sums of the samples (the diagonal of :func:`center`'s result without forming it)."""
+    tot = np.zeros((d1 - d0 + 1, mu.shape[0]))
+    for x in xdata:
+        T = x.shape[0]
+        z = ((np.asarray(x, dtype=np.float64) - mu) / sd) ** 2
+        P = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+        for i, d in enumerate(range(d0, d1 + 1)):
+            if abs(d) >= T:
+                continue
+            tot[i] += P[T - d] if d >= 0 else P[T] - P[-d]
+    return float(tot.mean())

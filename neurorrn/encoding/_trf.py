@@ -10,12 +10,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._check import check_option, validate_type
 from ..utils._logging import logger, use_log_level
-from ._backend import NumpyBackend, get_backend
+from ._backend import NumpyBackend, get_backend, ordered_map, single_blas_thread
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict
-from ._solve import alpha_path_scores, iter_fold_problems, refit_stats, solve
-from ._suffstats import _scores_from_moments, segment_stats
+from ._backend import n_workers
+from ._lagged import lagged_gram
+from ._solve import DowndatedBlocks, alpha_path_scores, check_memory, fold_problem, refit_stats, solve
+from ._suffstats import Stats, _scores_from_moments, mean_centered_diag, moments, segment_stats
 
 SCORINGS = ("r", "r2", "explained_variance")
 ALPHA_RULES = ("1se", "best")
@@ -95,6 +97,12 @@ class TRF(RegressorMixin, BaseEstimator):
         float64 is ~1e-5 relative).
     device : str | None
         torch device (``None``: CUDA when available, else CPU); numpy runs on the CPU.
+    n_jobs : int | None
+        Threads over independent work (cross-validation folds, segments' statistics); ``None`` or
+        1: one, -1: all CPUs.  Whatever ``n_jobs``, BLAS/LAPACK run with one thread each inside
+        ``fit`` (multi-threaded BLAS gains little here and collapses when another process competes
+        for the cores); results do not depend on ``n_jobs``.  Each fold in flight holds its own
+        p x p matrices, so memory grows with ``n_jobs``.
     verbose : bool | str | int | None
 
     Attributes
@@ -128,7 +136,7 @@ class TRF(RegressorMixin, BaseEstimator):
 
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r2", alpha_rule="best",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
-                 verbose=None):
+                 n_jobs=None, verbose=None):
         self.tmin = tmin
         self.tmax = tmax
         self.sfreq = sfreq
@@ -141,6 +149,7 @@ class TRF(RegressorMixin, BaseEstimator):
         self.backend = backend
         self.dtype = dtype
         self.device = device
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
@@ -229,7 +238,8 @@ class TRF(RegressorMixin, BaseEstimator):
             fixed, grid, relative = self._alpha_grid()
             xs, ys = self._segments(X, y, reset=True)
             self._store_meta(xs, ys, d0, d1)
-            self._fit(xs.data, ys.data, groups, fixed, grid, relative, d0, d1)
+            with single_blas_thread():
+                self._fit(xs.data, ys.data, groups, fixed, grid, relative, d0, d1)
         return self
 
     def _store_meta(self, xs, ys, d0, d1):
@@ -261,12 +271,15 @@ class TRF(RegressorMixin, BaseEstimator):
                 self._full_stats = c
             self._finish(W, mom, L)
             return
-        plan, blocks, c_full, mom = self._prepare_cv(xdata, ydata, groups, d0, d1)
-        alphas = self._absolute_alphas(grid, relative, c_full)
+        plan, blocks = self._prepare_cv(xdata, ydata, groups, d0, d1)
+        alphas = self._absolute_alphas(grid, relative, xdata, d0, d1)
         res = {k: [] for k in SCORINGS}
-        for ctr, cte in iter_fold_problems(blocks, plan.folds, L, scale, be, self.fit_intercept):
-            sc, _ = alpha_path_scores(ctr, cte, alphas, be)
-            del ctr, cte  # free this fold's p x p statistics before the next fold is made
+
+        def fold_scores(fold):  # this fold's p x p statistics are freed when it returns
+            ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept)
+            return alpha_path_scores(ctr, cte, alphas, be, overwrite=True)[0]
+
+        for sc in ordered_map(fold_scores, plan.folds, self.n_jobs):
             for k in SCORINGS:
                 res[k].append(sc[k])
         self.cv_results_ = {k: np.stack(v) for k, v in res.items()}
@@ -275,35 +288,75 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alphas_ = alphas
         self.alpha_ = alphas[best]
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
+        c_full, mom = self._full_problem(xdata, ydata, plan, blocks, d0, d1)
+        del blocks
         W = solve(c_full, self.alpha_, be)
         if self._keep_gram:
             self._full_stats = c_full
         self._finish(W, mom, L)
 
+    # kept per-block Grams above this many bytes switch to downdating (one Gram for all blocks)
+    _keep_blocks_max_bytes = 2**30
+
     def _prepare_cv(self, xdata, ydata, groups, d0, d1):
-        """Fold plan, per-block statistics and the centred statistics of all data."""
+        """Fold plan and per-block statistics (a list, or :class:`DowndatedBlocks` when keeping
+        every block's Gram would take more than ``_keep_blocks_max_bytes``)."""
         be = self._be
         L = d1 - d0 + 1
         lengths = [x.shape[0] for x in xdata]
         plan = make_folds(lengths, self.cv, groups, n_lags=L)
-        logger.info("%s: %d segment(s) -> %d block(s), %d folds, p=%d", type(self).__name__,
-                    len(xdata), plan.n_blocks, len(plan.folds), L * xdata[0].shape[1])
+        F = xdata[0].shape[1]
+        p1 = L * (F + 1)
+        item = np.dtype(self.dtype).itemsize
+        n_used = len({b for *_, b in plan.pieces})
+        downdate = n_used * p1 * p1 * item > self._keep_blocks_max_bytes
+        check_memory(p1, item, n_used, downdate, n_workers(self.n_jobs), type(self).__name__, F, L)
+        logger.info("%s: %d segment(s) -> %d block(s), %d folds, p=%d%s", type(self).__name__,
+                    len(xdata), plan.n_blocks, len(plan.folds), L * F,
+                    " (one Gram, downdated per fold)" if downdate else "")
+
+        def piece_stats(piece):
+            s, lo, hi, _ = piece
+            return segment_stats(xdata[s][lo:hi], ydata[s][lo:hi], d0, d1, be)
+
+        if downdate:
+            def piece_gram(piece):
+                s, lo, hi, _ = piece
+                x = xdata[s][lo:hi]
+                xa = be.asarray(np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1))
+                return lagged_gram(xa, d0, d1, be)
+
+            return plan, DowndatedBlocks(piece_stats, plan, piece_gram, self.n_jobs)
         blocks = [None] * plan.n_blocks
-        for s, lo, hi, b in plan.pieces:
-            st = segment_stats(xdata[s][lo:hi], ydata[s][lo:hi], d0, d1, be)
+        for (_, _, _, b), st in zip(plan.pieces, ordered_map(piece_stats, plan.pieces, self.n_jobs)):
             blocks[b] = st if blocks[b] is None else blocks[b] + st
+        return plan, blocks
+
+    def _full_problem(self, xdata, ydata, plan, blocks, d0, d1):
+        """Centred statistics of all data and their moments (after the CV, when the folds' memory
+        is free): the sum of the blocks, or of the whole segments where the folds cut them."""
+        be = self._be
+        L = d1 - d0 + 1
         if plan.cut:
-            full = [segment_stats(x, y, d0, d1, be) for x, y in zip(xdata, ydata)]
+            acc = None
+            for x, y in zip(xdata, ydata):
+                st = segment_stats(x, y, d0, d1, be)
+                acc = st if acc is None else _add_in_place(acc, st)
+            full = [acc]
+        elif isinstance(blocks, DowndatedBlocks):
+            full = [blocks.total_stats()]
         else:
             full = [b for b in blocks if b is not None]
-        c_full, mom = refit_stats(full, L, self.standardize, be, self.fit_intercept)
-        return plan, blocks, c_full, mom
+        return refit_stats(full, L, self.standardize, be, self.fit_intercept)
 
-    def _absolute_alphas(self, grid, relative, c_full, g=None):
+    def _absolute_alphas(self, grid, relative, xdata, d0, d1):
+        """The grid in absolute units: relative grids are multiplied by the mean diagonal of the
+        centred (and scaled) lagged Gram matrix of all data."""
         alphas = np.asarray(grid, dtype=np.float64)
         if relative:
-            diag = self._be.to_numpy(_diag(c_full.G, self._be)).astype(np.float64)
-            alphas = alphas * max(float(diag.mean()), np.finfo(np.float64).tiny)
+            mu, sd = _data_moments(xdata, self.standardize, self.fit_intercept)
+            diag = mean_centered_diag(xdata, mu, sd, d0, d1)
+            alphas = alphas * max(diag, np.finfo(np.float64).tiny)
         return alphas
 
     def _finish(self, W, mom, L):
@@ -410,6 +463,22 @@ def _is_xr(a) -> bool:
     import xarray as xr
 
     return isinstance(a, xr.DataArray)
+
+
+def _add_in_place(acc, st):
+    acc.G += st.G
+    return Stats(acc.G, acc.Z + st.Z, acc.S + st.S, acc.n + st.n, acc.xsum + st.xsum, acc.xsq + st.xsq,
+                 acc.ysum + st.ysum, acc.ysq + st.ysq)
+
+
+def _data_moments(xdata, scale, intercept):
+    """Means and SDs of the predictors over all segments (as :func:`._suffstats.moments`)."""
+    xs = [np.asarray(x, dtype=np.float64) for x in xdata]
+    F = xs[0].shape[1]
+    st = Stats(None, None, None, sum(x.shape[0] for x in xs), sum((x.sum(0) for x in xs), np.zeros(F)),
+               sum(((x**2).sum(0) for x in xs), np.zeros(F)), np.zeros(1), np.zeros(1))
+    mu, sd, _ = moments(st, scale, intercept)
+    return mu, sd
 
 
 def _diag(G, be):
