@@ -59,11 +59,11 @@ class BandedTRF(TRF):
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r2", alpha_rule="best",
                  search="random", n_iter=20, concentrations=(0.1, 1.0),
                  band_ratios=(0.01, 0.1, 1.0, 10.0, 100.0), random_state=0, fit_intercept=True,
-                 standardize=False, backend="numpy", dtype="float64", device=None, n_jobs=None, verbose=None):
+                 standardize=False, lag_basis=None, backend="numpy", dtype="float64", device=None, n_jobs=None, verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,
                          alpha_rule=alpha_rule,
-                         fit_intercept=fit_intercept, standardize=standardize, backend=backend,
-                         dtype=dtype, device=device, n_jobs=n_jobs, verbose=verbose)
+                         fit_intercept=fit_intercept, standardize=standardize, lag_basis=lag_basis,
+                         backend=backend, dtype=dtype, device=device, n_jobs=n_jobs, verbose=verbose)
         self.bands = bands
         self.search = search
         self.n_iter = n_iter
@@ -132,7 +132,7 @@ class BandedTRF(TRF):
 
     def _fit(self, xdata, ydata, groups, fixed, grid, relative, d0, d1):
         be = self._be
-        L = d1 - d0 + 1
+        L = self._design.n_cols
         F = xdata[0].shape[1]
         self.band_names_, self.band_index_ = self._band_index(F)
         B = len(self.band_names_)

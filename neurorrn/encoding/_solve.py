@@ -394,3 +394,45 @@ def check_memory(p1, itemsize, n_blocks, downdate, n_workers, name, n_features, 
             f"n_basis); fewer features (PCA of the units); and, when there are fewer samples than p, "
             f"solver='dual' (memory n_samples^2)."
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# the dual (kernel) path: fewer samples than coefficients
+# ----------------------------------------------------------------------------------------------
+def _centred_design(pieces, design, mu, sd):
+    """The explicit design (n, p) of ``(x - mu) / sd`` over a list of pieces (each lagged on its own)."""
+    return np.concatenate([design.explicit((np.asarray(x, dtype=np.float64) - mu) / sd) for x in pieces])
+
+
+def dual_fit(xs, ys, design, alphas, scale, intercept, xtest=None):
+    """Ridge in the dual: ``W = D.T U (Lam + alpha)^-1 U.T y`` from ``K = D D.T = U Lam U.T``.
+
+    ``xs``, ``ys``: training pieces (each lagged on its own); ``alphas``: (A,) grid or (C,) per
+    target (``per_target``).  Returns the moments ``(mu, sd, muy)``, and either the weights
+    (p, C) for per-target alphas (``xtest`` None) or the held-out predictions (A, n_test, C) of
+    every alpha for the test pieces ``xtest``.  Exact (the same solution as the primal) and needs
+    ``n_samples^2 + n_samples x p`` numbers instead of ``p^2``.
+    """
+    from scipy import linalg
+
+    from ._suffstats import Stats, moments
+
+    x64 = [np.asarray(x, dtype=np.float64) for x in xs]
+    y = np.concatenate([np.asarray(v, dtype=np.float64) for v in ys])
+    F = x64[0].shape[1]
+    st = Stats(None, None, None, len(y), sum((x.sum(0) for x in x64), np.zeros(F)),
+               sum(((x**2).sum(0) for x in x64), np.zeros(F)), y.sum(0), (y**2).sum(0))
+    mu, sd, muy = moments(st, scale, intercept)
+    D = _centred_design(x64, design, mu, sd)
+    K = D @ D.T
+    lam, U = linalg.eigh(K, driver="evd", overwrite_a=True, check_finite=False)
+    del K
+    lam = np.maximum(lam, 0.0)
+    Q = U.T @ (y - muy)  # (n, C)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if xtest is None:  # one alpha per target
+        W = D.T @ (U @ (Q / (lam[:, None] + alphas[None, :])))
+        return W, (mu, sd, muy)
+    KU = _centred_design(xtest, design, mu, sd) @ D.T @ U  # (n_test, n)
+    preds = np.stack([KU @ (Q / (lam[:, None] + a)) for a in alphas]) + muy
+    return preds, (mu, sd, muy)

@@ -45,6 +45,9 @@ def circular_shift_null(estimator: TRF, X, Y, n_permutations: int = 100, groups=
     with use_log_level(verbose), single_blas_thread():
         est = clone(estimator)
         d0, d1 = est._check_params()
+        if getattr(est, "lag_basis", None) is not None:
+            raise ValueError("circular_shift_null does not support lag_basis; use an estimator with "
+                             "lag_basis=None")
         be = est._be
         fixed, grid, relative = est._alpha_grid()
         xs = as_segments(X, "X", est.sfreq)

@@ -193,3 +193,81 @@ def mean_centered_diag(xdata, mu, sd, d0: int, d1: int) -> float:
                 continue
             tot[i] += P[T - d] if d >= 0 else P[T] - P[-d]
     return float(tot.mean())
+
+
+# ----------------------------------------------------------------------------------------------
+# designs: how a segment's predictors become columns (lags, or a lag basis)
+# ----------------------------------------------------------------------------------------------
+class LagDesign:
+    """Columns ``x_f(t - d)`` for every lag ``d = d0 .. d1`` (``n_cols = n_lags`` per feature)."""
+
+    def __init__(self, d0: int, d1: int, be):
+        self.d0, self.d1, self.be = d0, d1, be
+        self.n_cols = d1 - d0 + 1
+
+    def stats(self, x, y) -> Stats:
+        return segment_stats(x, y, self.d0, self.d1, self.be)
+
+    def gram(self, x):
+        xa = self.be.asarray(np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1))
+        return lagged_gram(xa, self.d0, self.d1, self.be)
+
+    def mean_diag(self, xdata, mu, sd) -> float:
+        return mean_centered_diag(xdata, mu, sd, self.d0, self.d1)
+
+    def to_lags(self, W):
+        """Weights (n_cols, F, C) as a kernel over lags (n_lags, F, C)."""
+        return W
+
+    def explicit(self, x) -> np.ndarray:
+        """The (T, n_cols * F) design of (already centred) predictors ``x`` (dual path)."""
+        from ._lagged import lagged_design
+
+        return np.asarray(lagged_design(x, self.d0, self.d1)).reshape(x.shape[0], -1)
+
+
+class BasisDesign:
+    """Columns ``sum_l B[l, k] x_f(t - d_l)`` for the ``n_basis`` columns of a lag basis ``B``
+    (n_lags, n_basis): the kernel of each feature is ``B @ w_f``, with ``p = n_basis x F``.
+
+    The statistics are those of the basis-projected lagged design of the predictors augmented with
+    the constant column, laid out as :class:`LagDesign`'s with "lags" = basis functions, so centring
+    (:func:`center`) and everything downstream are unchanged and exact.
+    """
+
+    def __init__(self, d0: int, d1: int, B: np.ndarray, be):
+        from ._lagged import basis_design
+
+        self.d0, self.d1, self.B, self.be = d0, d1, np.asarray(B, dtype=np.float64), be
+        self.n_cols = self.B.shape[1]
+        self._design = basis_design
+
+    def _u(self, x):
+        xa = np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1)
+        U = self._design(xa, self.d0, self.d1, self.B)
+        return self.be.asarray(U.reshape(x.shape[0], -1))
+
+    def stats(self, x, y) -> Stats:
+        U = self._u(x)
+        x64 = np.asarray(x, dtype=np.float64)
+        y64 = np.asarray(y, dtype=np.float64)
+        return Stats(G=U.T @ U, Z=U.T @ self.be.asarray(y), S=self.be.sum(U, 0), n=x.shape[0],
+                     xsum=x64.sum(0), xsq=(x64**2).sum(0), ysum=y64.sum(0), ysq=(y64**2).sum(0))
+
+    def gram(self, x):
+        U = self._u(x)
+        return U.T @ U
+
+    def mean_diag(self, xdata, mu, sd) -> float:
+        tot = 0.0
+        for x in xdata:
+            z = self._design((np.asarray(x, dtype=np.float64) - mu) / sd, self.d0, self.d1, self.B)
+            tot = tot + (z**2).sum(0)
+        return float(np.mean(tot))
+
+    def to_lags(self, W):
+        return np.einsum("lk,kfc->lfc", self.B, W)
+
+    def explicit(self, x) -> np.ndarray:
+        return self._design(x, self.d0, self.d1, self.B).reshape(x.shape[0], -1)
+

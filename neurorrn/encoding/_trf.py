@@ -13,14 +13,15 @@ from ..utils._logging import logger, use_log_level
 from ._backend import NumpyBackend, get_backend, ordered_map, single_blas_thread
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
-from ._lagged import lag_range, lagged_predict
+from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._lagged import lagged_gram
-from ._solve import DowndatedBlocks, alpha_path_scores, check_memory, fold_problem, refit_stats, solve
-from ._suffstats import Stats, _scores_from_moments, mean_centered_diag, moments, segment_stats
+from ._solve import (DowndatedBlocks, alpha_path_scores, check_memory, dual_fit, fold_problem, refit_stats,
+                     solve)
+from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
 SCORINGS = ("r", "r2", "explained_variance")
 ALPHA_RULES = ("1se", "best")
+SOLVERS = ("auto", "primal", "dual")
 
 
 def select_alpha(scores: np.ndarray, rule: str = "best") -> np.ndarray:
@@ -91,6 +92,21 @@ class TRF(RegressorMixin, BaseEstimator):
     standardize : bool
         Also divide predictors by their training SD (z-scoring).  ``coef_`` stays in physical units
         (response units per predictor unit); alphas then refer to the scaled problem.
+    lag_basis : int | array of shape (n_lags, n_basis) | None
+        Represent each feature's kernel as a combination of ``n_basis`` smooth functions of the lag
+        (``coef = B @ w``), which cuts the number of coefficients from ``n_features x n_lags`` to
+        ``n_features x n_basis`` (memory and time of wide layers fall with its square and cube).
+        An int gives raised-cosine (Hann) bumps at even spacing, overlapping by half and summing to
+        1 at every lag (:func:`._lagged.raised_cosine_basis`); an array gives any basis.  ``None``
+        (default): one coefficient per lag.  Eelbrain's ``boosting(basis=...)`` smooths with a
+        Hamming window at *every* lag (no fewer coefficients); this is a reduced basis.  Penalties
+        then apply to the basis weights; ``coef_`` is always over lags.
+    solver : {'auto', 'primal', 'dual'}
+        ``'primal'``: the lagged Gram matrix (p x p, p = n_features x n_lags, or x n_basis) and its
+        decomposition per fold.  ``'dual'``: kernel ridge, ``W = D.T (D D.T + alpha)^-1 y``, with an
+        ``n_samples x n_samples`` kernel per fold and the explicit design (numpy, float64) — the
+        same solution, for wide layers with fewer samples than coefficients.  ``'auto'``: dual when
+        the training data have fewer samples than coefficients (numpy backend), else primal.
     backend : {'numpy', 'torch'}
     dtype : {'float64', 'float32'}
         Precision of the Gram matrices and factorisations (float32 is ~2-3x faster; agreement with
@@ -135,8 +151,8 @@ class TRF(RegressorMixin, BaseEstimator):
     _keep_gram = False  # subclasses that need the full-data Gram in _finish (patterns) set this
 
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r2", alpha_rule="best",
-                 fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
-                 n_jobs=None, verbose=None):
+                 fit_intercept=True, standardize=False, lag_basis=None, solver="auto", backend="numpy",
+                 dtype="float64", device=None, n_jobs=None, verbose=None):
         self.tmin = tmin
         self.tmax = tmax
         self.sfreq = sfreq
@@ -146,6 +162,8 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alpha_rule = alpha_rule
         self.fit_intercept = fit_intercept
         self.standardize = standardize
+        self.lag_basis = lag_basis
+        self.solver = solver
         self.backend = backend
         self.dtype = dtype
         self.device = device
@@ -163,11 +181,30 @@ class TRF(RegressorMixin, BaseEstimator):
             raise ValueError(f"tmin ({self.tmin}) must be <= tmax ({self.tmax})")
         check_option(self.scoring, SCORINGS, "scoring")
         check_option(self.alpha_rule, ALPHA_RULES, "alpha_rule")
+        check_option(self.solver, SOLVERS, "solver")
         validate_type(self.fit_intercept, bool, "fit_intercept")
         validate_type(self.standardize, bool, "standardize")
         self._be = get_backend(self.backend, self.dtype, self.device)
         d = lag_range(self.tmin, self.tmax, self.sfreq)
-        return int(d[0]), int(d[-1])
+        d0, d1 = int(d[0]), int(d[-1])
+        self._design = self._make_design(d0, d1)
+        return d0, d1
+
+    def _make_design(self, d0, d1):
+        L = d1 - d0 + 1
+        b = self.lag_basis
+        if b is None:
+            return LagDesign(d0, d1, self._be)
+        if isinstance(b, numbers.Integral) and not isinstance(b, bool):
+            B = raised_cosine_basis(L, int(b))
+        else:
+            B = np.asarray(b, dtype=np.float64)
+            if B.ndim != 2 or B.shape[0] != L or not 1 <= B.shape[1] <= L or not np.all(np.isfinite(B)):
+                raise ValueError(f"lag_basis must be an int or a finite array of shape (n_lags={L}, n_basis <= "
+                                 f"{L}), got {np.shape(b)}")
+        if self._be.name != "numpy":
+            raise ValueError("lag_basis needs backend='numpy'")
+        return BasisDesign(d0, d1, B, self._be)
 
     def _alpha_grid(self):
         """(fixed alpha or None, grid or None, relative flag)."""
@@ -253,14 +290,17 @@ class TRF(RegressorMixin, BaseEstimator):
 
     def _fit(self, xdata, ydata, groups, fixed, grid, relative, d0, d1):
         be = self._be
-        L = d1 - d0 + 1
+        L = self._design.n_cols  # columns per feature: lags, or basis functions
         lengths = [x.shape[0] for x in xdata]
         check_lags(lengths, d0, d1, self.sfreq)
         scale = self.standardize
+        if self._use_dual(sum(lengths), L * xdata[0].shape[1]):
+            self._fit_dual(xdata, ydata, groups, fixed, grid, relative, d0, d1)
+            return
         if fixed is not None:
             logger.info("TRF: %d segment(s), %d features x %d lags, alpha=%g", len(xdata),
                         xdata[0].shape[1], L, fixed)
-            stats = [segment_stats(x, y, d0, d1, be) for x, y in zip(xdata, ydata)]
+            stats = [self._design.stats(x, y) for x, y in zip(xdata, ydata)]
             c, mom = refit_stats(stats, L, scale, be, self.fit_intercept)
             W = solve(c, fixed, be)
             self.alpha_ = np.full(self.n_targets_, fixed)
@@ -295,6 +335,56 @@ class TRF(RegressorMixin, BaseEstimator):
             self._full_stats = c_full
         self._finish(W, mom, L)
 
+    def _use_dual(self, n, p):
+        if self.solver == "dual":
+            if self._be.name != "numpy":
+                raise ValueError("solver='dual' needs backend='numpy'")
+            if self._keep_gram:
+                raise ValueError(f"{type(self).__name__} needs solver='primal' (its patterns use the Gram matrix)")
+            return True
+        return self.solver == "auto" and self._be.name == "numpy" and not self._keep_gram and n < p
+
+    def _fit_dual(self, xdata, ydata, groups, fixed, grid, relative, d0, d1):
+        """Kernel ridge: one n x n eigendecomposition per fold serves every alpha and target."""
+        design = self._design
+        L = design.n_cols
+        scale, icpt = self.standardize, self.fit_intercept
+        logger.info("%s: dual solver, %d samples < p = %d", type(self).__name__,
+                    sum(x.shape[0] for x in xdata), L * xdata[0].shape[1])
+        if fixed is not None:
+            alpha = np.full(self.n_targets_, fixed)
+            self.alphas_ = np.array([fixed])
+            self.cv_results_ = None
+            self.best_score_ = None
+        else:
+            plan = make_folds([x.shape[0] for x in xdata], self.cv, groups, n_lags=d1 - d0 + 1)
+            alphas = self._absolute_alphas(grid, relative, xdata, d0, d1)
+            res = {k: [] for k in SCORINGS}
+
+            def fold_scores(fold):
+                tr, te = set(fold[0].tolist()), set(fold[1].tolist())
+                piece = lambda s, lo, hi: (xdata[s][lo:hi], ydata[s][lo:hi])  # noqa: E731
+                trp = [piece(s, lo, hi) for s, lo, hi, b in plan.pieces if b in tr]
+                tep = [piece(s, lo, hi) for s, lo, hi, b in plan.pieces if b in te]
+                preds, _ = dual_fit([p[0] for p in trp], [p[1] for p in trp], design, alphas, scale, icpt,
+                                    xtest=[p[0] for p in tep])
+                yt = np.concatenate([p[1] for p in tep])
+                out = [_sample_scores(yt, pr) for pr in preds]
+                return {k: np.stack([o[k] for o in out]) for k in SCORINGS}
+
+            for sc in ordered_map(fold_scores, plan.folds, self.n_jobs):
+                for k in SCORINGS:
+                    res[k].append(sc[k])
+            self.cv_results_ = {k: np.stack(v) for k, v in res.items()}
+            mean = np.nanmean(self.cv_results_[self.scoring], axis=0)
+            best = select_alpha(self.cv_results_[self.scoring], self.alpha_rule)
+            self.alphas_ = alphas
+            alpha = alphas[best]
+            self.best_score_ = mean[best, np.arange(mean.shape[1])]
+        self.alpha_ = alpha
+        W, mom = dual_fit(xdata, ydata, design, alpha, scale, icpt)
+        self._finish(_NP64.asarray(W), mom, L)
+
     # kept per-block Grams above this many bytes switch to downdating (one Gram for all blocks)
     _keep_blocks_max_bytes = 2**30
 
@@ -302,9 +392,9 @@ class TRF(RegressorMixin, BaseEstimator):
         """Fold plan and per-block statistics (a list, or :class:`DowndatedBlocks` when keeping
         every block's Gram would take more than ``_keep_blocks_max_bytes``)."""
         be = self._be
-        L = d1 - d0 + 1
+        L = self._design.n_cols
         lengths = [x.shape[0] for x in xdata]
-        plan = make_folds(lengths, self.cv, groups, n_lags=L)
+        plan = make_folds(lengths, self.cv, groups, n_lags=d1 - d0 + 1)
         F = xdata[0].shape[1]
         p1 = L * (F + 1)
         item = np.dtype(self.dtype).itemsize
@@ -317,14 +407,12 @@ class TRF(RegressorMixin, BaseEstimator):
 
         def piece_stats(piece):
             s, lo, hi, _ = piece
-            return segment_stats(xdata[s][lo:hi], ydata[s][lo:hi], d0, d1, be)
+            return self._design.stats(xdata[s][lo:hi], ydata[s][lo:hi])
 
         if downdate:
             def piece_gram(piece):
                 s, lo, hi, _ = piece
-                x = xdata[s][lo:hi]
-                xa = be.asarray(np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1))
-                return lagged_gram(xa, d0, d1, be)
+                return self._design.gram(xdata[s][lo:hi])
 
             return plan, DowndatedBlocks(piece_stats, plan, piece_gram, self.n_jobs)
         blocks = [None] * plan.n_blocks
@@ -336,11 +424,11 @@ class TRF(RegressorMixin, BaseEstimator):
         """Centred statistics of all data and their moments (after the CV, when the folds' memory
         is free): the sum of the blocks, or of the whole segments where the folds cut them."""
         be = self._be
-        L = d1 - d0 + 1
+        L = self._design.n_cols
         if plan.cut:
             acc = None
             for x, y in zip(xdata, ydata):
-                st = segment_stats(x, y, d0, d1, be)
+                st = self._design.stats(x, y)
                 acc = st if acc is None else _add_in_place(acc, st)
             full = [acc]
         elif isinstance(blocks, DowndatedBlocks):
@@ -355,7 +443,7 @@ class TRF(RegressorMixin, BaseEstimator):
         alphas = np.asarray(grid, dtype=np.float64)
         if relative:
             mu, sd = _data_moments(xdata, self.standardize, self.fit_intercept)
-            diag = mean_centered_diag(xdata, mu, sd, d0, d1)
+            diag = self._design.mean_diag(xdata, mu, sd)
             alphas = alphas * max(diag, np.finfo(np.float64).tiny)
         return alphas
 
@@ -364,13 +452,13 @@ class TRF(RegressorMixin, BaseEstimator):
         mu, sd, muy = mom
         F = mu.shape[0]
         C = self.n_targets_
-        Wn = be.to_numpy(W).astype(np.float64).reshape(L, F, C)
+        Wn = self._design.to_lags(be.to_numpy(W).astype(np.float64).reshape(L, F, C))
         coef = Wn / sd[None, :, None]  # physical units
         self.coef_ = np.ascontiguousarray(np.transpose(coef, (2, 1, 0)))  # (C, F, L)
         self.mu_x_ = mu
         self.mu_y_ = muy
         self.intercept_ = self.mu_y_ - np.einsum("cfl,f->c", self.coef_, self.mu_x_)
-        self.n_lags_ = L
+        self.n_lags_ = Wn.shape[0]
 
     # ------------------------------------------------------------------ predict / score
     def _predict_segments(self, xs):
