@@ -361,6 +361,23 @@ def physical_memory() -> int | None:
         return None
 
 
+def memory_limit() -> int | None:
+    """The memory a fit may plan to use: 90 % of physical memory, or what the kernel reports as
+    available now (``MemAvailable``) where that is less."""
+    phys = physical_memory()
+    lim = None if phys is None else int(0.9 * phys)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    lim = avail if lim is None else min(lim, avail)
+                    break
+    except OSError:
+        pass
+    return lim
+
+
 def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: int = 1) -> int:
     """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
 
@@ -378,17 +395,18 @@ def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: 
 def check_memory(p1, itemsize, n_blocks, downdate, n_workers, name, n_features, n_lags,
                  limit: int | None = None):
     """Refuse up front a fit whose p x p arrays would not fit in memory, naming what reduces it."""
-    limit = physical_memory() if limit is None else limit
+    limit = memory_limit() if limit is None else limit
     if limit is None:
         return
     need = cv_memory(p1, itemsize, n_blocks, downdate, n_workers)
-    if need > 0.9 * limit:
+    if need > limit:
         gib = 2**30
         half = cv_memory(p1, min(itemsize, 4), n_blocks, downdate, 1)
         raise MemoryError(
             f"{name}: {n_features} features x {n_lags} lags (p = {p1}) needs about {need / gib:.1f} GiB "
             f"for its p x p matrices ({'1' if downdate else n_blocks} + {3 * n_workers} of "
-            f"{p1 * p1 * itemsize / gib:.2f} GiB), more than this machine's {limit / gib:.1f} GiB. "
+            f"{p1 * p1 * itemsize / gib:.2f} GiB), more than the {limit / gib:.1f} GiB this machine can give "
+            f"now. "
             f"What reduces it: dtype='float32' ({half / gib:.1f} GiB with n_jobs=1); fewer lags "
             f"(a narrower tmin..tmax, or a lower sfreq); a lag basis (lag_basis=..., p = n_features x "
             f"n_basis); fewer features (PCA of the units); and, when there are fewer samples than p, "
