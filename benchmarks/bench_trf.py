@@ -260,7 +260,10 @@ def floor_time(X, Y, n_lags, dtype="float64"):
         t0 = time.perf_counter()
         st = total([segment_stats(x.astype(dtype), y.astype(dtype), 0, n_lags - 1, be) for x, y in zip(X[:5], Y[:5])])
         t_gram = time.perf_counter() - t0
-        G = st.G + np.eye(st.G.shape[0], dtype=dtype) * float(np.mean(np.diag(st.G)))
+        F1 = X[0].shape[1] + 1
+        keep = np.flatnonzero(np.arange(st.G.shape[0]) % F1 != F1 - 1)  # the predictors' columns (p = F x L)
+        G = st.G[np.ix_(keep, keep)]
+        G += np.eye(G.shape[0], dtype=dtype) * float(np.mean(np.diag(G)))
         del st
         t0 = time.perf_counter()
         linalg.lapack.get_lapack_funcs("sytrd", (G,))(np.asfortranarray(G), lower=1, overwrite_a=1)

@@ -52,12 +52,24 @@ class NumpyBackend:
         return linalg.eigh(a, driver="evd", overwrite_a=False, check_finite=False)
 
     def solve_psd(self, a, b, overwrite: bool = False):
+        """Solve ``a x = b`` for symmetric positive (semi-)definite ``a`` (Cholesky; symmetric
+        indefinite LU if Cholesky fails).  ``overwrite``: factorise in ``a``'s memory (no copy);
+        ``a`` is left with its upper triangle intact and is restored if Cholesky fails."""
         from scipy import linalg
 
+        if overwrite and a.flags.c_contiguous and a.flags.writeable:
+            af = a.T  # the same symmetric matrix, Fortran-ordered: LAPACK works in place
+            diag = np.diagonal(a).copy()
+        else:
+            af, diag = a, None
         try:
-            c = linalg.cho_factor(a, lower=True, check_finite=False, overwrite_a=overwrite)
+            c = linalg.cho_factor(af, lower=True, check_finite=False, overwrite_a=diag is not None)
             return linalg.cho_solve(c, b, check_finite=False)
         except linalg.LinAlgError:
+            if diag is not None:  # rebuild the factorised triangle from the intact one
+                for j in range(af.shape[0]):
+                    af[j + 1:, j] = af[j, j + 1:]
+                    af[j, j] = diag[j]
             return linalg.solve(a, b, assume_a="sym", check_finite=False)
 
     def sum(self, a, axis):

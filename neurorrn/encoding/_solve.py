@@ -127,6 +127,62 @@ def fold_problems(block_stats, folds, L, scale, be, intercept=True):
     return list(iter_fold_problems(block_stats, folds, L, scale, be, intercept))
 
 
+REG_TYPES = ("ridge", "laplacian")
+
+
+def chain_laplacian(n: int) -> np.ndarray:
+    """Graph Laplacian of a chain of ``n`` nodes: 1, 2, ..., 2, 1 on the diagonal, -1 beside it."""
+    R = np.zeros((n, n))
+    if n < 2:
+        return R
+    i = np.arange(n - 1)
+    R[i, i + 1] = R[i + 1, i] = -1.0
+    R[np.arange(n), np.arange(n)] = 2.0
+    R[0, 0] = R[-1, -1] = 1.0
+    return R
+
+
+def penalty_matrix(reg_type, n_features: int, n_lags: int):
+    """The penalty ``R`` of ``||y - D w||^2 + alpha w.T R w`` in our lag-major layout, or ``None``
+    for ridge (``R = I``).  As MNE's ``TimeDelayingRidge(reg_type=...)``: ``'laplacian'`` (or
+    ``('laplacian', 'laplacian')``) penalises the squared differences between neighbouring lags of
+    each feature and between neighbouring features at each lag; ``('laplacian', 'ridge')`` only
+    the lags, ``('ridge', 'laplacian')`` only the features (in MNE neither adds the identity)."""
+    from ..utils._check import check_option
+
+    rt = (reg_type, reg_type) if isinstance(reg_type, str) else tuple(reg_type)
+    if len(rt) != 2:
+        raise ValueError(f"reg_type must be a string or a (lags, features) pair, got {reg_type!r}")
+    for r in rt:
+        check_option(r, REG_TYPES, "reg_type")
+    time = rt[0] == "laplacian" and n_lags > 1
+    feat = rt[1] == "laplacian" and n_features > 1
+    if not time and not feat:
+        return None
+    R = np.zeros((n_lags * n_features,) * 2)
+    if time:
+        R += np.kron(chain_laplacian(n_lags), np.eye(n_features))
+    if feat:
+        R += np.kron(np.eye(n_lags), chain_laplacian(n_features))
+    return R
+
+
+def select_columns(c: Centered, idx, be) -> Centered:
+    """Statistics of the columns ``idx`` only (per-predictor lag windows)."""
+    if idx is None:
+        return c
+    i = be.torch.as_tensor(idx, device=be.device) if be.name == "torch" else idx
+    return Centered(c.G[i][:, i], c.Z[i], c.S[i], c.n, c.ysum, c.ysq)
+
+
+def _penalized_scores(ctr, cte, alphas, R, be):
+    """Held-out scores for a general penalty: one Cholesky of ``G + alpha R`` per alpha."""
+    Rb = be.asarray(R)
+    Ws = [be.solve_psd(ctr.G + float(a) * Rb, ctr.Z, overwrite=True) for a in alphas]
+    W = be.torch.stack(Ws) if be.name == "torch" else np.stack(Ws)
+    return scores(cte, W, be)
+
+
 def _scaled(c: Centered, g) -> Centered:
     """Statistics of features multiplied by ``g`` (p,) (banded ridge)."""
     if g is None:
@@ -239,7 +295,7 @@ def _tridiagonal_ok(tri: TridiagonalPath, alphas) -> bool:
 
 
 def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=None,
-                      max_elements: int = 2**26, overwrite: bool = False):
+                      max_elements: int = 2**26, overwrite: bool = False, penalty=None):
     """Held-out scores of ridge fits for every alpha: dict of (A, C) float64 arrays.
 
     ``g`` (p,) multiplies the features (banded ridge); ``decomp`` reuses ``(lam, V)`` of the
@@ -247,6 +303,10 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
     ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the tridiagonal path
     (:class:`TridiagonalPath`) and return ``None`` as the decomposition.
     """
+    if penalty is not None:
+        if g is not None:
+            raise ValueError("a Laplacian penalty cannot be combined with banded ridge")
+        return _penalized_scores(ctr, cte, alphas, penalty, be), None
     ctr_s = _scaled(ctr, g)
     if decomp is None and _use_tridiagonal(be):
         alphas64 = np.asarray(alphas, dtype=np.float64)
@@ -296,10 +356,20 @@ def _tridiagonal_scores(tri, ctr_s, cte, alphas, be, g, max_elements):
     return {k: np.concatenate([pt[k] for pt in parts], axis=1) for k in parts[0]}
 
 
-def solve(c: Centered, alpha, be, g=None, decomp=None):
-    """Ridge weights (p, C) for a scalar alpha or one alpha per target (C,)."""
-    cs = _scaled(c, g)
+def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
+    """Ridge weights (p, C) for a scalar alpha or one alpha per target (C,); with ``penalty`` R,
+    the weights minimising ``||y - D w||^2 + alpha w.T R w`` (one Cholesky per distinct alpha)."""
     alpha = np.asarray(alpha, dtype=np.float64)
+    if penalty is not None:
+        Rb = be.asarray(penalty)
+        W = be.zeros(c.Z.shape)
+        a_t = np.broadcast_to(alpha, (c.Z.shape[1],))
+        for a in np.unique(a_t):
+            cols = np.flatnonzero(a_t == a)
+            idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
+            W[:, idx] = be.solve_psd(c.G + float(a) * Rb, c.Z[:, idx], overwrite=True)
+        return W
+    cs = _scaled(c, g)
     if alpha.ndim == 0 or np.all(alpha == alpha.flat[0]):
         a = float(alpha.flat[0])
         if decomp is None:

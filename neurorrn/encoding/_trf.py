@@ -15,8 +15,8 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._solve import (DowndatedBlocks, alpha_path_scores, check_memory, dual_fit, fold_problem, refit_stats,
-                     solve)
+from ._solve import (DowndatedBlocks, alpha_path_scores, check_memory, dual_fit, fold_problem, penalty_matrix,
+                     refit_stats, select_columns, solve)
 from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
 SCORINGS = ("r", "r2", "explained_variance")
@@ -92,6 +92,18 @@ class TRF(RegressorMixin, BaseEstimator):
     standardize : bool
         Also divide predictors by their training SD (z-scoring).  ``coef_`` stays in physical units
         (response units per predictor unit); alphas then refer to the scaled problem.
+    lag_windows : dict | list of (float, float) | None
+        Per-predictor lag windows in seconds, ``{feature: (tmin, tmax)}`` (feature names of an
+        xarray input, or indices) or one ``(tmin, tmax)`` per feature, inside ``tmin..tmax``:
+        coefficients outside a feature's window are fixed at 0 (its lagged columns are left out of
+        the regression).  Features not listed keep the whole window.
+    reg_type : {'ridge', 'laplacian'} | (str, str)
+        The penalty, as MNE's ``TimeDelayingRidge(reg_type=...)``: ``'ridge'`` (``alpha ||w||^2``)
+        or ``'laplacian'``, ``alpha`` times the summed squared differences between neighbouring
+        lags of each feature and between neighbouring features at each lag (smooth kernels); a
+        pair ``(lags, features)`` chooses per direction (MNE's convention: ``('laplacian',
+        'ridge')`` penalises only lag differences).  A Laplacian costs one Cholesky per alpha and
+        fold instead of one decomposition per fold.
     lag_basis : int | array of shape (n_lags, n_basis) | None
         Represent each feature's kernel as a combination of ``n_basis`` smooth functions of the lag
         (``coef = B @ w``), which cuts the number of coefficients from ``n_features x n_lags`` to
@@ -151,8 +163,8 @@ class TRF(RegressorMixin, BaseEstimator):
     _keep_gram = False  # subclasses that need the full-data Gram in _finish (patterns) set this
 
     def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, alpha=None, cv=5, scoring="r2", alpha_rule="best",
-                 fit_intercept=True, standardize=False, lag_basis=None, solver="auto", backend="numpy",
-                 dtype="float64", device=None, n_jobs=None, verbose=None):
+                 fit_intercept=True, standardize=False, lag_windows=None, reg_type="ridge", lag_basis=None,
+                 solver="auto", backend="numpy", dtype="float64", device=None, n_jobs=None, verbose=None):
         self.tmin = tmin
         self.tmax = tmax
         self.sfreq = sfreq
@@ -162,6 +174,8 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alpha_rule = alpha_rule
         self.fit_intercept = fit_intercept
         self.standardize = standardize
+        self.lag_windows = lag_windows
+        self.reg_type = reg_type
         self.lag_basis = lag_basis
         self.solver = solver
         self.backend = backend
@@ -182,6 +196,8 @@ class TRF(RegressorMixin, BaseEstimator):
         check_option(self.scoring, SCORINGS, "scoring")
         check_option(self.alpha_rule, ALPHA_RULES, "alpha_rule")
         check_option(self.solver, SOLVERS, "solver")
+        if self.lag_basis is not None and (self.lag_windows is not None or self.reg_type != "ridge"):
+            raise ValueError("lag_basis cannot be combined with lag_windows or a Laplacian reg_type")
         validate_type(self.fit_intercept, bool, "fit_intercept")
         validate_type(self.standardize, bool, "standardize")
         self._be = get_backend(self.backend, self.dtype, self.device)
@@ -294,7 +310,14 @@ class TRF(RegressorMixin, BaseEstimator):
         lengths = [x.shape[0] for x in xdata]
         check_lags(lengths, d0, d1, self.sfreq)
         scale = self.standardize
-        if self._use_dual(sum(lengths), L * xdata[0].shape[1]):
+        F = xdata[0].shape[1]
+        cols = self._window_columns(F, d0, d1)
+        R = penalty_matrix(self.reg_type, F, L) if self.lag_basis is None else None
+        if R is not None and cols is not None:
+            R = R[np.ix_(cols, cols)]
+        if (cols is not None or R is not None) and self.solver == "dual":
+            raise ValueError("solver='dual' supports neither lag_windows nor a Laplacian reg_type")
+        if cols is None and R is None and self._use_dual(sum(lengths), L * F):
             self._fit_dual(xdata, ydata, groups, fixed, grid, relative, d0, d1)
             return
         if fixed is not None:
@@ -302,7 +325,7 @@ class TRF(RegressorMixin, BaseEstimator):
                         xdata[0].shape[1], L, fixed)
             stats = [self._design.stats(x, y) for x, y in zip(xdata, ydata)]
             c, mom = refit_stats(stats, L, scale, be, self.fit_intercept)
-            W = solve(c, fixed, be)
+            W = _expand(solve(select_columns(c, cols, be), fixed, be, penalty=R), cols, L * F, be)
             self.alpha_ = np.full(self.n_targets_, fixed)
             self.alphas_ = np.array([fixed])
             self.cv_results_ = None
@@ -317,7 +340,8 @@ class TRF(RegressorMixin, BaseEstimator):
 
         def fold_scores(fold):  # this fold's p x p statistics are freed when it returns
             ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept)
-            return alpha_path_scores(ctr, cte, alphas, be, overwrite=True)[0]
+            ctr, cte = select_columns(ctr, cols, be), select_columns(cte, cols, be)
+            return alpha_path_scores(ctr, cte, alphas, be, overwrite=True, penalty=R)[0]
 
         for sc in ordered_map(fold_scores, plan.folds, self.n_jobs):
             for k in SCORINGS:
@@ -330,10 +354,44 @@ class TRF(RegressorMixin, BaseEstimator):
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
         c_full, mom = self._full_problem(xdata, ydata, plan, blocks, d0, d1)
         del blocks
-        W = solve(c_full, self.alpha_, be)
+        W = _expand(solve(select_columns(c_full, cols, be), self.alpha_, be, penalty=R), cols, L * F, be)
         if self._keep_gram:
             self._full_stats = c_full
         self._finish(W, mom, L)
+
+    def _window_columns(self, F, d0, d1):
+        """Indices of the lag-major columns inside each feature's lag window (None: all)."""
+        lw = self.lag_windows
+        if lw is None:
+            return None
+        names = getattr(self, "feature_names_", None)
+        if isinstance(lw, dict):
+            items = list(lw.items())
+        else:
+            lw = list(lw)
+            if len(lw) != F:
+                raise ValueError(f"lag_windows has {len(lw)} windows; expected one (tmin, tmax) per feature ({F})")
+            items = list(enumerate(lw))
+        keep = np.ones((d1 - d0 + 1, F), dtype=bool)
+        lut = {str(n): i for i, n in enumerate(names)} if names is not None else {}
+        for key, win in items:
+            if isinstance(key, numbers.Integral) and not isinstance(key, bool) and 0 <= key < F:
+                f = int(key)
+            elif str(key) in lut:
+                f = lut[str(key)]
+            else:
+                raise ValueError(f"lag_windows: unknown feature {key!r}; features are "
+                                 f"{list(names) if names is not None else f'indices 0..{F - 1}'}")
+            try:
+                lo, hi = (int(np.round(float(t) * self.sfreq)) for t in win)
+            except (TypeError, ValueError):
+                raise ValueError(f"lag_windows[{key!r}] must be (tmin, tmax) in seconds, got {win!r}") from None
+            if lo > hi or lo < d0 or hi > d1:
+                raise ValueError(f"lag_windows[{key!r}] = {tuple(win)} must be an interval inside "
+                                 f"tmin..tmax = {self.tmin}..{self.tmax} s")
+            d = np.arange(d0, d1 + 1)
+            keep[:, f] = (d >= lo) & (d <= hi)
+        return np.flatnonzero(keep.ravel())
 
     def _use_dual(self, n, p):
         if self.solver == "dual":
@@ -551,6 +609,16 @@ def _is_xr(a) -> bool:
     import xarray as xr
 
     return isinstance(a, xr.DataArray)
+
+
+def _expand(W, cols, p, be):
+    """Weights of the selected columns ``cols`` as (p, C) with zeros elsewhere."""
+    if cols is None:
+        return W
+    out = be.zeros((p, W.shape[1]))
+    idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
+    out[idx] = W
+    return out
 
 
 def _add_in_place(acc, st):
