@@ -205,12 +205,23 @@ class LagDesign:
         self.d0, self.d1, self.be = d0, d1, be
         self.n_cols = d1 - d0 + 1
 
-    def stats(self, x, y) -> Stats:
+    def stats(self, x, y, w=None) -> Stats:
+        if w is not None:
+            return weighted_stats(self, x, y, w)
         return segment_stats(x, y, self.d0, self.d1, self.be)
 
-    def gram(self, x):
+    def gram(self, x, w=None):
+        if w is not None:
+            return weighted_stats(self, x, None, w).G
         xa = self.be.asarray(np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1))
         return lagged_gram(xa, self.d0, self.d1, self.be)
+
+    def rows(self, xa, a: int, b: int) -> np.ndarray:
+        """Rows ``a:b`` of the explicit design of ``xa`` (T, F1), shape (b - a, n_cols * F1)."""
+        from ._lagged import lagged_design
+
+        lo, hi = _context(xa.shape[0], a, b, self.d0, self.d1)
+        return np.asarray(lagged_design(xa[lo:hi], self.d0, self.d1))[a - lo:b - lo].reshape(b - a, -1)
 
     def mean_diag(self, xdata, mu, sd) -> float:
         return mean_centered_diag(xdata, mu, sd, self.d0, self.d1)
@@ -247,14 +258,22 @@ class BasisDesign:
         U = self._design(xa, self.d0, self.d1, self.B)
         return self.be.asarray(U.reshape(x.shape[0], -1))
 
-    def stats(self, x, y) -> Stats:
+    def rows(self, xa, a: int, b: int) -> np.ndarray:
+        lo, hi = _context(xa.shape[0], a, b, self.d0, self.d1)
+        return self._design(xa[lo:hi], self.d0, self.d1, self.B)[a - lo:b - lo].reshape(b - a, -1)
+
+    def stats(self, x, y, w=None) -> Stats:
+        if w is not None:
+            return weighted_stats(self, x, y, w)
         U = self._u(x)
         x64 = np.asarray(x, dtype=np.float64)
         y64 = np.asarray(y, dtype=np.float64)
         return Stats(G=U.T @ U, Z=U.T @ self.be.asarray(y), S=self.be.sum(U, 0), n=x.shape[0],
                      xsum=x64.sum(0), xsq=(x64**2).sum(0), ysum=y64.sum(0), ysq=(y64**2).sum(0))
 
-    def gram(self, x):
+    def gram(self, x, w=None):
+        if w is not None:
+            return weighted_stats(self, x, None, w).G
         U = self._u(x)
         return U.T @ U
 
@@ -271,3 +290,41 @@ class BasisDesign:
     def explicit(self, x) -> np.ndarray:
         return self._design(x, self.d0, self.d1, self.B).reshape(x.shape[0], -1)
 
+
+
+def _context(T: int, a: int, b: int, d0: int, d1: int):
+    """The samples ``lo:hi`` whose lagged design reproduces rows ``a:b`` of the whole segment's."""
+    return max(0, a - max(d1, 0)), min(T, b + max(-d0, 0))
+
+
+def weighted_stats(design, x, y, w, chunk: int = 2048) -> Stats:
+    """Statistics with sample weights ``w`` (T,): ``G = D.T diag(w) D``, ``Z = D.T diag(w) y``,
+    ``S = D.T w``, ``n = sum(w)`` and weighted moments, so that centring (:func:`center`) uses
+    weighted means and :func:`scores` gives weighted R², r and explained variance.
+
+    Weights break the lag structure that makes :func:`._lagged.lagged_gram` cheap, so the design is
+    formed explicitly, ``chunk`` rows at a time: ``T p^2`` flops instead of ``2 L F^2 T``.
+    """
+    be = design.be
+    T, F = x.shape
+    w = np.asarray(w, dtype=np.float64)
+    xa = np.concatenate([x, np.ones((T, 1), dtype=x.dtype)], axis=1)
+    p1 = design.n_cols * (F + 1)
+    G = be.zeros((p1, p1))
+    S = be.zeros((p1,))
+    Z = None if y is None else be.zeros((p1, y.shape[1]))
+    for a in range(0, T, chunk):
+        b = min(T, a + chunk)
+        D = be.asarray(design.rows(xa, a, b))
+        Dw = D * be.asarray(w[a:b])[:, None]
+        G += Dw.T @ D
+        S += be.sum(Dw, 0)
+        if Z is not None:
+            Z += Dw.T @ be.asarray(y[a:b])
+    x64 = np.asarray(x, dtype=np.float64)
+    if y is None:
+        ysum = ysq = np.zeros(1)
+    else:
+        y64 = np.asarray(y, dtype=np.float64)
+        ysum, ysq = (w[:, None] * y64).sum(0), (w[:, None] * y64**2).sum(0)
+    return Stats(G, Z, S, float(w.sum()), (w[:, None] * x64).sum(0), (w[:, None] * x64**2).sum(0), ysum, ysq)

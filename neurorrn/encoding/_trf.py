@@ -268,7 +268,7 @@ class TRF(RegressorMixin, BaseEstimator):
         return xs, ys
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Fit the TRF.
 
         Parameters
@@ -279,6 +279,11 @@ class TRF(RegressorMixin, BaseEstimator):
             Responses, with the same segments and samples as ``X``.
         groups : array, optional
             Fold groups, one label per sample or per segment (used by ``cv``).
+        sample_weight : array of shape (n_times,) | list of arrays (one per segment) | None
+            Non-negative weights of the samples' squared errors (for example 0 for artefacts,
+            which keeps the segment's time axis intact).  Held-out CV scores are then weighted too.
+            Weights make the lagged Gram matrices cost ``n_times x p^2`` (explicit design in
+            chunks) instead of ``2 n_lags n_features^2 n_times``.
 
         Returns
         -------
@@ -291,8 +296,10 @@ class TRF(RegressorMixin, BaseEstimator):
             fixed, grid, relative = self._alpha_grid()
             xs, ys = self._segments(X, y, reset=True)
             self._store_meta(xs, ys, d0, d1)
+            self._w = _check_weights(sample_weight, [x.shape[0] for x in xs.data])
             with single_blas_thread():
                 self._fit(xs.data, ys.data, groups, fixed, grid, relative, d0, d1)
+            self._w = None
         return self
 
     def _store_meta(self, xs, ys, d0, d1):
@@ -317,13 +324,15 @@ class TRF(RegressorMixin, BaseEstimator):
             R = R[np.ix_(cols, cols)]
         if (cols is not None or R is not None) and self.solver == "dual":
             raise ValueError("solver='dual' supports neither lag_windows nor a Laplacian reg_type")
-        if cols is None and R is None and self._use_dual(sum(lengths), L * F):
+        if self._w is not None and self.solver == "dual":
+            raise ValueError("solver='dual' does not support sample_weight")
+        if cols is None and R is None and self._w is None and self._use_dual(sum(lengths), L * F):
             self._fit_dual(xdata, ydata, groups, fixed, grid, relative, d0, d1)
             return
         if fixed is not None:
             logger.info("TRF: %d segment(s), %d features x %d lags, alpha=%g", len(xdata),
                         xdata[0].shape[1], L, fixed)
-            stats = [self._design.stats(x, y) for x, y in zip(xdata, ydata)]
+            stats = [self._design.stats(x, y, self._wseg(i)) for i, (x, y) in enumerate(zip(xdata, ydata))]
             c, mom = refit_stats(stats, L, scale, be, self.fit_intercept)
             W = _expand(solve(select_columns(c, cols, be), fixed, be, penalty=R), cols, L * F, be)
             self.alpha_ = np.full(self.n_targets_, fixed)
@@ -358,6 +367,13 @@ class TRF(RegressorMixin, BaseEstimator):
         if self._keep_gram:
             self._full_stats = c_full
         self._finish(W, mom, L)
+
+    def _wseg(self, s, lo=None, hi=None):
+        """Sample weights of segment ``s`` (rows ``lo:hi``), or None."""
+        w = getattr(self, "_w", None)
+        if w is None:
+            return None
+        return w[s] if lo is None else w[s][lo:hi]
 
     def _window_columns(self, F, d0, d1):
         """Indices of the lag-major columns inside each feature's lag window (None: all)."""
@@ -465,12 +481,12 @@ class TRF(RegressorMixin, BaseEstimator):
 
         def piece_stats(piece):
             s, lo, hi, _ = piece
-            return self._design.stats(xdata[s][lo:hi], ydata[s][lo:hi])
+            return self._design.stats(xdata[s][lo:hi], ydata[s][lo:hi], self._wseg(s, lo, hi))
 
         if downdate:
             def piece_gram(piece):
                 s, lo, hi, _ = piece
-                return self._design.gram(xdata[s][lo:hi])
+                return self._design.gram(xdata[s][lo:hi], self._wseg(s, lo, hi))
 
             return plan, DowndatedBlocks(piece_stats, plan, piece_gram, self.n_jobs)
         blocks = [None] * plan.n_blocks
@@ -485,8 +501,8 @@ class TRF(RegressorMixin, BaseEstimator):
         L = self._design.n_cols
         if plan.cut:
             acc = None
-            for x, y in zip(xdata, ydata):
-                st = self._design.stats(x, y)
+            for i, (x, y) in enumerate(zip(xdata, ydata)):
+                st = self._design.stats(x, y, self._wseg(i))
                 acc = st if acc is None else _add_in_place(acc, st)
             full = [acc]
         elif isinstance(blocks, DowndatedBlocks):
@@ -502,6 +518,8 @@ class TRF(RegressorMixin, BaseEstimator):
         if relative:
             mu, sd = _data_moments(xdata, self.standardize, self.fit_intercept)
             diag = self._design.mean_diag(xdata, mu, sd)
+            if getattr(self, "_w", None) is not None:  # the weighted Gram scales with the mean weight
+                diag *= float(np.mean(np.concatenate(self._w)))
             alphas = alphas * max(diag, np.finfo(np.float64).tiny)
         return alphas
 
@@ -609,6 +627,34 @@ def _is_xr(a) -> bool:
     import xarray as xr
 
     return isinstance(a, xr.DataArray)
+
+
+def _check_weights(sample_weight, lengths):
+    """Per-segment float64 weights, or None (no weights, or all equal to 1)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (list, tuple)) and len(sample_weight) == len(lengths) and all(
+            np.ndim(w) == 1 for w in sample_weight) and len(lengths) > 1:
+        parts = [np.asarray(w, dtype=np.float64) for w in sample_weight]
+        bad = [i for i, (w, n) in enumerate(zip(parts, lengths)) if len(w) != n]
+        if bad:
+            raise ValueError(f"sample_weight[{bad[0]}] has {len(parts[bad[0]])} values but segment {bad[0]} has "
+                             f"{lengths[bad[0]]} samples")
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        n = int(np.sum(lengths))
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight must hold one weight per sample ({n}) or one array per segment, "
+                             f"got shape {w.shape}")
+        parts = np.split(w, np.cumsum(lengths)[:-1])
+    allw = np.concatenate(parts)
+    if not np.all(np.isfinite(allw)) or np.any(allw < 0) or not np.any(allw > 0):
+        raise ValueError("sample_weight must be finite and >= 0, with at least one non-zero weight")
+    if np.all(allw == 1.0):
+        return None
+    return parts
 
 
 def _expand(W, cols, p, be):

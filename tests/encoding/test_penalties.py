@@ -74,3 +74,50 @@ def test_lag_window_errors(rng):
         TRF(0.0, 0.1, 100.0, alpha=1.0, lag_windows=[(0.0, 0.05)]).fit(X, Y)
     with pytest.raises(ValueError, match="Allowed values are 'ridge', 'laplacian'"):
         TRF(0.0, 0.1, 100.0, alpha=1.0, reg_type="lasso").fit(X, Y)
+
+
+@pytest.mark.parametrize("tmin,tmax,basis", [(-0.02, 0.06, None), (0.0, 0.1, 4)])
+def test_sample_weights_equal_weighted_brute_force(tmin, tmax, basis, rng):
+    from neurorrn.encoding._lagged import raised_cosine_basis
+
+    X = [rng.standard_normal((T, 2)) + 1.0 for T in (300, 200)]
+    Y = [rng.standard_normal((len(x), 2)) - 0.5 for x in X]
+    w = [rng.uniform(0.0, 2.0, len(x)) for x in X]
+    w[0][50:90] = 0.0  # an artefact
+    trf = TRF(tmin, tmax, 100.0, alpha=15.0, lag_basis=basis).fit(X, Y, sample_weight=w)
+    d0, d1 = int(round(tmin * 100)), int(round(tmax * 100))
+    wa = np.concatenate(w)
+    mu = (wa[:, None] * np.concatenate(X)).sum(0) / wa.sum()
+    muy = (wa[:, None] * np.concatenate(Y)).sum(0) / wa.sum()
+    B = np.eye(d1 - d0 + 1) if basis is None else raised_cosine_basis(d1 - d0 + 1, basis)
+    D = np.concatenate([np.einsum("tlf,lk->tkf", lagged_design(x - mu, d0, d1), B).reshape(len(x), -1) for x in X])
+    Dw = D * wa[:, None]
+    Wb = np.linalg.solve(Dw.T @ D + 15.0 * np.eye(D.shape[1]), Dw.T @ (np.concatenate(Y) - muy))
+    ref = np.einsum("lk,kfc->cfl", B, Wb.reshape(B.shape[1], 2, 2))
+    np.testing.assert_allclose(trf.coef_, ref, rtol=1e-8, atol=1e-9 * np.abs(ref).max())
+    # one weight per sample of the concatenation is the same; all-ones weights are no weights
+    flat = TRF(tmin, tmax, 100.0, alpha=15.0, lag_basis=basis).fit(X, Y, sample_weight=np.concatenate(w))
+    np.testing.assert_array_equal(flat.coef_, trf.coef_)
+    ones = TRF(tmin, tmax, 100.0, alpha=15.0, lag_basis=basis).fit(X, Y, sample_weight=np.ones(500))
+    plain = TRF(tmin, tmax, 100.0, alpha=15.0, lag_basis=basis).fit(X, Y)
+    np.testing.assert_array_equal(ones.coef_, plain.coef_)
+
+
+def test_sample_weights_cv_scores_are_weighted_and_artefacts_ignored(rng):
+    """Huge artefacts with weight 0 do not disturb the fit: the CV fit with weights equals the fit
+    on clean data at the same alpha, and recovers the planted kernel."""
+    X = [rng.standard_normal((1500, 1)) for _ in range(4)]
+    h = np.exp(-0.5 * ((np.arange(11) - 4) / 1.5) ** 2)
+    Y = [np.convolve(x[:, 0], h)[:1500, None] + 0.5 * rng.standard_normal((1500, 1)) for x in X]
+    bad = [y.copy() for y in Y]
+    w = [np.ones(1500) for _ in X]
+    for y, ww in zip(bad, w):
+        y[700:760] += 1e3
+        ww[700:760] = 0.0
+    fit = TRF(0.0, 0.1, 100.0, cv=4).fit(X, bad, sample_weight=w)
+    assert np.corrcoef(fit.coef_[0, 0], h)[0, 1] > 0.99
+    assert fit.best_score_[0] > 0.5
+    with pytest.raises(ValueError, match="sample_weight must be finite and >= 0, with at least one non-zero weight"):
+        TRF(0.0, 0.1, 100.0, alpha=1.0).fit(X, Y, sample_weight=-np.ones(6000))
+    with pytest.raises(ValueError, match=r"one weight per sample \(6000\)"):
+        TRF(0.0, 0.1, 100.0, alpha=1.0).fit(X, Y, sample_weight=np.ones(10))
