@@ -322,11 +322,11 @@ def run_extras(args, X, Y, n_lags):
             print(json.dumps(rows[-1]), flush=True)
         out["contention"] = rows
     if args.wide:
-        out["wide"] = run_wide(args.wide, args.wide_basis, n_lags)
+        out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
     return out
 
 
-def run_wide(n_features, n_basis, n_lags, seg_len=10000):
+def run_wide(n_features, n_basis, n_lags, seg_len=3000):
     """Memory of a fit with ``n_features`` x ``n_lags`` (the refusal, up front), and with a lag basis."""
     from scipy.signal import butter, sosfiltfilt
 
@@ -399,6 +399,7 @@ def main(argv=None):
     ap.add_argument("--wide", type=int, default=0, help="memory line for this many features x 51 lags")
     ap.add_argument("--wide-basis", type=int, default=0,
                     help="with --wide: fit it with a lag basis of this many raised cosines (time, peak RSS)")
+    ap.add_argument("--wide-seg-len", type=int, default=3000, help="samples per segment of the --wide problem")
     ap.add_argument("--only-extras", action="store_true",
                     help="skip the tool comparison; run the floor, --contention and --wide parts")
     args = ap.parse_args(argv)
