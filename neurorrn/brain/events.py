@@ -32,11 +32,9 @@ import pandas as pd
 
 from ..utils._check import check_option, check_path
 from ..utils._logging import warn
-from .timeline import Timeline, TimelineError, normalize_phone
+from ._vocab import KIND_CODES, SILENCE_LABELS, TimelineError, normalize_phone  # noqa: F401 - re-exported
+from .timeline import Timeline
 
-KIND_CODES = {"sound": 1, "word": 2, "phone": 3}
-#: Phone labels that mark silence or out-of-vocabulary material rather than a phone.
-SILENCE_LABELS = {"", "SP", "SIL", "SPN", "H#", "PAU", "OOV", "N/A", "NAN", "<SIL>", "EPI"}
 EVENT_FORMATS = ("auto", "megmasc", "armeni", "libribrain", "bids")
 
 

@@ -238,8 +238,11 @@ class TRF(RegressorMixin, BaseEstimator):
             return float(arr[0]), None, False
         return None, arr, False
 
-    def _segments(self, X, y=None, reset=True):
+    def _segments(self, X, y=None, reset=True, picks=None):
         """Validate inputs; return (Segments X, Segments Y or None)."""
+        from ._mne import coerce_mne  # mne.io.Raw / Epochs / Evoked -> segments (sets info_ on fit)
+
+        X, y = coerce_mne(self, X, y, picks=picks, reset=reset)
         dt = np.dtype(self.dtype)
         plain = not _is_segment_list(X) and not _is_xr(X)
         if plain:
@@ -268,7 +271,7 @@ class TRF(RegressorMixin, BaseEstimator):
         return xs, ys
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, groups=None, sample_weight=None):
+    def fit(self, X, y, groups=None, sample_weight=None, picks=None):
         """Fit the TRF.
 
         Parameters
@@ -276,7 +279,10 @@ class TRF(RegressorMixin, BaseEstimator):
         X : array of shape (n_times, n_features) | DataArray (time, feature) | list of them
             Predictors; a list holds segments (which may differ in length).
         y : array of shape (n_times,) or (n_times, n_targets) | DataArray (time, target) | list
-            Responses, with the same segments and samples as ``X``.
+            | mne.io.Raw | mne.Epochs | mne.Evoked
+            Responses, with the same segments and samples as ``X``.  A Raw gives one segment per
+            stretch outside annotations marked bad (``X`` over all ``raw.n_times`` samples is cut
+            at the same places); Epochs give one segment per epoch (see :mod:`._mne`).
         groups : array, optional
             Fold groups, one label per sample or per segment (used by ``cv``).
         sample_weight : array of shape (n_times,) | list of arrays (one per segment) | None
@@ -284,6 +290,8 @@ class TRF(RegressorMixin, BaseEstimator):
             which keeps the segment's time axis intact).  Held-out CV scores are then weighted too.
             Weights make the lagged Gram matrices cost ``n_times x p^2`` (explicit design in
             chunks) instead of ``2 n_lags n_features^2 n_times``.
+        picks : str | list | None
+            Channels of an MNE input (MNE's ``picks``; default: the good data channels).
 
         Returns
         -------
@@ -294,7 +302,7 @@ class TRF(RegressorMixin, BaseEstimator):
         with use_log_level(self.verbose):
             d0, d1 = self._check_params()
             fixed, grid, relative = self._alpha_grid()
-            xs, ys = self._segments(X, y, reset=True)
+            xs, ys = self._segments(X, y, reset=True, picks=picks)
             self._store_meta(xs, ys, d0, d1)
             self._w = _check_weights(sample_weight, [x.shape[0] for x in xs.data])
             with single_blas_thread():
@@ -598,6 +606,12 @@ class TRF(RegressorMixin, BaseEstimator):
         xs, ys = self._segments(X, y, reset=False)
         yhat = np.concatenate(self._predict_segments(xs))
         return float(r2_score(np.concatenate(ys.data), yhat, sample_weight=sample_weight))
+
+    def to_evoked(self, feature=None, kind=None, info=None):
+        """The kernels as ``mne.EvokedArray`` (one per predictor); see :func:`._mne.to_evoked`."""
+        from ._mne import to_evoked
+
+        return to_evoked(self, feature=feature, kind=kind, info=info)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -102,12 +102,16 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
                        alignments: pd.DataFrame | None = None, require_alignments: bool = False,
                        mode: Literal["isolated", "stream"] = "isolated", batch_size: int = 64,
                        block_frames: int = 1000, normalize: bool = True, overwrite: bool = False,
-                       device=None, verbose=None) -> Path:
+                       device=None, verbose=None, layers=None, frame_rate: float | None = None) -> Path:
     """Write hidden-unit time courses of every layer to an ActivationStore.
 
     Parameters
     ----------
-    bundle : ModelBundle | path
+    bundle : ModelBundle | path | torch.nn.Module
+        Any other ``torch.nn.Module`` is recorded through forward hooks on the submodules named
+        in ``layers`` (:func:`neurorrn.models.hooks.export_module_activations`, which also takes
+        ``frame_rate``; ``components``, ``batch_size``, ``block_frames`` and ``normalize`` do not
+        apply).
     features : xarray.DataArray (stimulus, time, frequency) | FeatureSet
         Raw (unnormalised) features at the bundle's frame rate, computed with its settings.
     path : path
@@ -132,6 +136,16 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
     -------
     path : Path
     """
+    if isinstance(bundle, torch.nn.Module):
+        from .hooks import export_module_activations
+
+        if layers is None:
+            raise ValueError("a torch.nn.Module is recorded through forward hooks: pass layers=[submodule names]")
+        if require_alignments and alignments is None:
+            raise ValueError("require_alignments=True but no alignments were given")
+        return export_module_activations(bundle, features, path, layers=layers, frame_rate=frame_rate,
+                                         alignments=alignments, mode=mode, overwrite=overwrite,
+                                         device=device, verbose=verbose)
     if not isinstance(bundle, ModelBundle):
         bundle = ModelBundle.load(bundle)
     check_option(mode, EXPORT_MODES, "mode")

@@ -27,6 +27,7 @@ stage (and those after it), reusing every completed upstream stage.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as _dt
 import json
@@ -71,6 +72,10 @@ class Stage:
         Bump to invalidate caches after a change of the stage's code.
     description : str
         One line shown in logs and ``--help`` listings.
+    unkeyed : tuple of str
+        Dotted settings inside ``sections`` that cannot change the stage's result and so stay
+        out of its cache key (e.g. ``"train.max_time_s"``: a safety net that fails the stage
+        instead of shortening training; raising it then resumes the same work folder).
     """
 
     name: str
@@ -79,6 +84,7 @@ class Stage:
     inputs: tuple[str, ...] = ()
     version: str = "1"
     description: str = ""
+    unkeyed: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +159,20 @@ def _get_section(config: Mapping, dotted: str):
     return node
 
 
+def _without(config: Mapping, sections: Sequence[str], unkeyed: Sequence[str]) -> dict:
+    """``{section: value}`` for ``sections`` with the dotted settings ``unkeyed`` left out."""
+    sect = {s: copy.deepcopy(_get_section(config, s)) for s in sections}
+    for dotted in unkeyed:
+        head, _, rest = dotted.partition(".")
+        node = sect.get(head)
+        parts = rest.split(".") if rest else []
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if parts and isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return sect
+
+
 class Pipeline:
     """An ordered, validated list of stages.
 
@@ -212,7 +232,7 @@ class Pipeline:
         """The cache key of every stage for ``config`` (no I/O)."""
         keys: dict[str, str] = {}
         for st in self.stages:
-            sect = {s: _get_section(config, s) for s in st.sections}
+            sect = _without(config, st.sections, st.unkeyed)
             keys[st.name] = config_hash({"stage": st.name, "version": st.version, "config": sect},
                                         *[keys[i] for i in st.inputs])
         return keys
@@ -302,6 +322,8 @@ class Pipeline:
                            run_dir=out_dir, options=options)
         logger.info("stage %-10s running (key %s)%s", st.name, key, " [forced]" if force else "")
         t0 = time.perf_counter()
+        rewrite = _FinalPaths(tmp, final)
+        logger.addFilter(rewrite)
         try:
             meta = st.func(ctx)
             meta = {} if meta is None else dict(meta)
@@ -311,10 +333,12 @@ class Pipeline:
                     "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(), "meta": meta}
             (tmp / RESULT).write_text(json.dumps(info, indent=2, default=_json_default), encoding="utf-8")
         except BaseException:
+            logger.removeFilter(rewrite)
             logger.exception("stage %s failed after %.1f s; completed stages stay cached",
                              st.name, time.perf_counter() - t0)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        logger.removeFilter(rewrite)
         if final.exists():  # an incomplete leftover, or a forced re-run
             old = stage_dir / f".{key}.old-{os.getpid()}-{time.time_ns()}"
             os.replace(final, old)
@@ -324,6 +348,24 @@ class Pipeline:
         shutil.rmtree(work, ignore_errors=True)
         logger.info("stage %-10s done in %.1f s", st.name, time.perf_counter() - t0)
         return StageResult.load(final)
+
+
+class _FinalPaths(logging.Filter):
+    """While a stage runs, log messages name its outputs where they will be (the stage's final
+    folder), not the temporary folder that is renamed when the stage completes."""
+
+    def __init__(self, tmp: Path, final: Path):
+        super().__init__()
+        self.pairs = [(str(tmp), str(final)), (str(tmp.resolve()), str(final.resolve()))]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        new = msg
+        for a, b in self.pairs:
+            new = new.replace(a, b)
+        if new != msg:
+            record.msg, record.args = new, ()
+        return True
 
 
 def _json_default(obj):

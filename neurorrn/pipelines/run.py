@@ -17,7 +17,7 @@ def load_run_config(path):
     The YAML names its pipeline in ``pipeline:`` (default ``earshot_meg``); the pipeline's
     ``CONFIG_MODEL`` validates the rest (unknown keys are errors naming the allowed ones).
     """
-    from pipelines import get_pipeline_module
+    from . import get_pipeline_module
 
     data = load_yaml(path)
     name = data.get("pipeline", "earshot_meg")
@@ -32,7 +32,8 @@ def load_run_config(path):
 
 
 def run_config(path, *, out_dir=None, until: str | None = None, from_: str | None = None,
-               scheduler: str | None = None, n_jobs: int | None = None, verbose=None) -> dict:
+               scheduler: str | None = None, n_jobs: int | None = None, strict: bool = False,
+               verbose=None) -> dict:
     """Run the pipeline a config describes.
 
     Parameters
@@ -48,6 +49,10 @@ def run_config(path, *, out_dir=None, until: str | None = None, from_: str | Non
         (overrides ``distributed.scheduler``; never part of a cache key).
     n_jobs : int, optional
         Worker processes for stages that can use them (corpus synthesis).
+    strict : bool
+        Stop with an error when a quality gate fails (e.g. the trained network's accuracy is
+        below the config's ``quality.min_accuracy``); otherwise the run goes on and says so in
+        the log and at the top of the report.
 
     Returns
     -------
@@ -61,7 +66,7 @@ def run_config(path, *, out_dir=None, until: str | None = None, from_: str | Non
     pipe = module.build_pipeline()
     out.mkdir(parents=True, exist_ok=True)
     dump_yaml(full, out / "config.yaml")
-    options = {"scheduler": scheduler, "n_jobs": n_jobs}
+    options = {"scheduler": scheduler, "n_jobs": n_jobs, "strict": bool(strict)}
     if getattr(cfg, "torch_threads", None):
         import torch
 
@@ -74,7 +79,7 @@ def run_config(path, *, out_dir=None, until: str | None = None, from_: str | Non
         with atomic_path(report, overwrite=True) as tmp:
             shutil.copyfile(src, tmp)
             tmp.chmod(0o644)
-        logger.warning("report: %s", report.resolve())
+        logger.info("report: %s", report.resolve())
     summary = json.loads((out / "run.json").read_text(encoding="utf-8"))
     return {"out_dir": str(out.resolve()), "stages": {n: r.key for n, r in results.items()},
             "report": None if report is None else str(report.resolve()), "seconds": summary["seconds"]}

@@ -123,10 +123,16 @@ class EncodeSection(ConfigModel):
 
 
 class ProbeSection(ConfigModel):
-    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014)."""
+    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014).
+
+    ``psi_threshold`` is the PSI/FSI criterion c (a unit is selective for phone p over q when its
+    mean |h| to p exceeds that to q by more than c; EARSHOT sweeps c over 0-0.5).  The default 0.1
+    keeps only differences a tenth of the tanh range; at c = 0 every unit with any difference
+    between its means counts as selective, so the maps would show every unit.
+    """
 
     window: tuple[float, float] = (0.05, 0.15)
-    psi_threshold: float = 0.0
+    psi_threshold: float = Field(0.1, ge=0.0, le=0.5)
     lags: tuple[float, float, float] = (-0.1, 0.5, 0.05)
     cv: int = 5
     reference_rdm: str | None = None
@@ -134,6 +140,20 @@ class ProbeSection(ConfigModel):
     estimator: Literal["logistic", "ridge"] = "logistic"
     layers: list[str] | None = None
     random_state: int = 0
+
+
+class QualitySection(ConfigModel):
+    """The quality gate on the trained network, checked by the ``evaluate`` stage.
+
+    The network should recognise at least ``min_accuracy`` of the ``split`` tokens by
+    ``criterion`` (EARSHOT's ``time_dependent``, ``relative`` or ``absolute``).  Below it every
+    later result describes a network that has not learned its task: the run says so in the log
+    (a WARNING) and at the top of the report, and ``neurorrn run --strict`` stops with an error.
+    """
+
+    criterion: Literal["time_dependent", "relative", "absolute"] = "time_dependent"
+    split: Literal["trained", "excluded_word", "excluded_talker", "all"] = "trained"
+    min_accuracy: float = Field(0.8, ge=0.0, le=1.0)
 
 
 class ReportSection(ConfigModel):
@@ -169,6 +189,7 @@ class RunConfig(ConfigModel):
     train: TrainConfig = TrainConfig()
     holdout: HoldoutSection = HoldoutSection()
     evaluation: EvaluationSection = EvaluationSection()
+    quality: QualitySection = QualitySection()
     export: ExportSection = ExportSection()
     brain: BrainSection = BrainSection()
     encode: EncodeSection = EncodeSection()
@@ -181,6 +202,9 @@ def validate_sections(cfg: "RunConfig") -> None:
     """Validate the sections that other subsystems own, before anything runs (fail fast)."""
     from neurorrn.config import ConfigError
 
+    if cfg.train.on_time_limit != "error":
+        raise ConfigError("train.on_time_limit: a pipeline's train stage is cached, so it must not keep a model "
+                          "cut short by the wall clock; use 'error' (the default) and size train.max_epochs")
     if cfg.corpus.build is not None:
         from neurorrn.speech import CorpusConfig
 
