@@ -302,6 +302,12 @@ def time_ours(X, Y, n_lags, backend, dtype, repeats=1):
 
 def run_extras(args, X, Y, n_lags):
     out = {}
+    if args.skip_floor:
+        if args.contention:
+            out["contention"] = run_contention(args, X, Y, n_lags)
+        if args.wide:
+            out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
+        return out
     fl = floor_time(X, Y, n_lags)
     wall, cpu = time_ours(X, Y, n_lags, "numpy", "float64")
     out["floor"] = dict(fl, ours_numpy_f64_cpu_s=cpu, ours_numpy_f64_wall_s=wall, ratio_cpu=cpu / fl["floor_cpu_s"])
@@ -310,26 +316,31 @@ def run_extras(args, X, Y, n_lags):
           f"Cholesky {fl['cholesky_cpu_s']:.2f} = {fl['floor_cpu_s']:.2f}; ours {cpu:.2f} CPU s = "
           f"{cpu / fl['floor_cpu_s']:.2f} x floor (wall {wall:.2f} s)", flush=True)
     if args.contention:
-        rows = []
-        for backend, dtype in (("numpy", "float64"), ("torch", "float32")):
-            alone = time_ours(X, Y, n_lags, backend, dtype)
-            procs = _busy(args.contention)
-            try:
-                busy = time_ours(X, Y, n_lags, backend, dtype)
-            finally:
-                for pr in procs:
-                    pr.kill()
-                    pr.wait()
-            alone2 = time_ours(X, Y, n_lags, backend, dtype)  # the load outside may have changed
-            a = min(alone[0], alone2[0])
-            rows.append({"tool": f"neurorrn {backend} {dtype}", "alone_wall_s": a, "busy_wall_s": busy[0],
-                         "alone_cpu_s": min(alone[1], alone2[1]), "busy_cpu_s": busy[1],
-                         "n_busy": args.contention, "ratio_wall": busy[0] / a})
-            print(json.dumps(rows[-1]), flush=True)
-        out["contention"] = rows
+        out["contention"] = run_contention(args, X, Y, n_lags)
     if args.wide:
         out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
     return out
+
+
+def run_contention(args, X, Y, n_lags):
+    """Our CV fit alone, beside ``args.contention`` busy processes, and alone again."""
+    rows = []
+    for backend, dtype in (("numpy", "float64"), ("torch", "float32")):
+        alone = time_ours(X, Y, n_lags, backend, dtype)
+        procs = _busy(args.contention)
+        try:
+            busy = time_ours(X, Y, n_lags, backend, dtype)
+        finally:
+            for pr in procs:
+                pr.kill()
+                pr.wait()
+        alone2 = time_ours(X, Y, n_lags, backend, dtype)  # the load outside may have changed
+        a = min(alone[0], alone2[0])
+        rows.append({"tool": f"neurorrn {backend} {dtype}", "alone_wall_s": a, "busy_wall_s": busy[0],
+                     "alone_cpu_s": min(alone[1], alone2[1]), "busy_cpu_s": busy[1],
+                     "n_busy": args.contention, "ratio_wall": busy[0] / a})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def run_wide(n_features, n_basis, n_lags, seg_len=3000):
@@ -406,6 +417,7 @@ def main(argv=None):
     ap.add_argument("--wide-basis", type=int, default=0,
                     help="with --wide: fit it with a lag basis of this many raised cosines (time, peak RSS)")
     ap.add_argument("--wide-seg-len", type=int, default=3000, help="samples per segment of the --wide problem")
+    ap.add_argument("--skip-floor", action="store_true", help="do not time the floor")
     ap.add_argument("--only-extras", action="store_true",
                     help="skip the tool comparison; run the floor, --contention and --wide parts")
     args = ap.parse_args(argv)

@@ -172,7 +172,7 @@ class BandedTRF(TRF):
         self.band_alphas_ = self.alpha_[:, None] / self.band_weights_
         self.best_score_ = mean[cbest, abest, np.arange(self.n_targets_)]
         c_full, mom = self._full_problem(xdata, ydata, plan, blocks, d0, d1)
-        del blocks
+        blocks = None  # the folds are done: free their statistics before the refit
         W = be.zeros((L * F, self.n_targets_))
         for ci in np.unique(cbest):
             cols = np.flatnonzero(cbest == ci)

@@ -370,7 +370,7 @@ class TRF(RegressorMixin, BaseEstimator):
         self.alpha_ = alphas[best]
         self.best_score_ = mean[best, np.arange(mean.shape[1])]
         c_full, mom = self._full_problem(xdata, ydata, plan, blocks, d0, d1)
-        del blocks
+        blocks = None  # the folds are done: free their statistics before the refit
         W = _expand(solve(select_columns(c_full, cols, be), self.alpha_, be, penalty=R), cols, L * F, be)
         if self._keep_gram:
             self._full_stats = c_full
@@ -473,7 +473,6 @@ class TRF(RegressorMixin, BaseEstimator):
     def _prepare_cv(self, xdata, ydata, groups, d0, d1):
         """Fold plan and per-block statistics (a list, or :class:`DowndatedBlocks` when keeping
         every block's Gram would take more than ``_keep_blocks_max_bytes``)."""
-        be = self._be
         L = self._design.n_cols
         lengths = [x.shape[0] for x in xdata]
         plan = make_folds(lengths, self.cv, groups, n_lags=d1 - d0 + 1)
