@@ -343,7 +343,7 @@ def run_contention(args, X, Y, n_lags):
     return rows
 
 
-def run_wide(n_features, n_basis, n_lags, seg_len=3000):
+def run_wide(n_features, n_basis, n_lags, seg_len=10000):
     """Memory of a fit with ``n_features`` x ``n_lags`` (the refusal, up front), and with a lag basis."""
     from scipy.signal import butter, sosfiltfilt
 
@@ -367,7 +367,7 @@ def run_wide(n_features, n_basis, n_lags, seg_len=3000):
     if res["refused"]:  # then the estimator refuses up front: time it
         t0 = time.perf_counter()
         try:
-            TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS).fit(X[:5], Y[:5])
+            TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, solver="primal").fit(X[:5], Y[:5])
         except MemoryError as err:
             res["message"] = str(err)
         res["refusal_s"] = time.perf_counter() - t0
@@ -375,7 +375,7 @@ def run_wide(n_features, n_basis, n_lags, seg_len=3000):
     if n_basis:
         with PeakRSS() as mem:
             t0 = time.perf_counter()
-            m = TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, lag_basis=n_basis).fit(X[:5], Y[:5])
+            m = TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, lag_basis=n_basis, solver="primal").fit(X[:5], Y[:5])
             res["basis"] = {"n_basis": n_basis, "p": n_basis * n_features, "time_s": time.perf_counter() - t0}
         res["basis"]["peak_rss_gib"] = mem.delta / 2**30
         res["basis"]["test_r"] = float(np.mean(m.score_targets(X[5], Y[5])["r"]))
@@ -416,7 +416,7 @@ def main(argv=None):
     ap.add_argument("--wide", type=int, default=0, help="memory line for this many features x 51 lags")
     ap.add_argument("--wide-basis", type=int, default=0,
                     help="with --wide: fit it with a lag basis of this many raised cosines (time, peak RSS)")
-    ap.add_argument("--wide-seg-len", type=int, default=3000, help="samples per segment of the --wide problem")
+    ap.add_argument("--wide-seg-len", type=int, default=10000, help="samples per segment of the --wide problem")
     ap.add_argument("--skip-floor", action="store_true", help="do not time the floor")
     ap.add_argument("--only-extras", action="store_true",
                     help="skip the tool comparison; run the floor, --contention and --wide parts")

@@ -524,3 +524,19 @@ def dual_fit(xs, ys, design, alphas, scale, intercept, xtest=None):
     KU = _centred_design(xtest, design, mu, sd) @ D.T @ U  # (n_test, n)
     preds = np.stack([KU @ (Q / (lam[:, None] + a)) for a in alphas]) + muy
     return preds, (mu, sd, muy)
+
+
+def check_dual_memory(n: int, p: int, n_workers: int, name: str, limit: int | None = None):
+    """Refuse up front a dual fit whose design (n x p) and kernels (n x n, twice) would not fit."""
+    limit = memory_limit() if limit is None else limit
+    if limit is None:
+        return
+    need = 8 * (n * p + 2 * n * n) * max(1, n_workers)
+    if need > limit:
+        gib = 2**30
+        raise MemoryError(
+            f"{name}: the dual solver for {n} samples x p = {p} needs about {need / gib:.1f} GiB (the explicit "
+            f"design and two {n} x {n} kernels{' per fold in flight' if n_workers > 1 else ''}), more than the "
+            f"{limit / gib:.1f} GiB this machine can give now. What reduces it: a lag basis (lag_basis=...), "
+            f"fewer lags or features, or solver='primal' (memory p^2)."
+        )

@@ -15,8 +15,8 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._solve import (DowndatedBlocks, alpha_path_scores, check_memory, dual_fit, fold_problem, penalty_matrix,
-                     refit_stats, select_columns, solve)
+from ._solve import (DowndatedBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit, fold_problem,
+                     penalty_matrix, refit_stats, select_columns, solve)
 from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
 SCORINGS = ("r", "r2", "explained_variance")
@@ -431,6 +431,8 @@ class TRF(RegressorMixin, BaseEstimator):
         design = self._design
         L = design.n_cols
         scale, icpt = self.standardize, self.fit_intercept
+        n, p = sum(x.shape[0] for x in xdata), L * xdata[0].shape[1]
+        check_dual_memory(n, p, n_workers(self.n_jobs), type(self).__name__)
         logger.info("%s: dual solver, %d samples < p = %d", type(self).__name__,
                     sum(x.shape[0] for x in xdata), L * xdata[0].shape[1])
         if fixed is not None:

@@ -177,3 +177,10 @@ def test_solver_auto_picks_dual_when_samples_are_few(rng):
     np.testing.assert_array_equal(auto.coef_, dual.coef_)
     with pytest.raises(ValueError, match="Allowed values are 'auto', 'primal', 'dual'"):
         TRF(0.0, 0.1, 100.0, solver="kernel").fit(X, Y)
+
+
+def test_dual_refuses_up_front():
+    from neurorrn.encoding._solve import check_dual_memory
+
+    with pytest.raises(MemoryError, match=r"dual solver for 50000 samples x p = 26112 needs about 47\.0 GiB"):
+        check_dual_memory(50000, 26112, 1, "TRF", limit=16 * 2**30)
