@@ -473,7 +473,7 @@ def check_memory(p1, itemsize, n_blocks, downdate, n_workers, name, n_features, 
         gib = 2**30
         half = cv_memory(p1, min(itemsize, 4), n_blocks, downdate, 1)
         raise MemoryError(
-            f"{name}: {n_features} features x {n_lags} lags (p = {p1}) needs about {need / gib:.1f} GiB "
+            f"{name}: {n_features} features x {n_lags} lags (p = {n_features * n_lags}) needs about {need / gib:.1f} GiB "
             f"for its p x p matrices ({'1' if downdate else n_blocks} + {3 * n_workers} of "
             f"{p1 * p1 * itemsize / gib:.2f} GiB), more than the {limit / gib:.1f} GiB this machine can give "
             f"now. "

@@ -85,7 +85,7 @@ def test_downdated_memory_does_not_grow_with_blocks(rng):
 def test_refuses_up_front_naming_memory_and_options():
     from neurorrn.encoding._solve import check_memory
 
-    with pytest.raises(MemoryError, match=r"512 features x 51 lags \(p = 26163\) needs about 20\.4 GiB.*"
+    with pytest.raises(MemoryError, match=r"512 features x 51 lags \(p = 26112\) needs about 20\.4 GiB.*"
                                           r"dtype='float32'.*lag basis"):
         check_memory(51 * 513, 8, 5, True, 1, "TRF", 512, 51, limit=16 * 2**30)
     check_memory(51 * 49, 8, 6, False, 1, "TRF", 48, 51, limit=24 * 2**30)  # the standard problem fits
