@@ -268,7 +268,9 @@ def floor_time(X, Y, n_lags, dtype="float64"):
         G += np.eye(G.shape[0], dtype=dtype) * float(np.mean(np.diag(G)))
         del st
         c0 = clk()
-        linalg.lapack.get_lapack_funcs("sytrd", (G,))(np.asfortranarray(G), lower=1, overwrite_a=1)
+        sytrd, sytrd_lwork = linalg.lapack.get_lapack_funcs(("sytrd", "sytrd_lwork"), (G,))
+        lwork = linalg.lapack._compute_lwork(sytrd_lwork, G.shape[0], lower=1)  # the blocked algorithm
+        sytrd(np.asfortranarray(G), lower=1, lwork=lwork, overwrite_a=1)
         c_tri = clk() - c0
         c0 = clk()
         linalg.cho_factor(G, lower=True, overwrite_a=True, check_finite=False)
