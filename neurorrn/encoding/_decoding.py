@@ -32,13 +32,13 @@ class BackwardTRF(TRF):
 
     _keep_gram = True
 
-    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="best",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
-                 verbose=None):
+                 n_jobs=None, verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,
                          alpha_rule=alpha_rule,
                          fit_intercept=fit_intercept, standardize=standardize, backend=backend,
-                         dtype=dtype, device=device, verbose=verbose)
+                         dtype=dtype, device=device, n_jobs=n_jobs, verbose=verbose)
 
     def _finish(self, W, mom, L):
         super()._finish(W, mom, L)
