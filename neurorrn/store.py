@@ -671,7 +671,7 @@ class StoreWriter:
         self._unit_coord_names = list(unit_coords)
         tch = max(1, min(self.time_chunk, 4096))
         uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
-        v = f.create_variable(
+        f.create_variable(
             "activation", STORE_DIMS, dtype=np.float32, chunks=(1, tch, uch), fillvalue=np.float32(np.nan), **comp
         )
         for c in ALIGNMENT_COLUMNS:

@@ -37,7 +37,6 @@ single continuous segment).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +47,7 @@ from ..utils._logging import logger, progress, use_log_level
 from ._backend import NumpyBackend
 from ._inputs import check_lags
 from ._lagged import lagged_design, lagged_gram, lagged_predict
-from ._trf import TRF, _sample_scores
+from ._trf import TRF
 
 ERRORS = ("l1", "l2")
 MAX_STEPS = 999_999  # as Eelbrain

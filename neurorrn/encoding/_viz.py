@@ -75,7 +75,7 @@ def lag_rate(lags) -> float:
     return float(1.0 / step[0])
 
 
-def trf_evoked(data: xr.DataArray, info, *, comment: str = "") -> "mne.EvokedArray":  # noqa: F821
+def trf_evoked(data: xr.DataArray, info, *, comment: str = ""):
     """One feature's TRF (dims (target, lag), lags in s) as an :class:`mne.EvokedArray`.
 
     The time axis comes from the TRF's own lags (``tmin`` = first lag, ``sfreq`` = the lags' rate),
