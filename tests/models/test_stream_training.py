@@ -232,14 +232,15 @@ def test_max_steps_mid_epoch_and_snapshots(tone_corpus, tmp_path):
     assert (tmp_path / "snapshots" / "epoch00001.pt").is_file()
 
 
-def test_train_streams_learns_and_writes_a_bundle(tone_corpus, tmp_path):
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_train_streams_learns_and_writes_a_bundle(tone_corpus, tmp_path, seed):
     """Four tone 'words' are learned in streams; the excluded talker is scored separately."""
     from neurorrn.models import ModelBundle
 
     cfg = StreamExperimentConfig.from_dict({
         "name": "tones", "features": {"kind": "logmel", "params": {"n_mels": 16}, "normalization": "zscore"},
         "network": {"hidden_sizes": [16], "output_bias_init": -2.0}, "targets": {"kind": "localist"},
-        "train": {"batch_size": 8, "max_epochs": 12, "eval_every": 4, "snapshot_epochs": [4]},
+        "train": {"batch_size": 8, "max_epochs": 12, "eval_every": 4, "snapshot_epochs": [4], "random_state": seed},
         "streams": {"segment_s": 1.0, "steps_per_epoch": 4},
         "optim": {"kind": "rmsprop", "lr": 0.01, "clip_norm": None},
         "holdout": {"mode": "T", "excluded_talker": "f2"}})
