@@ -69,6 +69,7 @@ def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: 
         default R², so that the held-out R² and explained variance reported here are not biased
         low by kernels shrunk under a scale-blind metric (Pearson r is nearly flat in alpha).
         ``None`` keeps the estimator's own ``scoring``.  The estimator's ``alpha_rule`` is kept.
+        Ignored for estimators that choose no penalty (e.g. :class:`BoostingTRF`).
 
     Returns
     -------
@@ -80,7 +81,8 @@ def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: 
     """
     if alpha_scoring is not None:
         check_option(alpha_scoring, SCORINGS, "alpha_scoring")
-        estimator = clone(estimator).set_params(scoring=alpha_scoring)
+        if "scoring" in estimator.get_params():  # estimators without a penalty grid (BoostingTRF) have none
+            estimator = clone(estimator).set_params(scoring=alpha_scoring)
     with use_log_level(verbose):
         xs = as_segments(X, "X", estimator.sfreq)
         ys = as_segments(Y, "Y", estimator.sfreq)

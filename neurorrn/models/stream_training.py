@@ -52,11 +52,12 @@ from .networks import NetworkConfig, SpeechRNN
 from .stream_data import StreamSampler, TokenBank, make_eval_streams
 from .stream_evaluation import evaluate_streams, stream_accuracy
 from .targets import TargetConfig, make_targets
-from .training import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, load_checkpoint, make_optimizer, save_checkpoint
+from .training import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, TrainingBudgetError, load_checkpoint,
+                       make_optimizer, save_checkpoint)
 
 
-class TrainingTimeExceeded(RuntimeError):
-    """Raised when a run hits its ``max_time_s`` safety net before its epoch/step budget."""
+#: The isolated-word trainer's error for the same safety net (one class for both trainers).
+TrainingTimeExceeded = TrainingBudgetError
 
 
 class StreamSection(ConfigModel):
