@@ -32,6 +32,7 @@ import itertools
 import numpy as np
 
 from ..store import from_arrays
+from ..subject import ModelSubject
 from ..utils._check import check_option, check_random_state
 
 AHS_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))
@@ -381,6 +382,40 @@ def encoder_data(n_group: int = 4) -> np.ndarray:
     """The encoder patterns: the same one-hot vector in both visible groups."""
     eye = np.eye(n_group)
     return np.hstack([eye, eye])
+
+
+class BoltzmannSubject(ModelSubject):
+    """A trained :class:`BoltzmannMachine` as a model subject: a visible pattern to clamp (its
+    first ``len(pattern)`` units) in, the units' states after every Gibbs sweep of the
+    annealing schedule out (``{"visible": ..., "hidden": ...}``, ``time_unit="step"``).  The
+    free units start at random states drawn from ``random_state``."""
+
+    model_id = "boltzmann"
+    frame_rate = 1.0
+    time_unit = "step"
+
+    def __init__(self, machine: BoltzmannMachine, random_state=None):
+        if not hasattr(machine, "weights_"):
+            raise ValueError("machine is not initialised or fitted; call fit() first")
+        self.machine = machine
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+
+    def config_json(self) -> str:
+        import json
+
+        m = self.machine
+        return json.dumps({"n_visible": m.n_visible, "n_hidden": m.n_hidden, "temperature": m.temperature,
+                           "schedule": [list(x) for x in m.schedule]})
+
+    def run_one(self, stimulus):
+        m = self.machine
+        v = np.asarray(stimulus, dtype=np.float64).ravel()
+        if v.size > m.n_units or not np.all(np.isin(v, (0, 1))):
+            raise ValueError(f"a stimulus must be a binary vector of at most {m.n_units} units to clamp, got {v}")
+        s0 = np.concatenate([v, self._rng.integers(0, 2, m.n_units - v.size)])[None].astype(float)
+        _, tr = m.anneal(s0, clamp=v.size, rng=self._rng, record=True)
+        return {"visible": tr[:, 0, :m.n_visible], "hidden": tr[:, 0, m.n_visible:]}
 
 
 def encoder_margins(bm: BoltzmannMachine, n_group: int = 4) -> dict:

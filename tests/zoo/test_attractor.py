@@ -164,3 +164,22 @@ def test_lesion_is_undone_and_helpers(model):
     np.testing.assert_array_equal(respond(np.array([[1, 0.1, 0], [1, 1, 0]]), t), [0, -1])
     assert sum(len(v) for v in HS_WORDS.values()) == 40
     validate_store(model.to_store())
+
+
+def test_subject_and_demo(model):
+    from neurorrn.zoo.attractor import AttractorSubject, demo
+
+    sub = AttractorSubject(model)
+    ds = sub.record(["cat", "dog", model.orth_[0]], ["cat", "dog", "first"])
+    validate_store(ds)
+    assert ds.attrs["time_unit"] == "step" and ds.sizes["time"] == model.n_ticks
+    s, c = model.settle()
+    np.testing.assert_allclose(ds["activation"].sel(stimulus="cat").values[:, :68],
+                               s[model.words_.index("cat")], atol=1e-6)
+    with pytest.raises(ValueError, match="unknown word 'zzz'"):
+        sub.run_one("zzz")
+    res = demo(n_epochs=200, n_lesions=2, n_nets=1, proportions=None)
+    summary = res["summary"]
+    assert summary["verdict"] in ("reproduced", "approximate", "not reproduced")
+    assert set(summary["published"]) <= set(summary["ours"]) and summary["seeds"] == [0]
+    validate_store(res["store"])

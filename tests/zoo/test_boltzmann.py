@@ -190,3 +190,15 @@ def test_demo_store():
     assert s["ours"]["success_rate"] == np.mean(s["learned"]) and s["seeds"] == [0, 1]
     assert s["loglik"] < s["optimum_loglik"] < 0
     assert len(res["figure"].axes) == 3
+
+
+def test_subject_records_annealing():
+    from neurorrn.zoo.boltzmann import BoltzmannSubject
+
+    bm = BoltzmannMachine(8, 2, mask=encoder_mask(), temperature=10.0, random_state=0).initialize()
+    ds = BoltzmannSubject(bm, random_state=0).record([np.eye(4)[0], np.eye(4)[1]], ["p0", "p1"])
+    validate_store(ds)
+    assert ds.sizes["time"] == 10 and ds.sizes["unit"] == 10
+    np.testing.assert_array_equal(ds["activation"].sel(stimulus="p1").values[:, :4], np.tile(np.eye(4)[1], (10, 1)))
+    with pytest.raises(ValueError, match="binary vector"):
+        BoltzmannSubject(bm).run_one([0.5, 1])
