@@ -98,6 +98,19 @@ def test_424_success_rate_over_fifty_runs():
     assert 50 <= res["median_cycles"] <= 220
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("procedure", ["ahs1985_5anneal", "ahs1985_decay"])
+def test_variants_bring_the_rate_toward_ahs(procedure):
+    """The variants' measured rates (0.80, 0.83) as binomial lower bounds over 20 seeds."""
+    from scipy.stats import binom
+
+    rate = MEASURED_SUCCESS[procedure]["rate"]
+    k = int(binom.ppf(0.005, 20, rate))            # P(fewer than k of 20) < 0.005
+    assert binom.cdf(k - 1, 20, rate) < 0.005 and k >= 11
+    res = encoder_success_rate(range(20), procedure)
+    assert res["n_learned"] >= k, res["learned"]
+
+
 def test_margin_criterion_rejects_ties():
     """A machine whose two output units tie exactly is not counted as learned (a bare argmax
     would let the last bit of a dot product decide)."""
