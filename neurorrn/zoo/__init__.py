@@ -4,7 +4,10 @@ Models (one module each): :mod:`~neurorrn.zoo.trace` (TRACE, faithful to jTRACE)
 :mod:`~neurorrn.zoo.iam` (interactive activation model of letter perception),
 :mod:`~neurorrn.zoo.hopfield`, :mod:`~neurorrn.zoo.boltzmann`,
 :mod:`~neurorrn.zoo.attractor` (Hinton & Shallice / Plaut & Shallice cleanup-unit nets) and
-:mod:`~neurorrn.zoo.triangle` (a small Harm & Seidenberg style triangle model).
+:mod:`~neurorrn.zoo.triangle` (the triangle model of reading: O→P, O→S, S→P, P→S, cleanup;
+Plaut et al. 1996, Harm & Seidenberg 2004).  Each has a ``ModelSubject`` (``TraceSubject``,
+``IASubject``, ``HopfieldSubject``, ``BoltzmannSubject``, ``AttractorSubject``,
+``TriangleSubject``) so probing and encoding run on it unchanged.
 
 :data:`REGISTRY` maps a simulation name to a runner
 ``runner(out_dir, random_state=0, overwrite=False, **kw) -> dict(store=Path, figure=Path, summary=dict)``
@@ -68,10 +71,14 @@ _CLASSIC = {
     "trace": ("neurorrn.zoo.trace._demo", "McClelland & Elman 1986 TRACE (jTRACE): -^br^pt- on a lexicon "
               "(lexicon=PATH to a .jt file)"),
     "iam": ("neurorrn.zoo.iam", "McClelland & Rumelhart 1981: WOR? with K/R ambiguity, Reicher 2AFC"),
-    "hopfield": ("neurorrn.zoo.hopfield", "Hopfield 1982: recall from a noisy cue, overlap over sweeps"),
-    "boltzmann": ("neurorrn.zoo.boltzmann", "Ackley, Hinton & Sejnowski 1985: the 4-2-4 encoder"),
-    "attractor": ("neurorrn.zoo.attractor", "Hinton & Shallice 1991: cleanup-unit attractor net, lesions"),
-    "triangle": ("neurorrn.zoo.triangle", "Harm & Seidenberg 2004 style triangle model, division of labour"),
+    "hopfield": ("neurorrn.zoo.hopfield", "Hopfield 1982: retrieval and one-step error vs load against theory, "
+                 "recall from noisy cues"),
+    "boltzmann": ("neurorrn.zoo.boltzmann", "Ackley, Hinton & Sejnowski 1985: the 4-2-4 encoder, success rate "
+                  "over runs (margin criterion)"),
+    "attractor": ("neurorrn.zoo.attractor", "Hinton & Shallice 1991: cleanup-unit attractor nets, error types after "
+                  "lesions of every pathway"),
+    "triangle": ("neurorrn.zoo.triangle", "Plaut et al. 1996 / Harm & Seidenberg 2004 triangle model, division "
+                 "of labour"),
 }
 
 #: name -> runner(out_dir, random_state=0, **kw) -> dict(store=Path, figure, summary).

@@ -548,7 +548,8 @@ def demo(random_state=0, n_epochs: int = 3000, n_lesions: int = 20, proportions=
                  f"{chance['other']:.2f}", ""])
     fig = table_figure(rows, ["lesioned pathway", "proportions", "errors", "semantic", "visual", "mixed", "other",
                               "nets meeting"],
-                       title=f"Error shares (ratio to chance), network seed {seeds[0]}; last column: all {len(models)} nets")
+                       title=f"Error shares (ratio to chance), network seed {seeds[0]}; "
+                             f"last column: all {len(models)} nets")
     published = {"intact_correct": 40, "error_types_after_every_lesion": "semantic, visual and mixed above chance",
                  "cases_meeting_criteria": "all pathways"}
     ours = {"intact_correct": min(n["intact_correct"] for n in per_net),

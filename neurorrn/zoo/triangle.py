@@ -181,9 +181,9 @@ class TriangleModel:
 
     Parameters
     ----------
-    n_hidden, n_clean, n_ticks : int
-        Units per hidden layer, per cleanup layer, and ticks of settling (loss over the last
-        ``n_ticks // 2``).
+    n_hidden, n_hidden_direct, n_clean, n_ticks : int
+        Units per hidden layer (``n_hidden_direct`` for the direct pathway's), per cleanup
+        layer, and ticks of settling (loss over the last ``n_ticks // 2``).
     pre_epochs, read_epochs : int
         Full-batch Adam steps before reading (speaking + hearing) and during reading.
     lr : float
@@ -196,8 +196,8 @@ class TriangleModel:
     random_state : None or int
     """
 
-    def __init__(self, n_hidden: int = 40, n_hidden_direct: int = 40, n_clean: int = 20, n_ticks: int = 6, pre_epochs: int = 200,
-                 read_epochs: int = 800, lr: float = 0.02, weight_decay: float = 1e-4,
+    def __init__(self, n_hidden: int = 40, n_hidden_direct: int = 40, n_clean: int = 20, n_ticks: int = 6,
+                 pre_epochs: int = 200, read_epochs: int = 800, lr: float = 0.02, weight_decay: float = 1e-4,
                  freq_weights=(1.0, 0.2), vocabulary=None, random_state=None):
         self.n_hidden = n_hidden
         self.n_hidden_direct = n_hidden_direct
@@ -212,7 +212,9 @@ class TriangleModel:
         self.random_state = random_state
 
     def fit(self):
-        """Train (pre-reading phase, then reading); the global torch RNG is left untouched."""
+        """Train (pre-reading phase, then reading); the global torch RNG is left untouched.
+
+        With ``vocabulary=None`` the vocabulary is drawn from ``random_state`` first."""
         rng = check_random_state(self.random_state)
         v = make_vocabulary(random_state=rng) if self.vocabulary is None else self.vocabulary
         fw = np.asarray(self.freq_weights, dtype=float)
