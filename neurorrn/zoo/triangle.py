@@ -414,13 +414,13 @@ def demo(random_state=0, n_seeds: int = 3, **kw):
             "semantic share: exception - regular": mean(lambda d: d["semantic_share_exception"]
                                                          - d["semantic_share_regular"])}
     fig, (ax1, ax2) = new_figure(2)
-    conds = ("accuracy_intact", "accuracy_without_semantic", "accuracy_without_direct")
+    conds = ("accuracy_intact", "accuracy_without_semantic", "accuracy_without_direct", "direct_vote")
     kinds = ("regular", "exception", "nonword")
     x = np.arange(len(conds))
     for n, k in enumerate(kinds):
         vals = np.array([[d[c][k] for c in conds] for d in dols])
         ax1.bar(x + (n - 1) * 0.27, vals.mean(0), 0.27, yerr=vals.std(0) if len(dols) > 1 else None, label=k)
-    ax1.set_xticks(x, ["intact", "no S→P", "no O→P"])
+    ax1.set_xticks(x, ["intact", "no S→P", "no O→P", "O→P vote"])
     ax1.set(ylim=(0, 1.05), ylabel="naming accuracy", title=f"lesions ({len(seeds)} seeds, mean ± sd)")
     ax1.legend(fontsize=7)
     for n, m in enumerate(models):
