@@ -62,6 +62,8 @@ CHECKPOINT_FORMAT = "neurorrn-checkpoint"
 #: settings that may differ on resume without ``allow_config_change``: when to stop, and where
 RESUME_FREE_KEYS = ("max_epochs", "max_steps", "max_time_s", "device", "checkpoint_every")
 _CHECKPOINT_KEYS = ("model", "network_config", "optimizer", "scheduler", "step", "epoch", "history")
+#: A snapshot over training (``snapshots/epochNNNNN.pt``) holds the weights only.
+_SNAPSHOT_KEYS = ("model", "network_config", "step", "epoch")
 #: files whose presence means ``out_dir`` holds a run that reached a checkpoint
 RUN_FILES = ("checkpoint.pt", "model.pt", "summary.json")
 CHECKPOINT_VERSION = 1
@@ -218,9 +220,12 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     if int(ck.get("version", 0)) > CHECKPOINT_VERSION:
         raise ValueError(f"'{path}' has checkpoint version {ck['version']}; this neurorrn reads up to "
                          f"{CHECKPOINT_VERSION}")
-    missing = [k for k in _CHECKPOINT_KEYS if k not in ck]
+    snapshot = bool(ck.get("snapshot"))
+    missing = [k for k in (_SNAPSHOT_KEYS if snapshot else _CHECKPOINT_KEYS) if k not in ck]
     if missing:
-        raise ValueError(f"checkpoint '{path}' lacks {missing}; it cannot resume a run")
+        what = "weights snapshot" if snapshot else "checkpoint"
+        raise ValueError(f"{what} '{path}' lacks {missing}; it cannot "
+                         f"{'be read' if snapshot else 'resume a run'}")
     return ck
 
 
@@ -508,7 +513,7 @@ class Trainer:
             save_checkpoint(snap, {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                                    "model": {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()},
                                    "network_config": self.model.config.model_dump(mode="json"),
-                                   "epoch": self.epoch_, "step": self.step_})
+                                   "epoch": self.epoch_, "step": self.step_, "snapshot": True})
         if (self.out_dir is not None and rank == 0 and self.config.checkpoint_every
                 and self.epoch_ % self.config.checkpoint_every == 0):
             self.save(self.out_dir / "checkpoint.pt")
@@ -660,4 +665,8 @@ class Trainer:
 
     def resume(self, path, allow_config_change: bool = False) -> "Trainer":
         """Load a checkpoint file into this trainer (see :meth:`load_state_dict`)."""
-        return self.load_state_dict(load_checkpoint(path, map_location="cpu"), allow_config_change=allow_config_change)
+        ck = load_checkpoint(path, map_location="cpu")
+        if ck.get("snapshot"):
+            raise ValueError(f"'{path}' is a weights-only snapshot (epoch {ck['epoch']}); resume from the run's "
+                             "checkpoint.pt")
+        return self.load_state_dict(ck, allow_config_change=allow_config_change)
