@@ -290,7 +290,8 @@ class RecordingBenchmark(Benchmark):
         tab = pd.read_csv(path, sep="\t")
         missing = {"sensor", "ceiling"} - set(tab.columns)
         if missing:
-            raise ValueError(f"ceiling table '{path}' lacks column(s) {sorted(missing)}; expected 'sensor' and 'ceiling'")
+            raise ValueError(f"ceiling table '{path}' lacks column(s) {sorted(missing)}; "
+                             "expected 'sensor' and 'ceiling'")
         return xr.DataArray(tab["ceiling"].to_numpy(float), dims=("sensor",),
                             coords={"sensor": tab["sensor"].astype(str).to_numpy(dtype=object)})
 

@@ -120,7 +120,8 @@ class ReservoirSubject(ModelSubject):
     def config_json(self) -> str:
         return json.dumps({"n_units": self.n_units, "n_outputs": self.n_outputs, "n_bands": self.n_bands,
                            "spectral_radius": self.spectral_radius, "input_scale": self.input_scale,
-                           "gain": self.gain, "random_state": str(self.random_state), "trained": self.classes_ is not None})
+                           "gain": self.gain, "random_state": str(self.random_state),
+                           "trained": self.classes_ is not None})
 
     def _states(self, stimulus) -> np.ndarray:
         audio, sfreq = _audio(stimulus)

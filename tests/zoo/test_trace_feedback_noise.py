@@ -114,3 +114,12 @@ def test_full_biglex901_protocol():
     assert tab.acc_no_feedback.iloc[0] > 0.99 and tab.acc_feedback.iloc[0] > 0.99
     assert tab.acc_feedback.iloc[-1] < tab.acc_feedback.iloc[0]
     assert res["summary"]["verdict"] == _verdict(tab)
+
+
+def test_inhibition_conditions_in_the_summary(slex):
+    res = simulate_feedback_noise(slex, n_words=3, noise_sds=(0.0,), n_cycles=40,
+                                  conditions=("feedback", "no_feedback", "feedback_no_inhibition"))
+    by = pd.DataFrame(res["summary"]["by_condition"])
+    assert set(by.condition) == {"feedback", "no_feedback", "feedback_no_inhibition"}
+    with pytest.raises(ValueError, match="must include"):
+        simulate_feedback_noise(slex, n_words=3, conditions=("feedback",))

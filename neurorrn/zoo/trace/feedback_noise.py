@@ -116,8 +116,9 @@ def _resolve_lexicon(lexicon) -> Lexicon:
     return read_jt_lexicon(path)
 
 
-def run_feedback_noise(lexicon=None, words=None, noise_sds=(0.0, 0.25, 0.5, 1.0), conditions=("feedback", "no_feedback"),
-                       n_samples: int = 1, n_cycles: int = 100, criterion: str = "relative", readout: str = "raw",
+def run_feedback_noise(lexicon=None, words=None, noise_sds=(0.0, 0.25, 0.5, 1.0),
+                       conditions=("feedback", "no_feedback"), n_samples: int = 1, n_cycles: int = 100,
+                       criterion: str = "relative", readout: str = "raw",
                        margin: float = 0.05, threshold: float = 0.5, run: int = 10, luce_k: float = 7.0,
                        random_state=0, n_threads: int | None = 1):
     """Simulate every word in every condition at every noise level and score recognition.
@@ -239,20 +240,28 @@ def _verdict(table: pd.DataFrame) -> str:
 
 def simulate_feedback_noise(lexicon=None, n_words=40, noise_sds=(0.0, 0.25, 0.5, 1.0), n_samples: int = 1,
                             n_cycles: int = 100, criterion: str = "relative", readout: str = "raw",
-                            random_state=0, n_threads: int | None = 1):
+                            conditions=("feedback", "no_feedback"), random_state=0, n_threads: int | None = 1):
     """TRACE with and without feedback in noise: accuracy and RT per condition (zoo run).
 
     ``n_words`` words drawn at random from the lexicon (``None``: all of them, the full
-    protocol; minutes per noise level).  See the module docstring for the protocol and the
-    verdict rule.
+    protocol; minutes per noise level).  ``conditions`` must include ``feedback`` and
+    ``no_feedback`` (compared in the table and the verdict); the ``*_no_inhibition`` conditions
+    can be added, and their accuracy and mean RT per noise level are in
+    ``summary["by_condition"]``.  See the module docstring for the protocol and the verdict rule.
 
     Returns ``store`` (target and strongest-competitor time courses per trial,
     ``time_unit="cycle"``), ``figure``, ``summary`` and the ``trials`` / ``table`` DataFrames.
     """
-    words = n_words if n_words is not None else None
-    trials, courses = run_feedback_noise(lexicon, words, noise_sds, ("feedback", "no_feedback"), n_samples,
+    conditions = tuple(conditions)
+    missing = {"feedback", "no_feedback"} - set(conditions)
+    if missing:
+        raise ValueError(f"conditions must include 'feedback' and 'no_feedback', missing {sorted(missing)}")
+    trials, courses = run_feedback_noise(lexicon, n_words, noise_sds, conditions, n_samples,
                                          n_cycles, criterion, readout, random_state=random_state,
                                          n_threads=n_threads)
+    by_cond = (trials.assign(rt_ok=trials.rt.where(trials.correct))
+               .groupby(["condition", "noise_sd"])
+               .agg(accuracy=("correct", "mean"), mean_rt=("rt_ok", "mean")).reset_index())
     table = summarise(trials)
     from ...store import from_arrays
 
@@ -280,9 +289,10 @@ def simulate_feedback_noise(lexicon=None, n_words=40, noise_sds=(0.0, 0.25, 0.5,
                  "words_faster_with_feedback": f"{hi.frac_faster_feedback:.2f} at SD {hi.noise_sd:g}"},
         "verdict": _verdict(table),
         "seeds": [int(random_state)] if isinstance(random_state, (int, np.integer)) else [],
-        "budget": f"{trials.word.nunique()} words x {n_samples} noise samples x {len(noise_sds)} SDs x 2 conditions, "
-                  f"{n_cycles} cycles; criterion {criterion}, readout {readout}",
+        "budget": f"{trials.word.nunique()} words x {n_samples} noise samples x {len(noise_sds)} SDs "
+                  f"x {len(conditions)} conditions, {n_cycles} cycles; criterion {criterion}, readout {readout}",
         "table": table.to_dict(orient="records"),
+        "by_condition": by_cond.to_dict(orient="records"),
     }
     return {"store": ds, "figure": fig, "summary": summary, "trials": trials, "table": table}
 
