@@ -307,7 +307,7 @@ def simulate_feedback_noise(lexicon=None, n_words=40, noise_sds=(0.0, 0.25, 0.5,
                      model_id="trace_feedback_noise",
                      config={"noise_sds": list(map(float, noise_sds)), "criterion": criterion, "readout": readout,
                              "n_cycles": n_cycles, "n_samples": n_samples})
-    fig = _figure(table)
+    fig = _figure(by_criterion)
     noisy = table[table.noise_sd > 0]
     hi = table.iloc[-1]
     summary = {
@@ -331,19 +331,25 @@ def simulate_feedback_noise(lexicon=None, n_words=40, noise_sds=(0.0, 0.25, 0.5,
     return {"store": ds, "figure": fig, "summary": summary, "trials": trials, "table": table}
 
 
-def _figure(table: pd.DataFrame):
+def _figure(by_criterion: dict):
+    """Accuracy, RT and the fraction of words faster with feedback against noise, per criterion."""
     from ..recurrent import _new_figure
 
-    fig, axes = _new_figure(1, 3, size=(12, 3.4))
-    x = table.noise_sd
-    axes[0, 0].plot(x, table.acc_feedback, "o-", label="feedback")
-    axes[0, 0].plot(x, table.acc_no_feedback, "s--", label="no feedback")
-    axes[0, 0].set(xlabel="input noise SD", ylabel="accuracy", title="accuracy")
-    axes[0, 0].legend(fontsize=8)
-    axes[0, 1].plot(x, table.rt_feedback, "o-", label="feedback")
-    axes[0, 1].plot(x, table.rt_no_feedback, "s--", label="no feedback")
-    axes[0, 1].set(xlabel="input noise SD", ylabel="RT (cycles, words recognised in both)", title="recognition time")
-    axes[0, 2].plot(x, table.frac_faster_feedback, "o-k")
+    fig, axes = _new_figure(1, 3, size=(13, 3.6))
+    for k, (crit, v) in enumerate(by_criterion.items()):
+        t = pd.DataFrame(v["table"])
+        col = f"C{k}"
+        x = t.noise_sd
+        axes[0, 0].plot(x, t.acc_feedback, "o-", color=col, label=f"{crit}: feedback")
+        axes[0, 0].plot(x, t.acc_no_feedback, "s--", color=col, mfc="none", label=f"{crit}: none")
+        axes[0, 1].plot(x, t.rt_feedback, "o-", color=col)
+        axes[0, 1].plot(x, t.rt_no_feedback, "s--", color=col, mfc="none")
+        axes[0, 2].plot(x, t.frac_faster_feedback, "o-", color=col, label=f"{crit} ({v['verdict']})")
+    axes[0, 0].set(xlabel="input noise SD", ylabel="accuracy", title="accuracy (solid: feedback)")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 1].set(xlabel="input noise SD", ylabel="RT (cycles, words recognised in both)",
+                   title="recognition time")
     axes[0, 2].axhline(0.5, color="0.6", ls=":")
     axes[0, 2].set(xlabel="input noise SD", ylabel="fraction", title="words faster with feedback", ylim=(0, 1))
+    axes[0, 2].legend(fontsize=7)
     return fig
