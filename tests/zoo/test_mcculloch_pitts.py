@@ -131,3 +131,11 @@ def test_runner_refuses_to_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True"):
         REGISTRY["mcculloch_pitts"](tmp_path, length=10, n_strings=1, n_steps=10)
     REGISTRY["mcculloch_pitts"](tmp_path, length=10, n_strings=1, n_steps=10, overwrite=True)
+
+
+def test_small_settings_for_the_shared_registry_test():
+    from neurorrn.zoo._registry_history import SMALL_KW
+
+    for name, kw in SMALL_KW.items():
+        assert REGISTRY[name].small_kw == kw
+    assert not hasattr(REGISTRY["trace_feedback_noise"], "small_kw")
