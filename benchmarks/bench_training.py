@@ -6,12 +6,17 @@
    frames per second of each and our overhead in %.  Runs alternate (bare, ours, bare, ours, ...)
    and the medians are compared, so background load hits both alike.
 2. Export throughput: frames per second written to an ActivationStore by
-   :func:`~neurorrn.models.export_activations` (h of every layer, isolated mode).
+   :func:`~neurorrn.models.export_activations` (h of every layer, isolated mode), and in stream
+   mode for ``h`` alone vs ``h``, ``c`` and the four gates (computed from ``h`` in one pass).
+3. Stream training (:class:`~neurorrn.models.stream_training.StreamTrainer`, Brodbeck et al.
+   2025) against a bare PyTorch truncated-BPTT loop over the same streams (the same sampler
+   draws), model, initial weights and RMSprop: frames per second of each (identical final weights
+   checked).
 
 Usage::
 
     python benchmarks/bench_training.py [--hidden 128] [--features 64] [--tokens 256] [--epochs 2]
-        [--repeats 3] [--threads 1]
+        [--repeats 3] [--threads 1] [--stream-epochs 3]
 
 Prints one JSON line.  Acceptance: overhead <= 10 %.
 """
@@ -61,6 +66,82 @@ def bare_loop(model, data, targets, loss_fn, batch_size, epochs, seed, optim_cfg
             sched.step()
 
 
+def stream_bench(args):
+    """Stream trainer vs a bare truncated-BPTT loop on the same streams."""
+    from neurorrn.models import FeatureNormalizer, FeatureSet, LossConfig, NetworkConfig, OptimConfig, SpeechRNN, \
+        make_loss, make_targets
+    from neurorrn.models.stream_data import StreamSampler, TokenBank
+    from neurorrn.models.stream_training import StreamSection, StreamTrainConfig, StreamTrainer
+
+    rng = np.random.default_rng(0)
+    n_tok = 120
+    words = np.array([f"w{i % 40}" for i in range(n_tok)], dtype=object)
+    feats = [rng.normal(size=(int(n), args.features)).astype(np.float32) for n in rng.integers(30, 70, n_tok)]
+    bank = TokenBank(np.array([f"s{i}" for i in range(n_tok)], dtype=object), words,
+                     np.array([f"t{i % 4}" for i in range(n_tok)], dtype=object), np.full(n_tok, "trained", object),
+                     [], feats, np.array([len(f) for f in feats]), 16000.0, 100.0,
+                     np.zeros(args.features, np.float32), None)
+    targets = make_targets(sorted(set(words)), "localist")
+    sampler = StreamSampler(bank, np.arange(n_tok), targets.index)
+    fs = FeatureSet.from_arrays(feats, bank.stimulus, words, bank.talker, 100.0)
+    norm = FeatureNormalizer("zscore").fit(fs)
+    net_cfg = NetworkConfig(n_input=args.features, hidden_sizes=[args.hidden], n_output=targets.n_dims)
+    optim_cfg = OptimConfig(kind="rmsprop", lr=1e-3, clip_norm=None)
+    sect = StreamSection(segment_s=2.0, steps_per_epoch=5, noise_snr_db=None)
+    loss_fn = make_loss(LossConfig(kind="cohort"))
+    init = SpeechRNN(net_cfg, random_state=0).state_dict()
+    E, B, L = args.stream_epochs, args.batch_size, 200
+    frames = E * sect.steps_per_epoch * B * L
+
+    def run_bare():
+        from neurorrn.models.training import make_optimizer
+
+        m = SpeechRNN(net_cfg)
+        m.load_state_dict(init)
+        opt, _ = make_optimizer(m.parameters(), optim_cfg)
+        tm = torch.from_numpy(np.concatenate([np.zeros((1, targets.n_dims), np.float32), targets.matrix]))
+        mean, scale = torch.from_numpy(norm.mean_), torch.from_numpy(norm.scale_)
+        t0 = time.perf_counter()
+        state = None
+        for e in range(E):
+            batch = sampler.draw(B, sect.steps_per_epoch * L, (0, e))
+            words_t, region = torch.from_numpy(batch.word), torch.from_numpy(batch.region)
+            for k in range(sect.steps_per_epoch):
+                s = slice(k * L, (k + 1) * L)
+                x = (torch.from_numpy(batch.features[:, s]) - mean) / scale
+                logits, state = m(x, state)
+                loss = loss_fn(logits, tm[words_t[:, s] + 1], None, region=region[:, s])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                state = [tuple(t.detach() for t in st) for st in state]
+        return time.perf_counter() - t0, m
+
+    def run_ours():
+        m = SpeechRNN(net_cfg)
+        m.load_state_dict(init)
+        tr = StreamTrainer(m, targets, loss_fn, sampler, norm,
+                           StreamTrainConfig(batch_size=B, max_epochs=E, eval_every=0, random_state=0),
+                           optim_cfg, sect, verbose=False)
+        t0 = time.perf_counter()
+        tr.fit()
+        return time.perf_counter() - t0, m
+
+    run_bare(), run_ours()
+    tb, to = [], []
+    for _ in range(args.repeats):
+        b, mb = run_bare()
+        o, mo = run_ours()
+        tb.append(b)
+        to.append(o)
+    same = all(torch.allclose(a, b, atol=1e-6) for a, b in zip(mb.state_dict().values(), mo.state_dict().values()))
+    b, o = float(np.median(tb)), float(np.median(to))
+    return {"stream_model": f"LSTM {args.features}->{args.hidden}->{targets.n_dims} (one-hot, cohort loss)",
+            "stream_batch": B, "stream_segment_frames": L,
+            "stream_bare_frames_per_s": round(frames / b, 1), "stream_ours_frames_per_s": round(frames / o, 1),
+            "stream_overhead_pct": round(100 * (o - b) / b, 2), "stream_identical_weights": bool(same)}
+
+
 def main(argv=None):
     from neurorrn.models import (FeatureNormalizer, ModelBundle, NetworkConfig, OptimConfig, SpeechRNN, TrainConfig,
                                  Trainer, export_activations, make_loss, make_targets)
@@ -73,6 +154,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--stream-epochs", type=int, default=3)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -121,6 +203,13 @@ def main(argv=None):
         export_activations(bundle, data, Path(tmp) / "acts.nc", batch_size=64)
         t_exp = time.perf_counter() - t0
         size_mb = (Path(tmp) / "acts.nc").stat().st_size / 1e6
+        t0 = time.perf_counter()
+        export_activations(bundle, data, Path(tmp) / "h.nc", mode="stream", batch_size=64)
+        t_h = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        export_activations(bundle, data, Path(tmp) / "all.nc", mode="stream", batch_size=64,
+                           components=("h", "c", "input_gate", "forget_gate", "cell_input", "output_gate"))
+        t_all = time.perf_counter() - t0
 
     out = {
         "benchmark": "bench_training",
@@ -133,6 +222,9 @@ def main(argv=None):
         "identical_weights": bool(same),
         "export_frames_per_s": round(int(data.lengths.sum()) / t_exp, 1),
         "export_store_mb": round(size_mb, 2),
+        "stream_export_h_frames_per_s": round(int(data.lengths.sum()) / t_h, 1),
+        "stream_export_h_c_gates_frames_per_s": round(int(data.lengths.sum()) / t_all, 1),
+        **stream_bench(args),
         "machine": platform.platform(), "torch": torch.__version__,
     }
     print(json.dumps(out))

@@ -19,6 +19,19 @@ Usage::
 
 ``--himalaya-folds 1`` times one of the five folds of himalaya's CPU RidgeCV and extrapolates
 (it materialises an (n_alphas, n_test, n_train) array and takes ~15 min on 2 cores).
+
+Also in one run with the tools above:
+
+* the **floor**: the work no exact CV of this problem can skip, timed here with one BLAS thread
+  -- one pass of lagged cross-products over the training data (the Grams), one Householder
+  tridiagonalisation (``?sytrd``) of the p x p training Gram per fold, and one Cholesky of it
+  for the refit; our CV time is reported as a multiple of it;
+* ``--contention N``: our CV fit (numpy f64 and torch f32) timed alone and then beside N busy
+  processes (each a one-thread GEMM loop, like a colleague's numpy job), and the ratio;
+* ``--wide F``: the memory a fit with F features x 51 lags would need, and the up-front refusal
+  (``MemoryError``) where it exceeds this machine; with ``--wide-basis NB`` the same problem is
+  fitted with a lag basis of NB raised cosines (p = F x NB) and its time and peak RSS measured.
+* mtrf (``mtrf`` on PyPI, mTRFpy) ``TRF.train`` with its own k-fold CV over the 5 training trials.
 """
 
 from __future__ import annotations
@@ -195,6 +208,21 @@ def run_sklearn(X, Y, n_lags, max_fits=None):
     return m.coef_.reshape(C, n_lags, -1).transpose(0, 2, 1), np.full(C, GLOBAL["r2"]), extra
 
 
+def run_mtrf(X, Y, n_lags):
+    """mTRFpy's ``TRF.train``: k-fold CV over the 5 training trials (leave-one-trial-out, the same
+    folds as ours up to their order), one global lambda by mean r, then the final fit.  mTRF scales
+    its lambda by ``fs`` and its weights by ``fs``; the grid is given in our units (``alpha / fs``)
+    and the weights divided by ``fs``.  It does not centre and it penalises a bias column."""
+    from mtrf.model import TRF as MTRF
+
+    fs = 100
+    m = MTRF(direction=1)
+    m.train([x for x in X[:5]], [y for y in Y[:5]], fs, 0.0, (n_lags - 1) / fs,
+            [float(a) / fs for a in ALPHAS], k=5, verbose=False)
+    coef = np.transpose(m.weights, (2, 0, 1)) / fs  # (C, F, L)
+    return coef, np.full(Y[0].shape[1], float(m.regularization) * fs), 0.0
+
+
 def run_himalaya(X, Y, n_lags, backend="numpy", dtype="float64", n_folds=5):
     from himalaya.backend import set_backend
     from himalaya.ridge import RidgeCV
@@ -215,6 +243,146 @@ def run_himalaya(X, Y, n_lags, backend="numpy", dtype="float64", n_folds=5):
     coef = be.to_numpy(m.coef_).T  # (C, p)
     C = Yc.shape[1]
     return coef.reshape(C, n_lags, -1).transpose(0, 2, 1), be.to_numpy(m.best_alphas_), 0.0
+
+
+# ------------------------------------------------------------------------------------------ floor, contention, wide
+def floor_time(X, Y, n_lags, dtype="float64"):
+    """CPU seconds (and wall) of the unavoidable work of an exact 5-fold CV + refit, one BLAS
+    thread: one Gram pass over the training segments, one ``?sytrd`` per fold, one Cholesky.
+    CPU time is the robust measure on a shared machine; wall time is reported beside it."""
+    from scipy import linalg
+    from threadpoolctl import threadpool_limits
+
+    from neurorrn.encoding._backend import get_backend
+    from neurorrn.encoding._suffstats import segment_stats, total
+
+    be = get_backend("numpy", dtype)
+    clk = time.process_time
+    with threadpool_limits(1):
+        w0, c0 = time.perf_counter(), clk()
+        st = total([segment_stats(x.astype(dtype), y.astype(dtype), 0, n_lags - 1, be) for x, y in zip(X[:5], Y[:5])])
+        c_gram = clk() - c0
+        F1 = X[0].shape[1] + 1
+        keep = np.flatnonzero(np.arange(st.G.shape[0]) % F1 != F1 - 1)  # the predictors' columns (p = F x L)
+        G = st.G[np.ix_(keep, keep)]
+        G += np.eye(G.shape[0], dtype=dtype) * float(np.mean(np.diag(G)))
+        del st
+        c0 = clk()
+        sytrd, sytrd_lwork = linalg.lapack.get_lapack_funcs(("sytrd", "sytrd_lwork"), (G,))
+        lwork = linalg.lapack._compute_lwork(sytrd_lwork, G.shape[0], lower=1)  # the blocked algorithm
+        sytrd(np.asfortranarray(G), lower=1, lwork=lwork, overwrite_a=1)
+        c_tri = clk() - c0
+        c0 = clk()
+        linalg.cho_factor(G, lower=True, overwrite_a=True, check_finite=False)
+        c_chol = clk() - c0
+        wall = time.perf_counter() - w0
+    return {"gram_pass_cpu_s": c_gram, "sytrd_cpu_s": c_tri, "cholesky_cpu_s": c_chol,
+            "floor_cpu_s": c_gram + 5 * c_tri + c_chol, "p": int(G.shape[0]), "measured_wall_s": wall}
+
+
+_BUSY = "import numpy as np\na = np.random.default_rng(0).random((1000, 1000))\nwhile True:\n    a = (a @ a) / 1000.0\n"
+
+
+def _busy(n):
+    import subprocess
+
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", _BUSY], env=env) for _ in range(n)]
+    time.sleep(2.0)  # let them start
+    return procs
+
+
+def time_ours(X, Y, n_lags, backend, dtype, repeats=1):
+    """(wall, CPU) seconds of our CV fit, best of ``repeats``."""
+    best = (float("inf"), float("inf"))
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_ours(X, Y, backend, dtype, "cpu" if backend == "torch" else None, n_lags)
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
+    return best
+
+
+def run_extras(args, X, Y, n_lags):
+    out = {}
+    if args.skip_floor:
+        if args.contention:
+            out["contention"] = run_contention(args, X, Y, n_lags)
+        if args.wide:
+            out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
+        return out
+    fl = floor_time(X, Y, n_lags)
+    wall, cpu = time_ours(X, Y, n_lags, "numpy", "float64")
+    out["floor"] = dict(fl, ours_numpy_f64_cpu_s=cpu, ours_numpy_f64_wall_s=wall, ratio_cpu=cpu / fl["floor_cpu_s"])
+    print(json.dumps({"floor": out["floor"]}), flush=True)
+    print(f"floor (numpy f64, 1 thread, CPU s): Gram pass {fl['gram_pass_cpu_s']:.2f} + 5 x sytrd {fl['sytrd_cpu_s']:.2f} + "
+          f"Cholesky {fl['cholesky_cpu_s']:.2f} = {fl['floor_cpu_s']:.2f}; ours {cpu:.2f} CPU s = "
+          f"{cpu / fl['floor_cpu_s']:.2f} x floor (wall {wall:.2f} s)", flush=True)
+    if args.contention:
+        out["contention"] = run_contention(args, X, Y, n_lags)
+    if args.wide:
+        out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
+    return out
+
+
+def run_contention(args, X, Y, n_lags):
+    """Our CV fit alone, beside ``args.contention`` busy processes, and alone again."""
+    rows = []
+    for backend, dtype in (("numpy", "float64"), ("torch", "float32")):
+        alone = time_ours(X, Y, n_lags, backend, dtype)
+        procs = _busy(args.contention)
+        try:
+            busy = time_ours(X, Y, n_lags, backend, dtype)
+        finally:
+            for pr in procs:
+                pr.kill()
+                pr.wait()
+        alone2 = time_ours(X, Y, n_lags, backend, dtype)  # the load outside may have changed
+        a = min(alone[0], alone2[0])
+        rows.append({"tool": f"neurorrn {backend} {dtype}", "alone_wall_s": a, "busy_wall_s": busy[0],
+                     "alone_cpu_s": min(alone[1], alone2[1]), "busy_cpu_s": busy[1],
+                     "n_busy": args.contention, "ratio_wall": busy[0] / a})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def run_wide(n_features, n_basis, n_lags, seg_len=10000):
+    """Memory of a fit with ``n_features`` x ``n_lags`` (the refusal, up front), and with a lag basis."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from neurorrn.encoding import TRF
+    from neurorrn.encoding._solve import check_memory, cv_memory, memory_limit
+
+    p1 = n_lags * (n_features + 1)
+    res = {"features": n_features, "lags": n_lags, "p": n_lags * n_features,
+           "need_f64_gib": cv_memory(p1, 8, 6, True) / 2**30, "need_f32_gib": cv_memory(p1, 4, 6, True) / 2**30,
+           "limit_gib": (memory_limit() or 0) / 2**30}
+    rng = np.random.default_rng(1)
+    sos = butter(4, 10.0, fs=100.0, output="sos")
+    X = [sosfiltfilt(sos, rng.standard_normal((seg_len, n_features)), axis=0) for _ in range(6)]
+    M = rng.standard_normal((8, 16))
+    Y = [x[:, :8] @ M + rng.standard_normal((seg_len, 16)) for x in X]
+    try:  # the estimator's own check, without starting a fit that would run for hours
+        check_memory(p1, 8, 5, True, 1, "TRF", n_features, n_lags)
+        res["refused"] = False
+    except MemoryError:
+        res["refused"] = True
+    if res["refused"]:  # then the estimator refuses up front: time it
+        t0 = time.perf_counter()
+        try:
+            TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, solver="primal").fit(X[:5], Y[:5])
+        except MemoryError as err:
+            res["message"] = str(err)
+        res["refusal_s"] = time.perf_counter() - t0
+    print(json.dumps(res), flush=True)
+    if n_basis:
+        with PeakRSS() as mem:
+            t0 = time.perf_counter()
+            m = TRF(0.0, (n_lags - 1) / 100.0, 100.0, alpha=ALPHAS, lag_basis=n_basis, solver="primal").fit(X[:5], Y[:5])
+            res["basis"] = {"n_basis": n_basis, "p": n_basis * n_features, "time_s": time.perf_counter() - t0}
+        res["basis"]["peak_rss_gib"] = mem.delta / 2**30
+        res["basis"]["test_r"] = float(np.mean(m.score_targets(X[5], Y[5])["r"]))
+        print(json.dumps({"wide_basis": res["basis"]}), flush=True)
+    return res
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -245,6 +413,15 @@ def main(argv=None):
     ap.add_argument("--peer-fits", type=int, default=None,
                     help="time only this many of the 50 CV fits of mne and sklearn and extrapolate")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
+    ap.add_argument("--contention", type=int, default=0,
+                    help="also time our CV fit beside this many busy processes and report the ratio")
+    ap.add_argument("--wide", type=int, default=0, help="memory line for this many features x 51 lags")
+    ap.add_argument("--wide-basis", type=int, default=0,
+                    help="with --wide: fit it with a lag basis of this many raised cosines (time, peak RSS)")
+    ap.add_argument("--wide-seg-len", type=int, default=10000, help="samples per segment of the --wide problem")
+    ap.add_argument("--skip-floor", action="store_true", help="do not time the floor")
+    ap.add_argument("--only-extras", action="store_true",
+                    help="skip the tool comparison; run the floor, --contention and --wide parts")
     args = ap.parse_args(argv)
     import torch
 
@@ -266,12 +443,19 @@ def main(argv=None):
     tools += [(f"mne ReceptiveField (TDR), global alpha{ext}", "mne", lambda: run_mne(X, Y, n_lags, pf)),
               (f"sklearn RidgeCV on lagged design, global alpha{ext}", "sklearn",
                lambda: run_sklearn(X, Y, n_lags, pf))]
+    tools.append(("mtrf (mTRFpy) TRF.train, 5-fold, global lambda", "mtrf", lambda: run_mtrf(X, Y, n_lags)))
     hf = args.himalaya_folds
     tools.append((f"himalaya RidgeCV numpy f64{' (%d/5 folds, extrapolated)' % hf if hf < 5 else ''}", "himalaya",
                   lambda: run_himalaya(X, Y, n_lags, "numpy", "float64", hf)))
     if torch.cuda.is_available():
         tools.append(("himalaya RidgeCV torch_cuda f32", "himalaya_gpu",
                       lambda: run_himalaya(X, Y, n_lags, "torch_cuda", "float32")))
+    extras = run_extras(args, X, Y, n_lags)
+    if args.only_extras:
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump({"channels": args.channels, "extras": extras}, f, indent=1)
+        return extras
     rows = []
     ref = None
     for name, key, fn in tools:
@@ -319,7 +503,7 @@ def main(argv=None):
     del base
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"channels": args.channels, "rows": rows}, f, indent=1)
+            json.dump({"channels": args.channels, "rows": rows, "extras": extras}, f, indent=1)
     return rows
 
 

@@ -24,6 +24,30 @@ app = typer.Typer(name="neurorrn", help="Recurrent speech models, M/EEG encoding
 store_app = typer.Typer(help="Inspect and validate ActivationStores.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"neurorrn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", help="Also show third-party libraries' messages (MNE...)."),
+) -> None:
+    """Recurrent speech models, M/EEG encoding and probing."""
+    import os
+
+    from .utils._logging import route_warnings_to_log
+
+    route_warnings_to_log()
+    if not verbose:  # MNE reads this when imported; a user's own setting wins
+        os.environ.setdefault("MNE_LOGGING_LEVEL", "WARNING")
+        if "mne" in sys.modules:
+            sys.modules["mne"].set_log_level(os.environ["MNE_LOGGING_LEVEL"])
+
 SUBCOMMAND_MODULES = (
     "neurorrn.speech._cli",
     "neurorrn.models._cli",
@@ -32,7 +56,7 @@ SUBCOMMAND_MODULES = (
     "neurorrn.probing._cli",
     "neurorrn.zoo._cli",
     "neurorrn.report._cli",
-    "neurorrn.pipeline._cli",
+    "neurorrn.pipelines._cli",
     "neurorrn.benchmark._cli",
 )
 
@@ -96,8 +120,8 @@ def store_inspect(path: Path = typer.Argument(..., help="Store file (.nc)")) -> 
     try:
         with open_store(path) as ds:
             _echo_json({"path": str(path), **describe(ds)})
-    except (StoreValidationError, FileNotFoundError) as err:
-        typer.echo(str(err), err=True)
+    except (StoreValidationError, OSError) as err:  # OSError: missing path, a folder, unreadable
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -108,8 +132,8 @@ def store_validate(path: Path = typer.Argument(..., help="Store file (.nc)")) ->
 
     try:
         problems = validate_store(path, raise_on_error=False)
-    except FileNotFoundError as err:
-        typer.echo(str(err), err=True)
+    except OSError as err:
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     if problems:
         typer.echo(f"{path}: INVALID", err=True)

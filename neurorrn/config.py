@@ -29,9 +29,14 @@ class ConfigError(ValueError):
 
 
 class ConfigModel(BaseModel):
-    """Base for typed configs: unknown keys are errors, values are validated on assignment."""
+    """Base for typed configs: unknown keys are errors, values are validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+    Floats must be finite: ``.nan`` and ``.inf`` are refused in every setting (a NaN learning
+    rate or sampling rate would otherwise run to the end and give NaN results).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(),
+                              allow_inf_nan=False)
 
     @classmethod
     def from_dict(cls: type[T], data: dict | None, source: str = "config") -> T:
@@ -51,7 +56,9 @@ class ConfigModel(BaseModel):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+            raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
         return cls.from_dict(data, source=str(path))
 
     def to_json(self) -> str:
@@ -123,7 +130,12 @@ def config_hash(cfg: Any, *extra: Any, length: int = 16) -> str:
 def load_yaml(path) -> dict:
     """Read a YAML mapping (no schema)."""
     path = check_path(path, "config path", must_exist=True, kind="file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

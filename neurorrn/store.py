@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -35,7 +34,9 @@ import xarray as xr
 from . import __version__
 from ._dims import STIMULUS, STORE_DIMS, TIME, UNIT, check_uniform_time
 from .utils._check import check_option, check_path, check_positive, validate_type
-from .utils._io import atomic_path
+from .utils._io import atomic_path, clone_or_copy
+from .utils._lock import acquire as _lock_acquire
+from .utils._lock import release as _lock_release
 from .utils._logging import logger
 
 FORMAT_VERSION = 1
@@ -145,8 +146,15 @@ def normalize_alignments(alignments, stimulus_ids=None) -> pd.DataFrame:
     elif isinstance(alignments, dict):
         rows = []
         for sid, tiers in alignments.items():
+            if not isinstance(tiers, dict):
+                raise TypeError(f"alignments[{sid!r}] must be a dict {{tier: [(label, start, end), ...]}}, "
+                                f"got {type(tiers).__name__}")
             for tier, items in tiers.items():
-                for label, start, end in items:
+                for j, item in enumerate(items):
+                    if not isinstance(item, (tuple, list)) or len(item) != 3:
+                        raise ValueError(f"alignments[{sid!r}][{tier!r}][{j}] must be (label, start, end), "
+                                         f"got {item!r:.60}")
+                    label, start, end = item
                     rows.append((sid, tier, label, start, end))
         df = pd.DataFrame(rows, columns=list(ALIGNMENT_COLUMNS))
     elif isinstance(alignments, pd.DataFrame):
@@ -388,11 +396,12 @@ def _validate(ds: xr.Dataset, check_values: bool = True, max_bytes: int = 32 << 
             block = act.isel({STIMULUS: slice(start, start + chunk)}).values
             valid = np.arange(n_time)[None, :] < nf[start : start + chunk, None]
             nan = np.isnan(block)
-            bad_inside = nan.any(axis=2) & valid
+            bad_inside = (~np.isfinite(block)).any(axis=2) & valid
             if bad_inside.any():
                 i, t = np.argwhere(bad_inside)[0]
+                kind = "NaN" if nan[i, t].any() else "Inf"
                 problems.append(
-                    f"NaN inside the valid frames of stimulus {str(sids[start + i])!r} (frame {t} of "
+                    f"{kind} inside the valid frames of stimulus {str(sids[start + i])!r} (frame {t} of "
                     f"{nf[start + i]})"
                 )
                 break
@@ -432,9 +441,12 @@ def validate_store(ds_or_path, raise_on_error: bool = True, check_values: bool =
         else:
             with ds:
                 problems = []
-                if int(ds.attrs.get(_COMPLETE_ATTR, 0)) != 1:
+                # a file without the marker was not written by StoreWriter (e.g. plain xarray):
+                # judge it by the contract alone; a marker of 0 means our write was interrupted
+                if int(ds.attrs.get(_COMPLETE_ATTR, 1)) != 1:
                     problems.append("the file was not completely written (interrupted write)")
-                ds = _migrate(ds, path) if not problems else ds
+                if not problems and "format_version" in ds.attrs:
+                    ds = _migrate(ds, path)
                 ds.attrs.pop(_COMPLETE_ATTR, None)
                 problems += _validate(ds, check_values)
     if problems and raise_on_error:
@@ -534,7 +546,21 @@ class StoreWriter:
 
     The file is written under a temporary name and renamed into place on :meth:`close`, so an
     interrupted write never replaces or corrupts the file at ``path``.  With ``append=True`` the
-    existing store is copied and extended (same units, frame rate and unit coords required).
+    existing store is copied and extended (same units, frame rate and unit coords required); on
+    copy-on-write file systems (btrfs, XFS with reflink) the copy is a clone that shares the
+    existing data, so an append costs what it adds, not the size of the store.
+
+    A writer holds an exclusive lock on ``path`` (the file ``.NAME.lock`` beside it) from its
+    creation to :meth:`close`: a second writer of the same path, in any process, waits up to
+    ``lock_timeout`` seconds (default: not at all; ``None``: for ever) and then fails with
+    :class:`~neurorrn.utils._lock.LockedError` naming the holder's process.  With
+    ``overwrite=False`` the file is put in place with a link that fails if the name exists, so
+    two writers can never both succeed.
+
+    :meth:`write` is transactional: every check (shapes, finiteness, ids, coords, alignments)
+    runs before the file is touched, so a rejected chunk leaves the store as it was.  Should a
+    write fail while the file is being changed (an I/O error), the writer is broken and
+    :meth:`close` discards the file instead of marking it complete.
 
     Examples
     --------
@@ -557,6 +583,7 @@ class StoreWriter:
         append: bool = False,
         compression: str | None = "gzip",
         time_chunk: int = 256,
+        lock_timeout: float | None = 0,
     ):
         import h5netcdf
 
@@ -564,15 +591,30 @@ class StoreWriter:
         self._h5netcdf = h5netcdf
         self.compression = check_option(compression, ("gzip", None), "compression")
         self.time_chunk = int(time_chunk)
-        self._ctx = atomic_path(self.path, overwrite=overwrite or append, suffix=".nc")
-        if append:
-            if not self.path.exists():
-                raise FileNotFoundError(f"cannot append: no store at '{self.path}'")
-            validate_store(self.path, check_values=False)
-        self._tmp = self._ctx.__enter__()
+        self._f = None
+        self._broken: BaseException | None = None
+        self._lock = None
+        self._ctx = None
+        if self.path.is_dir():
+            raise IsADirectoryError(f"store path '{self.path}' is a folder; give a file name (e.g. "
+                                    f"'{self.path / 'store.nc'}')")
+        if not append and self.path.exists() and not overwrite:
+            raise FileExistsError(f"'{self.path}' already exists; pass overwrite=True to replace it")
+        self._lock = _lock_acquire(self.path, timeout=lock_timeout, what="store")
+        try:
+            self._ctx = atomic_path(self.path, overwrite=overwrite or append, suffix=".nc")
+            if append:
+                if not self.path.exists():
+                    raise FileNotFoundError(f"cannot append: no store at '{self.path}'")
+                validate_store(self.path, check_values=False)
+            self._tmp = self._ctx.__enter__()
+        except BaseException:
+            self._release_lock()
+            raise
         try:
             if append:
-                shutil.copyfile(self.path, self._tmp)
+                how = clone_or_copy(self.path, self._tmp)  # a clone costs nothing on CoW file systems
+                logger.debug("append to %s: %s of the existing store", self.path, how)
                 self._f = h5netcdf.File(self._tmp, "a")
                 self._f.attrs[_COMPLETE_ATTR] = 0
                 self._load_existing()
@@ -629,7 +671,7 @@ class StoreWriter:
         self._unit_coord_names = list(unit_coords)
         tch = max(1, min(self.time_chunk, 4096))
         uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
-        v = f.create_variable(
+        f.create_variable(
             "activation", STORE_DIMS, dtype=np.float32, chunks=(1, tch, uch), fillvalue=np.float32(np.nan), **comp
         )
         for c in ALIGNMENT_COLUMNS:
@@ -669,8 +711,17 @@ class StoreWriter:
         return self._f.dimensions[STIMULUS].size
 
     def write(self, arrays, stimulus_ids, *, alignments=None, **stimulus_coords) -> None:
-        """Append stimuli: ``arrays`` is a list of ``(n_frames_i, n_units)`` arrays."""
-        f = self._f
+        """Append stimuli: ``arrays`` is a list of ``(n_frames_i, n_units)`` arrays.
+
+        Everything is checked before the file is changed (see the class docstring).  Numeric
+        per-stimulus coords are stored as int64 or float64; a float coord accepts integers, an
+        integer coord refuses values with a fractional part (pass floats from the first chunk).
+        """
+        if self._broken is not None:
+            raise RuntimeError(f"the writer of '{self.path}' is unusable: an earlier write failed "
+                               f"({type(self._broken).__name__}: {self._broken})")
+        if self._f is None:
+            raise RuntimeError(f"the writer of '{self.path}' is closed")
         sids = _check_ids(stimulus_ids, "stimulus_ids")
         if len(arrays) != len(sids):
             raise ValueError(f"got {len(arrays)} arrays but {len(sids)} stimulus_ids")
@@ -685,9 +736,10 @@ class StoreWriter:
                 raise ValueError(
                     f"arrays[{i}] ({sids[i]!r}) must have shape (n_frames, {n_units}), got {a.shape}"
                 )
-            if np.isnan(a).any():
-                t = int(np.argwhere(np.isnan(a))[0][0])
-                raise StoreValidationError([f"NaN inside the valid frames of stimulus {sids[i]!r} (frame {t})"],
+            if not np.isfinite(a).all():
+                t = int(np.argwhere(~np.isfinite(a))[0][0])
+                kind = "NaN" if np.isnan(a[t]).any() else "Inf"
+                raise StoreValidationError([f"{kind} inside the valid frames of stimulus {sids[i]!r} (frame {t})"],
                                            "arrays")
             mats.append(a)
         for name in stimulus_coords:
@@ -697,6 +749,56 @@ class StoreWriter:
             if name not in stimulus_coords:
                 raise ValueError(f"stimulus coord {name!r} is missing (the store has it for earlier stimuli)")
         df = normalize_alignments(alignments, sids) if alignments is not None else None
+        n = len(sids)
+        coords = {name: self._check_stimulus_coord(name, values, n) for name, values in stimulus_coords.items()}
+        try:
+            self._write_checked(sids, mats, coords, df)
+        except BaseException as err:
+            self._broken = err
+            raise
+
+    def _check_stimulus_coord(self, name: str, values, n: int):
+        """Validate one per-stimulus coord chunk; return ``(values to write, dtype to create or None)``."""
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise ValueError(f"stimulus coord {name!r} must have shape ({n},), got {values.shape}")
+        kind = values.dtype.kind
+        if name not in self._stim_coords:
+            if kind in "USO":
+                return values.astype(object), "str"
+            if kind in "iu":
+                return values.astype(np.int64), np.dtype(np.int64)
+            if kind == "f":
+                if np.isinf(values).any():
+                    raise ValueError(f"stimulus coord {name!r} holds infinite values: {values[np.isinf(values)][:3]}")
+                return values.astype(np.float64), np.dtype(np.float64)
+            if kind == "b":
+                return values, values.dtype
+            raise TypeError(f"stimulus coord {name!r} has dtype {values.dtype}; use strings, integers or floats")
+        have = self._stim_coords[name]
+        if have == "str":
+            if kind not in "USO":
+                raise TypeError(f"stimulus coord {name!r} holds strings in the store; got {values.dtype} values")
+            return values.astype(object), None
+        stored = np.dtype(self._f.variables[name].dtype)
+        if kind in "USO":
+            raise TypeError(f"stimulus coord {name!r} holds {stored} numbers in the store; got strings "
+                            f"{values[:3].tolist()}")
+        if stored.kind in "iu" and kind == "f":
+            frac = values[~np.isfinite(values) | (values != np.round(values))]
+            if frac.size:
+                raise ValueError(f"stimulus coord {name!r} holds integers ({stored}) in the store; got "
+                                 f"non-integer values {frac[:3].tolist()} that it cannot hold. Pass floats "
+                                 "from the first chunk (e.g. values.astype(float))")
+        if stored.kind == "f" and kind == "f" and np.isinf(values).any():
+            raise ValueError(f"stimulus coord {name!r} holds infinite values: {values[np.isinf(values)][:3]}")
+        if stored.kind == "b" and kind != "b":
+            raise TypeError(f"stimulus coord {name!r} holds booleans in the store; got {values.dtype} values")
+        return values.astype(stored), None
+
+    def _write_checked(self, sids, mats, coords, df) -> None:
+        f = self._f
+        n_units = len(self.unit_ids)
         n0 = self.n_stimuli
         n = len(sids)
         nf = np.array([m.shape[0] for m in mats], dtype=np.int64)
@@ -708,20 +810,15 @@ class StoreWriter:
         f.resize_dimension(STIMULUS, n0 + n)
         f.variables[STIMULUS][n0 : n0 + n] = sids
         f.variables["n_frames"][n0 : n0 + n] = nf
-        for name, values in stimulus_coords.items():
-            values = np.asarray(values)
-            if values.shape != (n,):
-                raise ValueError(f"stimulus coord {name!r} must have shape ({n},), got {values.shape}")
-            if name not in self._stim_coords:
-                if values.dtype.kind in "USO":
+        for name, (values, new) in coords.items():
+            if new is not None:
+                if new == "str":
                     f.create_variable(name, (STIMULUS,), dtype=_STR, chunks=(1024,))
                     self._stim_coords[name] = "str"
                 else:
-                    f.create_variable(name, (STIMULUS,), dtype=values.dtype, chunks=(1024,))
+                    f.create_variable(name, (STIMULUS,), dtype=new, chunks=(1024,))
                     self._stim_coords[name] = "num"
                 self._update_coordinates_attr()
-            if self._stim_coords[name] == "str":
-                values = values.astype(object)
             f.variables[name][n0 : n0 + n] = values
         # one write per chunk: the padded block (NaN past each end) in a single call
         block = np.full((n, need_t, n_units), np.nan, dtype=np.float32)
@@ -735,6 +832,44 @@ class StoreWriter:
                 vals = df[c].to_numpy(dtype=object if c in ("stimulus", "tier", "label") else np.float64)
                 f.variables[f"interval_{c}"][k0 : k0 + len(df)] = vals
         self._ids.update(sids.tolist())
+
+    def write_blocks(self, stimulus_id: str, blocks, *, alignments=None, **stimulus_coords) -> int:
+        """Append one (long) stimulus from an iterable of ``(n_frames_k, n_units)`` blocks.
+
+        Memory stays bounded by one block, whatever the stimulus's length (a story of an hour).
+        ``stimulus_coords`` are scalars for this stimulus.  Returns the number of frames written.
+        """
+        f = self._f
+        sid = _check_ids([stimulus_id], "stimulus_id")
+        if sid[0] in self._ids:
+            raise StoreValidationError([f"duplicate stimulus id (already in the store): {sid[0]!r}"], "stimulus_id")
+        first = True
+        n0 = self.n_stimuli
+        t = 0
+        n_units = len(self.unit_ids)
+        for k, a in enumerate(blocks):
+            a = np.asarray(a, dtype=np.float32)
+            if a.ndim != 2 or a.shape[1] != n_units:
+                raise ValueError(f"block {k} of {sid[0]!r} must have shape (n_frames, {n_units}), got {a.shape}")
+            if np.isnan(a).any():
+                raise StoreValidationError([f"NaN inside the valid frames of stimulus {sid[0]!r} "
+                                            f"(frame {t + int(np.argwhere(np.isnan(a))[0][0])})"], "blocks")
+            if first:  # register the stimulus with its first block (n_frames fixed at the end)
+                self.write([a], list(sid), alignments=alignments,
+                           **{c: np.asarray([v]) for c, v in stimulus_coords.items()})
+                first = False
+            else:
+                need_t = t + a.shape[0]
+                cur_t = f.dimensions[TIME].size
+                if need_t > cur_t:
+                    f.resize_dimension(TIME, need_t)
+                    f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
+                f.variables["activation"][n0, t:need_t, :] = a
+            t += a.shape[0]
+        if first:
+            raise ValueError(f"stimulus {sid[0]!r} has no frames (no blocks)")
+        f.variables["n_frames"][n0] = t
+        return t
 
     def write_dataset(self, ds: xr.Dataset, chunk: int = 64) -> None:
         """Append all stimuli of a store Dataset (read ``chunk`` stimuli at a time)."""
@@ -756,15 +891,32 @@ class StoreWriter:
             )
 
     def close(self) -> Path:
-        """Finish the file and move it into place."""
+        """Finish the file and move it into place (and release the lock)."""
         if self._f is None:
             return self.path
-        self._f.attrs[_COMPLETE_ATTR] = 1
-        self._f.close()
-        self._f = None
-        self._ctx.__exit__(None, None, None)
+        if self._broken is not None:
+            err = RuntimeError(f"'{self.path}' was not written: a write failed part-way "
+                               f"({type(self._broken).__name__}: {self._broken}); the file was discarded")
+            self._abort(err)
+            raise err
+        try:
+            self._f.attrs[_COMPLETE_ATTR] = 1
+            self._f.close()
+            self._f = None
+            ctx, self._ctx = self._ctx, None
+            ctx.__exit__(None, None, None)
+        except BaseException as err:
+            self._abort(err)
+            raise
+        finally:
+            self._release_lock()
         logger.info("wrote store %s", self.path)
         return self.path
+
+    def _release_lock(self):
+        if getattr(self, "_lock", None) is not None:
+            _lock_release(self._lock)
+            self._lock = None
 
     def _abort(self, err):
         f = getattr(self, "_f", None)
@@ -774,7 +926,12 @@ class StoreWriter:
             except Exception:  # noqa: BLE001
                 pass
             self._f = None
-        self._ctx.__exit__(type(err), err, None)
+        try:
+            if getattr(self, "_ctx", None) is not None and getattr(self, "_tmp", None) is not None:
+                ctx, self._ctx = self._ctx, None
+                ctx.__exit__(type(err), err, None)
+        finally:
+            self._release_lock()
 
     def __enter__(self):
         return self

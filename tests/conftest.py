@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,52 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(12345)
+
+
+def _rank_main(fn, rank, args):
+    """Body of one forked rank: run ``fn``, then leave with ``os._exit`` (no interpreter teardown:
+    gloo's process-group destructor can deadlock at exit, so nothing may run after the work)."""
+    code = 0
+    try:
+        fn(rank, *args)
+    except BaseException:  # noqa: BLE001 - reported through the exit code and stderr
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def run_ranks(fn, nprocs: int, args=(), timeout: float = 120.0) -> None:
+    """Run ``fn(rank, *args)`` in ``nprocs`` forked processes and wait at most ``timeout`` s.
+
+    A rank still alive at the deadline is killed and the test fails saying which ranks hung; a
+    rank that raised fails the test with its exit code.  So a deadlocked rank (e.g. in gloo's
+    shutdown) is a failure after ``timeout`` seconds, never a hung suite.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")  # the children inherit imported modules (spawn re-imports torch: ~10 s each)
+    procs = [ctx.Process(target=_rank_main, args=(fn, r, tuple(args)), daemon=True) for r in range(nprocs)]
+    for p in procs:
+        p.start()
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    hung = [r for r, p in enumerate(procs) if p.is_alive()]
+    for r in hung:
+        procs[r].kill()
+    for p in procs:
+        p.join(10)
+    if hung:
+        pytest.fail(f"rank(s) {hung} of {nprocs} still running after {timeout:g} s; killed them")
+    failed = {r: p.exitcode for r, p in enumerate(procs) if p.exitcode != 0}
+    if failed:
+        pytest.fail(f"rank(s) failed with exit codes {failed} (their tracebacks are in the captured stderr)")
+
+
+@pytest.fixture
+def ranks():
+    """:func:`run_ranks`: forked worker processes bounded by a timeout."""
+    return run_ranks

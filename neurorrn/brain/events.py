@@ -32,17 +32,22 @@ import pandas as pd
 
 from ..utils._check import check_option, check_path
 from ..utils._logging import warn
-from .timeline import Timeline, TimelineError, normalize_phone
+from ._vocab import KIND_CODES, SILENCE_LABELS, TimelineError, normalize_phone  # noqa: F401 - re-exported
+from .timeline import Timeline
 
-KIND_CODES = {"sound": 1, "word": 2, "phone": 3}
-#: Phone labels that mark silence or out-of-vocabulary material rather than a phone.
-SILENCE_LABELS = {"", "SP", "SIL", "SPN", "H#", "PAU", "OOV", "N/A", "NAN", "<SIL>", "EPI"}
 EVENT_FORMATS = ("auto", "megmasc", "armeni", "libribrain", "bids")
 
 
 def _read_tsv(path) -> pd.DataFrame:
     path = check_path(path, "events file", must_exist=True, kind="file")
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    try:
+        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:
+        raise TimelineError(f"{path}: not a text (UTF-8) events table; is it a binary file?") from None
+    except pd.errors.EmptyDataError:
+        raise TimelineError(f"{path}: the events table is empty") from None
+    except pd.errors.ParserError as err:  # ragged rows: "Expected 3 fields in line 5, saw 4"
+        raise TimelineError(f"{path}: not a well-formed tab-separated table: {err}") from None
 
 
 def _num(series: pd.Series, name: str, source: str) -> np.ndarray:
@@ -56,6 +61,17 @@ def _num(series: pd.Series, name: str, source: str) -> np.ndarray:
 
 
 def _finish(df: pd.DataFrame, sfreq: float, n_times, source: str, drop_outside: bool) -> Timeline:
+    for col in ("onset", "duration"):
+        if col in df.columns:
+            vals = df[col].to_numpy(dtype=float)
+            # BIDS allows an unknown duration ('n/a' -> NaN), never a negative one
+            bad = np.flatnonzero(np.isinf(vals) | (vals < 0)) if col == "duration" else \
+                np.flatnonzero(~np.isfinite(vals))
+            if bad.size:
+                r = df.iloc[bad[0]]
+                raise TimelineError(f"{source}: {r['kind']} event {r['label']!r} (event {bad[0] + 1}) has {col} "
+                                    f"{float(vals[bad[0]]):g}; {col}s must be " + (">= 0 (or n/a)" if col == "duration"
+                                                                              else "finite numbers"))
     if drop_outside and n_times is not None:
         dur = n_times / float(sfreq)
         out = (df["onset"] < 0) | (df["onset"] >= dur)
@@ -145,7 +161,7 @@ def parse_megmasc(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
     for i, text in enumerate(df["trial_type"].astype(str)):
         try:
             d = ast.literal_eval(text)
-        except (ValueError, SyntaxError) as err:
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
             raise TimelineError(f"{source}: row {i + 1}: trial_type is not a Python-literal dict "
                                 f"({type(err).__name__}): {text[:80]!r}") from None
         if not isinstance(d, dict):
@@ -169,9 +185,14 @@ def parse_megmasc(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
             if "phoneme" not in d:
                 raise TimelineError(f"{source}: row {i + 1}: phoneme event without a 'phoneme' key: {text[:80]!r}")
             label, pos = normalize_phone(d["phoneme"])
+        try:
+            start = float(d.get("start", np.nan))
+        except (TypeError, ValueError):
+            raise TimelineError(f"{source}: row {i + 1}: trial_type 'start' is not a number: "
+                                f"{d.get('start')!r:.40}") from None
         rows.append({
             "onset": onset[i], "duration": dur[i], "kind": kind, "stimulus": stim, "label": label,
-            "position": pos, "start": float(d.get("start", np.nan)), "sound_file": wav,
+            "position": pos, "start": start, "sound_file": wav,
             "story": str(d.get("story", "")), "condition": str(d.get("condition", "")),
             "word_index": d.get("word_index", np.nan), "voice": str(d.get("voice", "")),
             "speech_rate": d.get("speech_rate", np.nan),

@@ -43,7 +43,18 @@ def read_raw(path, preload: bool = False, **kwargs):
         return read_libribrain_h5(path)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="mne")
-        return mne.io.read_raw(path, preload=preload, verbose=kwargs.pop("verbose", "error"), **kwargs)
+        try:
+            raw = mne.io.read_raw(path, preload=preload, verbose=kwargs.pop("verbose", "error"), **kwargs)
+            if not preload and raw.n_times:
+                # a truncated file opens lazily with its data cut short and fails only when read
+                # ("buffer size must be a multiple of element size"): read its last sample now
+                raw.get_data(start=raw.n_times - 1, stop=raw.n_times, verbose="error")
+        except (ValueError, OSError, EOFError, KeyError, IndexError, RuntimeError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise ValueError(f"recording '{path}' cannot be read: {type(err).__name__}: {str(err)[:200]} "
+                             "(is the file truncated or damaged, or in a format MNE does not read?)") from None
+    return raw
 
 
 def read_libribrain_h5(path, ch_types: str = "auto"):
@@ -102,16 +113,21 @@ def check_sidecar(raw, sidecar: dict, where: str = "sidecar") -> None:
             f"{where}: PowerLineFrequency is {float(lf):g} Hz but the recording says {raw.info['line_freq']:g} Hz")
 
 
-def read_bids(root, subject: str, task: str, session: str | None = None, run: str | None = None,
+def read_bids(root, subject: str | None = None, task: str | None = None, session: str | None = None,
+              run: str | None = None,
               datatype: str | None = None, events_format: str = "auto", preload: bool = False,
               drop_outside: bool = False, **events_kwargs):
     """Read one BIDS recording and its stimulus timeline.
 
     Parameters
     ----------
-    root : path
-        The BIDS root.
-    subject, task, session, run : str
+    root : path | mne_bids.BIDSPath
+        The BIDS root, or a ``BIDSPath`` with its ``root`` and the entities (``subject``,
+        ``task``, ``session``, ``run``, ``datatype``, and any others such as ``acquisition``);
+        arguments given as well must agree with it.
+    subject, task : str
+        BIDS entities (required unless the ``BIDSPath`` names them).
+    session, run : str | None
         BIDS entities.
     datatype : 'meg' | 'eeg' | None
         Found from the files when None.
@@ -139,14 +155,36 @@ def read_bids(root, subject: str, task: str, session: str | None = None, run: st
     """
     import mne_bids
 
+    base = None
+    if isinstance(root, mne_bids.BIDSPath):
+        base = root
+        if base.root is None:
+            raise ValueError("the BIDSPath has no root; build it as BIDSPath(root=..., subject=..., task=...)")
+        given = {"subject": subject, "task": task, "session": session, "run": run, "datatype": datatype}
+        for name, val in given.items():
+            own = getattr(base, name)
+            if val is not None and own is not None and str(val) != str(own):
+                raise ValueError(f"read_bids: {name}={val!r} contradicts the BIDSPath's {name}={own!r}")
+        subject, task = subject or base.subject, task or base.task
+        session = session if session is not None else base.session
+        run = run if run is not None else base.run
+        datatype = datatype or base.datatype
+        root = base.root
+    missing = [n for n, v in (("subject", subject), ("task", task)) if v is None]
+    if missing:
+        raise TypeError(f"read_bids needs {' and '.join(missing)} (as arguments, or in the BIDSPath)")
     root = check_path(root, "BIDS root", must_exist=True, kind="dir")
     if datatype is None:
         found = [d for d in ("meg", "eeg", "ieeg") if any(root.glob(f"sub-{subject}/**/{d}"))]
         if not found:
             raise FileNotFoundError(f"{root}: no meg/eeg/ieeg folder for sub-{subject}")
         datatype = found[0]
-    bp = mne_bids.BIDSPath(root=root, subject=subject, session=session, task=task, run=run,
-                           datatype=datatype, suffix=datatype)
+    if base is not None:  # keep its other entities (acquisition, processing, ...)
+        bp = base.copy().update(root=root, subject=subject, session=session, task=task, run=run,
+                                datatype=datatype, suffix=datatype, extension=None, check=False)
+    else:
+        bp = mne_bids.BIDSPath(root=root, subject=subject, session=session, task=task, run=run,
+                               datatype=datatype, suffix=datatype)
     data_files = [m for m in bp.match() if m.extension in RAW_EXTENSIONS]
     if not data_files:
         raise FileNotFoundError(f"{root}: no {datatype} recording for sub-{subject} task-{task}"

@@ -196,6 +196,7 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
     out : mne.io.RawArray
         The preprocessed recording (``info`` updated: ``sfreq``, ``highpass``, ``lowpass``,
         ``bads``); annotations are kept.  ``out.info['description']`` records the steps.
+        Channels holding NaN or Inf are marked bad and set to 0, with a :class:`NeurorrnWarning`.
     """
     import mne
 
@@ -249,6 +250,7 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
                     t = t + raw.first_time
                 ann += mne.Annotations(t, 0.0, [f"trigger/{v}" for v in events[:, 2]], orig_time=ann.orig_time)
         out.set_annotations(ann)
+        _mark_nonfinite(out)
         if bads == "auto":
             found = find_bad_channels(out._data, out.get_channel_types())
             bads = [out.ch_names[i] for i in found]
@@ -263,6 +265,27 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
         if interpolate and out.info["bads"]:
             out.interpolate_bads(reset_bads=True, origin=origin, verbose="error")
     return out
+
+
+def _mark_nonfinite(out) -> list[str]:
+    """Channels with NaN/Inf after filtering: marked bad, their data set to 0, and a warning.
+
+    A single NaN sample spreads over the filter's length in its channel (channels are filtered
+    independently), so such a channel cannot be used; the others are unaffected.
+    """
+    from ..utils._logging import warn
+
+    bad_rows = [i for i in range(out._data.shape[0]) if not np.isfinite(out._data[i]).all()]
+    if not bad_rows:
+        return []
+    names = [out.ch_names[i] for i in bad_rows]
+    counts = [int((~np.isfinite(out._data[i])).sum()) for i in bad_rows]
+    for i in bad_rows:
+        out._data[i] = 0.0
+    out.info["bads"] = sorted(set(out.info["bads"]) | set(names))
+    warn(f"preprocess: channel(s) {names[:10]} hold NaN or Inf ({counts[:10]} non-finite samples after "
+         "filtering); they are marked bad and set to 0")
+    return names
 
 
 def _run_ica(raw, ica, random_state):

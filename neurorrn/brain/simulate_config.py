@@ -6,6 +6,8 @@ Every field has a default, so ``SimulationConfig()`` is a valid small simulation
 
 from __future__ import annotations
 
+import os
+
 from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
@@ -119,6 +121,10 @@ class NoiseConfig(ConfigModel):
     drift_cutoff: float = Field(0.1, gt=0)
 
 
+#: channels of each sensor layout (data + EOG/stim), for the memory estimate
+_N_CHANNELS = {"neuromag306": 310, "ctf275": 280, "eeg64": 68}
+
+
 class SimulationConfig(ConfigModel):
     """A listening experiment whose M/EEG is generated from known TRFs."""
 
@@ -155,6 +161,33 @@ class SimulationConfig(ConfigModel):
         if v <= tmin:
             raise ValueError(f"trf_tmax ({v}) must be > trf_tmin ({tmin})")
         return v
+
+    def estimate_bytes(self) -> tuple[int, int]:
+        """A lower bound of the simulation's peak memory: ``(bytes, n_samples)``.
+
+        The recording lasts at least ``pre + post + n_stimuli * (0.3 s per word + isi)``; sensor
+        data, source time courses and noise dipoles are float64 and exist side by side.
+        """
+        st = self.stimuli
+        seconds = st.pre + st.post + st.n_stimuli * (0.3 * st.words_per_stimulus + min(st.isi))
+        n_samples = int(seconds * self.sfreq)
+        rows = _N_CHANNELS[self.sensors] + self.noise.brain_dipoles + len(self.sources)
+        return 8 * n_samples * rows * 2, n_samples
+
+    @model_validator(mode="after")
+    def _memory(self):
+        need, n = self.estimate_bytes()
+        try:
+            have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            return self
+        if need > have:
+            raise ValueError(
+                f"sfreq={self.sfreq:g} Hz with {self.stimuli.n_stimuli} stimuli of {self.stimuli.words_per_stimulus} "
+                f"words makes at least {n} samples per channel, about {need / 2**30:.1f} GiB for the simulation; "
+                f"this machine has {have / 2**30:.1f} GiB. Lower sfreq (M/EEG is usually recorded at 100-5000 Hz) "
+                "or stimuli.n_stimuli")
+        return self
 
     @model_validator(mode="after")
     def _refs(self):

@@ -31,29 +31,10 @@ import pandas as pd
 
 from ..utils._check import check_option, check_positive
 from ..utils._logging import warn
+from ._vocab import KIND_CODES, TimelineError, normalize_phone  # noqa: F401 - re-exported
 
 KINDS = ("sound", "word", "phone")
 COLUMNS = ("onset", "duration", "kind", "stimulus", "label", "sample")
-_STRESS = re.compile(r"[012]$")
-
-
-class TimelineError(ValueError):
-    """An event table that cannot be a timeline (bad columns, events outside the recording...)."""
-
-
-def normalize_phone(label: str) -> tuple[str, str]:
-    """Split a phone label into ``(ARPAbet without stress, position)``.
-
-    Accepts MEG-MASC/LibriBrain ``'dh_B'`` (position suffix ``_B/_I/_E/_S``), Armeni
-    ``'AH0'`` (stress digit) and plain ``'DH'``; the position is ``''`` when absent.
-    """
-    lab = str(label).strip().strip('"').strip("'")
-    pos = ""
-    m = re.match(r"^(.*)_([BIES])$", lab)
-    if m:
-        lab, pos = m.group(1), m.group(2)
-    lab = _STRESS.sub("", lab).upper()
-    return lab, pos
 
 
 class Timeline:
@@ -352,8 +333,6 @@ class Timeline:
         dict also carries our ``stimulus`` id so ids that do not follow the pattern survive.
         Phones are written in lower case with their ``_B/_I/_E/_S`` position suffix.
         """
-        from .events import KIND_CODES
-
         onsets = self.sound_onsets()
         out = []
         for r in self.events.itertuples(index=False):

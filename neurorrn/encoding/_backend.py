@@ -51,13 +51,25 @@ class NumpyBackend:
         # divide and conquer (LAPACK ?syevd): the fastest driver for all eigenvectors here.
         return linalg.eigh(a, driver="evd", overwrite_a=False, check_finite=False)
 
-    def solve_psd(self, a, b):
+    def solve_psd(self, a, b, overwrite: bool = False):
+        """Solve ``a x = b`` for symmetric positive (semi-)definite ``a`` (Cholesky; symmetric
+        indefinite LU if Cholesky fails).  ``overwrite``: factorise in ``a``'s memory (no copy);
+        ``a`` is left with its upper triangle intact and is restored if Cholesky fails."""
         from scipy import linalg
 
+        if overwrite and a.flags.c_contiguous and a.flags.writeable:
+            af = a.T  # the same symmetric matrix, Fortran-ordered: LAPACK works in place
+            diag = np.diagonal(a).copy()
+        else:
+            af, diag = a, None
         try:
-            c = linalg.cho_factor(a, lower=True, check_finite=False)
+            c = linalg.cho_factor(af, lower=True, check_finite=False, overwrite_a=diag is not None)
             return linalg.cho_solve(c, b, check_finite=False)
         except linalg.LinAlgError:
+            if diag is not None:  # rebuild the factorised triangle from the intact one
+                for j in range(af.shape[0]):
+                    af[j + 1:, j] = af[j, j + 1:]
+                    af[j, j] = diag[j]
             return linalg.solve(a, b, assume_a="sym", check_finite=False)
 
     def sum(self, a, axis):
@@ -113,7 +125,7 @@ class TorchBackend:
     def eigh(self, a):
         return self.torch.linalg.eigh(a)
 
-    def solve_psd(self, a, b):
+    def solve_psd(self, a, b, overwrite: bool = False):
         t = self.torch
         c, info = t.linalg.cholesky_ex(a)
         if int(info) == 0:
@@ -143,3 +155,70 @@ def get_backend(backend: str = "numpy", dtype: str = "float64", device=None):
             raise ValueError(f"device={device!r} needs backend='torch'; the numpy backend runs on the CPU only")
         return NumpyBackend(str(dtype))
     return TorchBackend(str(dtype), device)
+
+
+# ----------------------------------------------------------------------------------------------
+# threads: one BLAS thread per task, parallelism over independent tasks (folds, segments)
+# ----------------------------------------------------------------------------------------------
+def n_workers(n_jobs) -> int:
+    """Worker threads for ``n_jobs`` (None or 1: one; -1: all CPUs; -k: all but k - 1)."""
+    import os
+
+    from ..utils._check import validate_type
+
+    if n_jobs is None:
+        return 1
+    validate_type(n_jobs, "int", "n_jobs")
+    n_cpu = os.cpu_count() or 1
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a positive number of threads, or negative to count back from "
+                         "the number of CPUs (-1: all), got 0")
+    return max(1, n_jobs if n_jobs > 0 else n_cpu + 1 + n_jobs)
+
+
+class single_blas_thread:
+    """Context in which BLAS/LAPACK (OpenBLAS, MKL) and OpenMP use one thread.
+
+    The ridge kernels are dominated by ``?sytrd`` and GEMMs on p x p matrices.  Multi-threaded BLAS
+    gains little on them (1.37x with 2 threads on 2 cores) and collapses when another process
+    competes for the cores (2.1-2.4x slower with one busy neighbour, docs/encoding.md); one thread
+    per task, with independent tasks (folds, segments) on ``n_jobs`` threads, degrades gracefully
+    and gives results that do not depend on the thread count.
+    """
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_limits
+
+        self._ctl = threadpool_limits(limits=1)
+        return self
+
+    def __exit__(self, *exc):
+        self._ctl.restore_original_limits()
+
+
+def ordered_map(fn, items, n_jobs):
+    """``map(fn, items)`` in order, on ``n_workers(n_jobs)`` threads (LAPACK releases the GIL).
+
+    At most ``n_workers`` results are computed ahead of the consumer, so memory stays bounded.
+    """
+    n = n_workers(n_jobs)
+    if n == 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    it = iter(items)
+    with ThreadPoolExecutor(max_workers=n) as ex:
+        pending = deque()
+        for item in it:
+            pending.append(ex.submit(fn, item))
+            if len(pending) >= n:
+                break
+        while pending:
+            fut = pending.popleft()
+            res = fut.result()
+            for item in it:
+                pending.append(ex.submit(fn, item))
+                break
+            yield res

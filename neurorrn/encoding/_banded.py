@@ -8,7 +8,8 @@ import numbers
 import numpy as np
 
 from ..utils._check import check_option, check_random_state
-from ._solve import alpha_path_scores, fold_problems, solve
+from ._backend import ordered_map
+from ._solve import alpha_path_scores, fold_problem, solve
 from ._trf import SCORINGS, TRF, select_alpha
 
 SEARCHES = ("random", "grid")
@@ -55,14 +56,14 @@ class BandedTRF(TRF):
     Other attributes as :class:`TRF`.
     """
 
-    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=0.0, tmax=0.5, sfreq=100.0, bands=None, alpha=None, cv=5, scoring="r2", alpha_rule="best",
                  search="random", n_iter=20, concentrations=(0.1, 1.0),
                  band_ratios=(0.01, 0.1, 1.0, 10.0, 100.0), random_state=0, fit_intercept=True,
-                 standardize=False, backend="numpy", dtype="float64", device=None, verbose=None):
+                 standardize=False, lag_basis=None, backend="numpy", dtype="float64", device=None, n_jobs=None, verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,
                          alpha_rule=alpha_rule,
-                         fit_intercept=fit_intercept, standardize=standardize, backend=backend,
-                         dtype=dtype, device=device, verbose=verbose)
+                         fit_intercept=fit_intercept, standardize=standardize, lag_basis=lag_basis,
+                         backend=backend, dtype=dtype, device=device, n_jobs=n_jobs, verbose=verbose)
         self.bands = bands
         self.search = search
         self.n_iter = n_iter
@@ -131,7 +132,7 @@ class BandedTRF(TRF):
 
     def _fit(self, xdata, ydata, groups, fixed, grid, relative, d0, d1):
         be = self._be
-        L = d1 - d0 + 1
+        L = self._design.n_cols
         F = xdata[0].shape[1]
         self.band_names_, self.band_index_ = self._band_index(F)
         B = len(self.band_names_)
@@ -139,19 +140,21 @@ class BandedTRF(TRF):
         from ._inputs import check_lags
 
         check_lags([x.shape[0] for x in xdata], d0, d1, self.sfreq)
-        plan, blocks, c_full, mom = self._prepare_cv(xdata, ydata, groups, d0, d1)
+        plan, blocks = self._prepare_cv(xdata, ydata, groups, d0, d1)
         if fixed is not None:
             alphas = np.array([fixed])
         else:
-            alphas = self._absolute_alphas(grid, relative, c_full)
-        problems = fold_problems(blocks, plan.folds, L, self.standardize, be, self.fit_intercept)
-        res = {k: np.zeros((len(gammas), len(problems), len(alphas), self.n_targets_)) for k in SCORINGS}
-        gvecs = []
-        for ci, gam in enumerate(gammas):
-            g = be.asarray(np.tile(np.sqrt(gam)[self.band_index_], L))
-            gvecs.append(g)
-            for k, (ctr, cte) in enumerate(problems):
-                sc, _ = alpha_path_scores(ctr, cte, alphas, be, g=g)
+            alphas = self._absolute_alphas(grid, relative, xdata, d0, d1)
+        gvecs = [be.asarray(np.tile(np.sqrt(gam)[self.band_index_], L)) for gam in gammas]
+        K = len(plan.folds)
+        res = {k: np.zeros((len(gammas), K, len(alphas), self.n_targets_)) for k in SCORINGS}
+
+        def fold_scores(fold):  # one fold's statistics serve every candidate, then are freed
+            ctr, cte = fold_problem(blocks, fold, L, self.standardize, be, self.fit_intercept)
+            return [alpha_path_scores(ctr, cte, alphas, be, g=g)[0] for g in gvecs]
+
+        for k, scs in enumerate(ordered_map(fold_scores, plan.folds, self.n_jobs)):
+            for ci, sc in enumerate(scs):
                 for key in SCORINGS:
                     res[key][ci, k] = sc[key]
         self.cv_results_ = res
@@ -168,6 +171,8 @@ class BandedTRF(TRF):
         self.band_weights_ = gammas[cbest]
         self.band_alphas_ = self.alpha_[:, None] / self.band_weights_
         self.best_score_ = mean[cbest, abest, np.arange(self.n_targets_)]
+        c_full, mom = self._full_problem(xdata, ydata, plan, blocks, d0, d1)
+        blocks = None  # the folds are done: free their statistics before the refit
         W = be.zeros((L * F, self.n_targets_))
         for ci in np.unique(cbest):
             cols = np.flatnonzero(cbest == ci)

@@ -27,8 +27,8 @@ class EncodeConfig(ConfigModel):
     alpha: Optional[Union[float, list[float]]] = None
     cv: int = Field(5, ge=2, description="outer folds (contiguous) for held-out scores")
     inner_cv: int = Field(5, ge=2, description="folds for choosing alphas inside each training set")
-    scoring: str = "r"
-    alpha_rule: str = "1se"
+    scoring: str = "r2"
+    alpha_rule: str = "best"
     standardize: bool = False
     backend: str = "numpy"
     dtype: str = "float64"

@@ -7,6 +7,7 @@ import xarray as xr
 from sklearn.base import clone
 
 from .._dims import ALPHA, FEATURE, FOLD, LAG, TARGET, TIME
+from ..utils._check import check_option
 from ..utils._logging import logger, use_log_level
 from ._folds import make_folds
 from ._inputs import as_segments, match_segments
@@ -47,7 +48,7 @@ def trf_to_xarray(trf: TRF) -> xr.Dataset:
 
 
 def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: bool = True,
-                   verbose=None) -> xr.Dataset:
+                   alpha_scoring: str | None = "r2", verbose=None) -> xr.Dataset:
     """Held-out scores of a TRF by (nested) cross-validation over contiguous folds.
 
     For each outer fold, a clone of ``estimator`` is fitted on the other folds (choosing its alphas
@@ -63,6 +64,12 @@ def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: 
         One label per sample or per segment; outer folds keep groups together.
     cv : int | splitter | iterable
         Outer folds (see :func:`make_folds`).
+    alpha_scoring : {'r2', 'explained_variance', 'r'} | None
+        The metric by which every fit here (inner folds and the full-data fit) chooses its alphas:
+        default R², so that the held-out R² and explained variance reported here are not biased
+        low by kernels shrunk under a scale-blind metric (Pearson r is nearly flat in alpha).
+        ``None`` keeps the estimator's own ``scoring``.  The estimator's ``alpha_rule`` is kept.
+        Ignored for estimators that choose no penalty (e.g. :class:`BoostingTRF`).
 
     Returns
     -------
@@ -72,6 +79,10 @@ def cross_validate(estimator: TRF, X, Y, groups=None, cv=5, return_predictions: 
         feature, lag), ``best_alpha``, ``intercept``) and, if asked, ``prediction`` (time, target): the
         cross-validated prediction of every sample, with coord ``segment``.
     """
+    if alpha_scoring is not None:
+        check_option(alpha_scoring, SCORINGS, "alpha_scoring")
+        if "scoring" in estimator.get_params():  # estimators without a penalty grid (BoostingTRF) have none
+            estimator = clone(estimator).set_params(scoring=alpha_scoring)
     with use_log_level(verbose):
         xs = as_segments(X, "X", estimator.sfreq)
         ys = as_segments(Y, "Y", estimator.sfreq)

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from .._dims import FOLD, TIME
-from ..utils._check import check_option, validate_type
+from ..utils._check import check_option
 from ._trf import TRF
 
 
@@ -27,15 +27,18 @@ class BackwardTRF(TRF):
         ``X`` per unit of the reconstructed feature: the interpretable counterpart of ``coef_``.
     """
 
+    #: read by :func:`neurorrn.encoding.to_evoked` (kernels of a backward model are patterns on request)
+    _backward_model = True
+
     _keep_gram = True
 
-    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="1se",
+    def __init__(self, tmin=-0.5, tmax=0.0, sfreq=100.0, alpha=None, cv=5, scoring="r", alpha_rule="best",
                  fit_intercept=True, standardize=False, backend="numpy", dtype="float64", device=None,
-                 verbose=None):
+                 n_jobs=None, verbose=None):
         super().__init__(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, cv=cv, scoring=scoring,
                          alpha_rule=alpha_rule,
                          fit_intercept=fit_intercept, standardize=standardize, backend=backend,
-                         dtype=dtype, device=device, verbose=verbose)
+                         dtype=dtype, device=device, n_jobs=n_jobs, verbose=verbose)
 
     def _finish(self, W, mom, L):
         super()._finish(W, mom, L)
@@ -146,14 +149,25 @@ def _epochs_array(data, times):
     return X, times
 
 
-def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kind: str = "phone"):
-    """Epochs of a continuous response around the timeline's phone (or word) onsets.
+def response_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kind: str = "phone", *,
+                    picks=None):
+    """Epochs of a continuous brain response around the timeline's phone (or word) onsets.
+
+    (The model-side twin, hidden states around phone onsets in an ActivationStore, is
+    :func:`neurorrn.probing.phone_epochs`.)
 
     Parameters
     ----------
-    responses : DataArray (time, sensor) at the timeline's rate (time in s from the recording start)
+    responses : mne.io.Raw | DataArray (time, sensor)
+        A Raw (``picks`` selects its channels, default the good data channels; resampled to the
+        timeline's rate when it differs; windows touching an annotation marked bad are dropped) or
+        a DataArray at the timeline's rate, time in s from the recording's start.
     timeline : neurorrn.brain.Timeline
+    tmin, tmax : float
+        Window around each onset (s).
     kind : {'phone', 'word'}
+    picks : str | list, optional
+        Channels of a Raw (MNE's ``picks``).
 
     Returns
     -------
@@ -161,13 +175,13 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
         ``word`` (the word containing the phone, from the timeline's word events) and ``onset``.
         Events whose window leaves the recording are dropped.
     """
-    validate_type(responses, xr.DataArray, "responses")
     check_option(kind, ("phone", "word"), "kind")
+    sfreq = float(timeline.sfreq)
+    responses = _responses_array(responses, sfreq, picks)
     if TIME not in responses.dims or responses.ndim != 2:
         raise ValueError(f"responses must have dims (time, sensor), got {responses.dims}")
     sdim = [d for d in responses.dims if d != TIME][0]
     r = responses.transpose(TIME, sdim)
-    sfreq = float(timeline.sfreq)
     t = r[TIME].values
     if len(t) > 1 and not np.isclose(t[1] - t[0], 1 / sfreq, rtol=1e-4):
         raise ValueError(f"responses are sampled at {1 / (t[1] - t[0]):g} Hz but the timeline at {sfreq:g} Hz")
@@ -179,7 +193,7 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
     arr = r.values
     for j, (onset, s) in enumerate(zip(sel["onset"].to_numpy(), sel["stimulus"].astype(str))):
         c = int(round((onset - t[0]) * sfreq))
-        if c + i0 < 0 or c + i1 + 1 > arr.shape[0]:
+        if c + i0 < 0 or c + i1 + 1 > arr.shape[0] or not np.isfinite(arr[c + i0: c + i1 + 1]).all():
             continue
         data.append(arr[c + i0: c + i1 + 1].T)
         keep.append(j)
@@ -202,4 +216,25 @@ def phone_epochs(responses, timeline, tmin: float = -0.1, tmax: float = 0.5, kin
     )
 
 
-__all__ = ["BackwardTRF", "time_resolved_decoding", "phone_epochs"]
+def _responses_array(responses, sfreq: float, picks) -> xr.DataArray:
+    """A Raw or DataArray as a DataArray (time, sensor) at ``sfreq``."""
+    try:
+        import mne
+    except ImportError:  # pragma: no cover - mne is a dependency
+        mne = None
+    if mne is not None and isinstance(responses, mne.io.BaseRaw):
+        from ._mne import raw_to_dataarray
+
+        raw = responses
+        if abs(raw.info["sfreq"] - sfreq) > 1e-6 * sfreq:
+            raw = raw.copy().load_data(verbose="error").resample(sfreq, verbose="error")
+        return raw_to_dataarray(raw, picks, "responses")  # NaN over spans marked bad
+    if picks is not None:
+        raise ValueError("picks selects channels of an mne.io.Raw; select a DataArray's sensors with .sel")
+    if not isinstance(responses, xr.DataArray):
+        raise TypeError(f"responses must be an mne.io.Raw or an xarray.DataArray (time, sensor), "
+                        f"got {type(responses).__name__}")
+    return responses
+
+
+__all__ = ["BackwardTRF", "time_resolved_decoding", "response_epochs"]

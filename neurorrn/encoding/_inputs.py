@@ -64,6 +64,13 @@ def _one(a, name: str, i, sfreq, dtype):
 
 def as_segments(X, name: str, sfreq=None, dtype=np.float64) -> Segments:
     """Return the segments of ``X``: an array (T, F), a DataArray (time, feature) or a list of them."""
+    from ._mne import describe, is_mne
+
+    if is_mne(X):
+        raise TypeError(
+            f"{name} is {describe(X)}: here MNE objects must first become segments, "
+            f"e.g. X, Y, info = neurorrn.encoding.from_mne(X, Y, sfreq) (estimators' fit/predict "
+            "take them directly)")
     if isinstance(X, (list, tuple)) and len(X) and not all(isinstance(a, np.ndarray) or _xr(a) for a in X):
         X = np.asarray(X)
     if isinstance(X, (list, tuple)):

@@ -63,7 +63,7 @@ def lagged_gram(x, d0: int, d1: int, be):
     if _short(T, d0, d1):
         D = lagged_design(x, d0, d1, be).reshape(T, L * F)
         return D.T @ D
-    G4 = be.zeros((L, L, F, F))  # (lag_i, lag_j, F, F); transposed to lag-major (L, F, L, F) at the end
+    G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F), filled block by block
     K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
     H = max(-d0, 0)  # longest head correction (negative lags lose samples at the start)
     tail_idx = T - np.arange(1, K + 1)  # x[T-k], k = 1..K
@@ -89,11 +89,10 @@ def lagged_gram(x, d0: int, d1: int, be):
             pos = sel > 0
             blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
         ii, jx = _index(i, be), _index(j, be)
-        G4[ii, jx] = blocks
+        G4[ii, :, jx, :] = blocks
         if delta > 0:
-            G4[jx, ii] = be.transpose(blocks, (0, 2, 1))
-    G4 = be.transpose(G4, (0, 2, 1, 3))
-    return G4.reshape(L * F, L * F) if be.name == "torch" else np.ascontiguousarray(G4).reshape(L * F, L * F)
+            G4[jx, :, ii, :] = be.transpose(blocks, (0, 2, 1))
+    return G4.reshape(L * F, L * F)
 
 
 def _index(idx, be):
@@ -140,4 +139,41 @@ def lagged_predict(x, W, d0: int, d1: int, be):
             out[d:] += x[: T - d] @ W[i]
         else:
             out[: T + d] += x[-d:] @ W[i]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# lag bases: the kernel of every feature as a combination of a few smooth functions of the lag
+# ----------------------------------------------------------------------------------------------
+def raised_cosine_basis(n_lags: int, n_basis: int) -> np.ndarray:
+    """``n_basis`` raised-cosine (Hann) bumps over ``n_lags`` lags, shape ``(n_lags, n_basis)``.
+
+    Bump ``k`` is centred on lag index ``k s`` (``s = (n_lags - 1) / (n_basis - 1)``) and is
+    ``s`` wide on either side, so neighbours overlap by half and the bumps sum to 1 at every lag
+    (a constant kernel is representable).
+    """
+    if not 2 <= n_basis <= n_lags:
+        raise ValueError(f"lag_basis must be between 2 and the number of lags ({n_lags}), got {n_basis}")
+    s = (n_lags - 1) / (n_basis - 1)
+    u = (np.arange(n_lags)[:, None] - s * np.arange(n_basis)[None, :]) / s
+    return np.where(np.abs(u) < 1, 0.5 * (1 + np.cos(np.pi * u)), 0.0)
+
+
+def basis_design(x, d0: int, d1: int, B: np.ndarray) -> np.ndarray:
+    """``lagged_design(x) @ B`` per feature, shape ``(T, n_basis, F)``, without the lagged design:
+    column ``(k, f)`` is ``sum_l B[l, k] x_f(t - d_l)`` with zeros outside the segment."""
+    x = np.asarray(x)
+    T, F = x.shape
+    out = np.zeros((T, B.shape[1], F), dtype=np.result_type(x.dtype, np.float32))
+    for i, d in enumerate(range(d0, d1 + 1)):
+        if abs(d) >= T:
+            continue
+        ks = np.flatnonzero(B[i])
+        if not ks.size:
+            continue
+        w = B[i, ks].astype(out.dtype)
+        if d >= 0:
+            out[d:, ks] += w[None, :, None] * x[: T - d, None, :]
+        else:
+            out[: T + d, ks] += w[None, :, None] * x[-d:, None, :]
     return out

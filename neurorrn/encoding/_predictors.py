@@ -9,7 +9,9 @@ Kinds (for hidden states ``h`` of shape (n_frames, n_units) of one stimulus):
 ``kmeans``     units clustered with K-means on their ``|h|`` time courses, each unit divided by its SD
                over time without centring; per cluster the mean ``|h|`` (``sum``) and the mean
                rectified change (``onset``) — 2K predictors, as Brodbeck et al.'s
-               ``make_cluster_predictors``.
+               ``make_cluster_predictors``.  ``kmeans_per_layer=True`` clusters each layer's units
+               separately (K clusters per layer); pooled clusters carry their majority layer
+               (attr ``cluster_layer``, Brodbeck et al.'s optional split for deep models).
 
 Brodbeck et al. cluster the time courses of the whole recorded sessions; here the time courses are
 those of the distinct stimuli placed on the timeline (each once), which is the same data without
@@ -71,7 +73,7 @@ def resample(x: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
 
 def predictors_from_store(store, timeline, sfreq: float | None = None, kind: str = "units", *,
                           layer=None, component=None, units=None, n_components: int = 10,
-                          n_clusters: int = 8, kmeans_transforms=KMEANS_TRANSFORMS,
+                          n_clusters: int = 8, kmeans_transforms=KMEANS_TRANSFORMS, kmeans_per_layer: bool = False,
                           n_times: int | None = None, random_state=0) -> xr.DataArray:
     """Model predictors on a recording's clock.
 
@@ -89,6 +91,8 @@ def predictors_from_store(store, timeline, sfreq: float | None = None, kind: str
         PCA components.
     n_clusters : int
         K of K-means; ``kmeans_transforms`` picks ``'sum'`` and/or ``'onset'`` per cluster.
+    kmeans_per_layer : bool
+        Cluster each layer's units on their own (K per layer; names ``kmeans{K}:{layer}:{c}:{t}``).
     n_times : int | None
         Output length in samples (default: the timeline's ``n_times``, else the end of the last sound).
     random_state : int | Generator | None
@@ -147,8 +151,21 @@ def predictors_from_store(store, timeline, sfreq: float | None = None, kind: str
             raise ValueError(f"store activations of stimulus {s!r} hold NaN inside its n_frames={nf}")
     layers = sub["layer"].values.astype(str)
     unit_ids = sub["unit"].values
-    feats, names, attrs = _features(acts, kind, layers, unit_ids, n_components, n_clusters,
-                                    kmeans_transforms, random_state)
+    if kind == "kmeans" and kmeans_per_layer:
+        feats, names, attrs = {s: [] for s in acts}, [], {"unit_cluster": np.zeros(len(layers), np.int64)}
+        for lay in dict.fromkeys(layers):
+            m = layers == lay
+            f_l, n_l, a_l = _features({s: a[:, m] for s, a in acts.items()}, kind, layers[m], unit_ids[m],
+                                      n_components, n_clusters, kmeans_transforms, random_state)
+            for s in acts:
+                feats[s].append(f_l[s])
+            names += [n.replace(f"kmeans{int(n_clusters)}:", f"kmeans{int(n_clusters)}:{lay}:", 1) for n in n_l]
+            attrs["unit_cluster"][m] = a_l["unit_cluster"]
+        feats = {s: np.concatenate(v, axis=1) for s, v in feats.items()}
+        attrs["units"] = ",".join(str(u) for u in unit_ids)
+    else:
+        feats, names, attrs = _features(acts, kind, layers, unit_ids, n_components, n_clusters,
+                                        kmeans_transforms, random_state)
     if n_times is None:
         n_times = tl_n if tl_n is not None else int(max(
             round(o * sfreq) + int(np.ceil(len(acts[s]) * sfreq / frame_rate))
@@ -223,4 +240,8 @@ def _features(acts, kind, layers, unit_ids, n_components, n_clusters, transforms
     names = [f"kmeans{k}:{c}:{t}" for c in range(k) for t in ("sum", "onset") if t in tr]
     attrs["unit_cluster"] = labels.astype(np.int64)
     attrs["units"] = ",".join(str(u) for u in unit_ids)
+    # majority layer of each cluster (ties: the layer that comes first)
+    ulay = list(dict.fromkeys(layers))
+    attrs["cluster_layer"] = ",".join(
+        ulay[int(np.argmax([np.sum((labels == c) & (layers == lay)) for lay in ulay]))] for c in range(k))
     return out, names, attrs

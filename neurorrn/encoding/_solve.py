@@ -26,21 +26,161 @@ MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than on
 MAX_CHOLESKY_TRI = 3  # on the CPU, more distinct alphas than this take the tridiagonal path
 
 
+class DowndatedBlocks:
+    """Block statistics that hold one p x p Gram matrix whatever the number of blocks and folds.
+
+    Every block keeps its small statistics (cross-products ``Z``, sums, moments); of the Grams only
+    the total over all pieces is kept.  A fold's training Gram is that total minus the Gram of the
+    blocks outside the training set, which is recomputed from their samples (one extra pass of
+    lagged cross-products over the data for all folds together); the test Gram is the same
+    recomputed matrix.  Peak memory of a fold: the total, the training and test Grams and one
+    centred matrix (4 p x p), against ``n_blocks + 4`` when all block Grams are kept.
+
+    Parameters
+    ----------
+    piece_stats : callable
+        ``piece_stats(piece) -> Stats`` for a piece ``(segment, start, stop, block)`` of ``plan``.
+    plan : FoldPlan
+    gram : callable
+        ``gram(piece) -> G`` (the raw lagged Gram of one piece, as in ``piece_stats``).
+    """
+
+    def __init__(self, piece_stats, plan, gram, n_jobs=None):
+        from ._backend import ordered_map
+        from ._suffstats import small_total
+
+        self.plan = plan
+        self.gram = gram
+        self.G = None
+        small = [[] for _ in range(plan.n_blocks)]
+        for (_, _, _, b), st in zip(plan.pieces, ordered_map(piece_stats, plan.pieces, n_jobs)):
+            if self.G is None:
+                self.G = st.G
+            else:
+                self.G += st.G
+            st.G = None
+            small[b].append(st)
+        self.small = [small_total(v) if v else None for v in small]
+        self.used = sorted(b for b, v in enumerate(small) if v)
+
+    def gram_of(self, blocks):
+        blocks = set(int(b) for b in blocks)
+        out = None
+        for piece in self.plan.pieces:
+            if piece[3] in blocks:
+                g = self.gram(piece)
+                if out is None:
+                    out = g
+                else:
+                    out += g
+        return out
+
+    def fold_stats(self, tr, te):
+        """Raw (train, test) :class:`Stats` of one fold."""
+        from ._suffstats import Stats, small_total
+
+        outside = sorted(set(self.used) - set(int(b) for b in tr))
+        G_out = self.gram_of(outside)
+        G_tr = self.G - G_out
+        G_te = G_out if sorted(int(b) for b in te) == outside else self.gram_of(te)
+        del G_out
+        s_tr = small_total([self.small[b] for b in tr])
+        s_te = small_total([self.small[b] for b in te])
+        return (Stats(G_tr, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq))
+
+    def total_stats(self):
+        """Raw statistics of all pieces (hands over the total Gram: call last)."""
+        from ._suffstats import Stats, small_total
+
+        s = small_total([self.small[b] for b in self.used])
+        G, self.G = self.G, None
+        return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
+
+
+def fold_problem(block_stats, fold, L, scale, be, intercept=True):
+    """Centred (train, test) statistics of one fold ``(train blocks, test blocks)``, centred with
+    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`
+    or a :class:`DowndatedBlocks`."""
+    tr, te = fold
+    if isinstance(block_stats, DowndatedBlocks):
+        st_tr, st_te = block_stats.fold_stats(tr, te)
+    else:
+        st_tr, st_te = total([block_stats[i] for i in tr]), None
+    mu, sd, muy = moments(st_tr, scale, intercept)
+    ctr = center(st_tr, L, mu, sd, muy, be)
+    del st_tr
+    if st_te is None:
+        st_te = total([block_stats[i] for i in te])
+    return ctr, center(st_te, L, mu, sd, muy, be)
+
+
 def iter_fold_problems(block_stats, folds, L, scale, be, intercept=True):
-    """Centred (train, test) statistics per fold, with the training folds' means and SDs, made
-    one fold at a time (so that a caller that is done with a fold frees its p x p arrays and
-    the next fold reuses the memory)."""
-    for tr, te in folds:
-        st_tr = total([block_stats[i] for i in tr])
-        mu, sd, muy = moments(st_tr, scale, intercept)
-        ctr = center(st_tr, L, mu, sd, muy, be)
-        del st_tr
-        yield ctr, center(total([block_stats[i] for i in te]), L, mu, sd, muy, be)
+    """:func:`fold_problem` of each fold, made one fold at a time (so that a caller that is done
+    with a fold frees its p x p arrays and the next fold reuses the memory)."""
+    for fold in folds:
+        yield fold_problem(block_stats, fold, L, scale, be, intercept)
 
 
 def fold_problems(block_stats, folds, L, scale, be, intercept=True):
     """All folds' centred (train, test) statistics as a list (see :func:`iter_fold_problems`)."""
     return list(iter_fold_problems(block_stats, folds, L, scale, be, intercept))
+
+
+REG_TYPES = ("ridge", "laplacian")
+
+
+def chain_laplacian(n: int) -> np.ndarray:
+    """Graph Laplacian of a chain of ``n`` nodes: 1, 2, ..., 2, 1 on the diagonal, -1 beside it."""
+    R = np.zeros((n, n))
+    if n < 2:
+        return R
+    i = np.arange(n - 1)
+    R[i, i + 1] = R[i + 1, i] = -1.0
+    R[np.arange(n), np.arange(n)] = 2.0
+    R[0, 0] = R[-1, -1] = 1.0
+    return R
+
+
+def penalty_matrix(reg_type, n_features: int, n_lags: int):
+    """The penalty ``R`` of ``||y - D w||^2 + alpha w.T R w`` in our lag-major layout, or ``None``
+    for ridge (``R = I``).  As MNE's ``TimeDelayingRidge(reg_type=...)``: ``'laplacian'`` (or
+    ``('laplacian', 'laplacian')``) penalises the squared differences between neighbouring lags of
+    each feature and between neighbouring features at each lag; ``('laplacian', 'ridge')`` only
+    the lags, ``('ridge', 'laplacian')`` only the features (in MNE neither adds the identity)."""
+    from ..utils._check import check_option
+
+    rt = (reg_type, reg_type) if isinstance(reg_type, str) else tuple(reg_type)
+    if len(rt) != 2:
+        raise ValueError(f"reg_type must be a string or a (lags, features) pair, got {reg_type!r}")
+    for r in rt:
+        check_option(r, REG_TYPES, "reg_type")
+    time = rt[0] == "laplacian" and n_lags > 1
+    feat = rt[1] == "laplacian" and n_features > 1
+    if not time and not feat:
+        return None
+    R = np.zeros((n_lags * n_features,) * 2)
+    if time:
+        R += np.kron(chain_laplacian(n_lags), np.eye(n_features))
+    if feat:
+        R += np.kron(np.eye(n_lags), chain_laplacian(n_features))
+    return R
+
+
+def select_columns(c: Centered, idx, be) -> Centered:
+    """Statistics of the columns ``idx`` only (per-predictor lag windows)."""
+    if idx is None:
+        return c
+    i = be.torch.as_tensor(idx, device=be.device) if be.name == "torch" else idx
+    return Centered(c.G[i][:, i], c.Z[i], c.S[i], c.n, c.ysum, c.ysq)
+
+
+def _penalized_scores(ctr, cte, alphas, R, be):
+    """Held-out scores for a general penalty: one Cholesky of ``G + alpha R`` per alpha."""
+    Rb = be.asarray(R)
+    Ws = [be.solve_psd(ctr.G + float(a) * Rb, ctr.Z, overwrite=True) for a in alphas]
+    W = be.torch.stack(Ws) if be.name == "torch" else np.stack(Ws)
+    return scores(cte, W, be)
 
 
 def _scaled(c: Centered, g) -> Centered:
@@ -64,11 +204,15 @@ class TridiagonalPath:
         Symmetric positive semi-definite; float32 or float64 numpy array (not modified).
     """
 
-    def __init__(self, G):
+    def __init__(self, G, overwrite: bool = False):
         from scipy.linalg import get_lapack_funcs
         from scipy.linalg.lapack import _compute_lwork
 
-        a = np.array(G, order="F", copy=True)
+        G = np.asarray(G)
+        if overwrite and G.flags.c_contiguous and G.dtype in (np.float32, np.float64):
+            a = G.T  # G is symmetric: its transpose is the same matrix, Fortran-ordered, no copy
+        else:
+            a = np.array(G, order="F", copy=True)
         self.dtype = a.dtype
         self.p = a.shape[0]
         sytrd, sytrd_lwork = get_lapack_funcs(("sytrd", "sytrd_lwork"), (a,))
@@ -78,7 +222,7 @@ class TridiagonalPath:
             raise np.linalg.LinAlgError(f"?sytrd failed with info={info}")
         self.d = d.astype(np.float64)
         self.e = e.astype(np.float64)
-        self._refl = np.asfortranarray(a[1:, :-1])
+        self._refl = _shift_reflectors(a)
         self._tau = tau
         self._ormqr = get_lapack_funcs("ormqr", (a,))
         self._gtsv = get_lapack_funcs("gtsv", (self.d,))
@@ -120,6 +264,24 @@ class TridiagonalPath:
         return x
 
 
+def _shift_reflectors(a: np.ndarray) -> np.ndarray:
+    """``a[1:, :-1]`` as a Fortran-ordered (p-1, p-1) array made inside ``a``'s memory.
+
+    Column ``j`` of the result starts at ``j (p-1)`` in the buffer, at or before where its source
+    ``a[1:, j]`` starts (``j p + 1``), so copying the columns in increasing order only overwrites
+    what has been read (each column copy is buffered by numpy where source and target overlap).
+    """
+    p = a.shape[0]
+    if p < 2:
+        return np.zeros((0, 0), dtype=a.dtype, order="F")
+    if not (a.flags.f_contiguous and a.flags.writeable):
+        return np.asfortranarray(a[1:, :-1])
+    buf = a.reshape(-1, order="F")  # a view (a is Fortran-contiguous)
+    for j in range(p - 1):
+        buf[j * (p - 1):(j + 1) * (p - 1)] = buf[j * p + 1:(j + 1) * p]
+    return buf[: (p - 1) ** 2].reshape((p - 1, p - 1), order="F")
+
+
 def _use_tridiagonal(be) -> bool:
     """The eigenvector-free path runs on CPU backends (LAPACK through scipy)."""
     return not (be.name == "torch" and str(be.device) != "cpu")
@@ -133,7 +295,7 @@ def _tridiagonal_ok(tri: TridiagonalPath, alphas) -> bool:
 
 
 def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=None,
-                      max_elements: int = 2**26):
+                      max_elements: int = 2**26, overwrite: bool = False, penalty=None):
     """Held-out scores of ridge fits for every alpha: dict of (A, C) float64 arrays.
 
     ``g`` (p,) multiplies the features (banded ridge); ``decomp`` reuses ``(lam, V)`` of the
@@ -141,11 +303,20 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
     ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the tridiagonal path
     (:class:`TridiagonalPath`) and return ``None`` as the decomposition.
     """
+    if penalty is not None:
+        if g is not None:
+            raise ValueError("a Laplacian penalty cannot be combined with banded ridge")
+        return _penalized_scores(ctr, cte, alphas, penalty, be), None
     ctr_s = _scaled(ctr, g)
     if decomp is None and _use_tridiagonal(be):
-        tri = TridiagonalPath(be.to_numpy(ctr_s.G))
         alphas64 = np.asarray(alphas, dtype=np.float64)
-        if _tridiagonal_ok(tri, alphas64):
+        Gn = be.to_numpy(ctr_s.G)
+        # the training Gram (or its scaled copy) may be factorised in place when it is ours and
+        # every alpha is safely above its rounding level (the trace bounds the largest eigenvalue)
+        own = (overwrite or ctr_s is not ctr) and be.name == "numpy" and \
+            float(np.min(alphas64)) > 4 * np.finfo(Gn.dtype).eps * float(np.trace(Gn))
+        tri = TridiagonalPath(Gn, overwrite=own)
+        if own or _tridiagonal_ok(tri, alphas64):
             return _tridiagonal_scores(tri, ctr_s, cte, alphas64, be, g, max_elements), None
     lam, V = eig(ctr_s.G, be) if decomp is None else decomp
     Q = V.T @ ctr_s.Z  # (p, C)
@@ -185,14 +356,24 @@ def _tridiagonal_scores(tri, ctr_s, cte, alphas, be, g, max_elements):
     return {k: np.concatenate([pt[k] for pt in parts], axis=1) for k in parts[0]}
 
 
-def solve(c: Centered, alpha, be, g=None, decomp=None):
-    """Ridge weights (p, C) for a scalar alpha or one alpha per target (C,)."""
-    cs = _scaled(c, g)
+def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
+    """Ridge weights (p, C) for a scalar alpha or one alpha per target (C,); with ``penalty`` R,
+    the weights minimising ``||y - D w||^2 + alpha w.T R w`` (one Cholesky per distinct alpha)."""
     alpha = np.asarray(alpha, dtype=np.float64)
+    if penalty is not None:
+        Rb = be.asarray(penalty)
+        W = be.zeros(c.Z.shape)
+        a_t = np.broadcast_to(alpha, (c.Z.shape[1],))
+        for a in np.unique(a_t):
+            cols = np.flatnonzero(a_t == a)
+            idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
+            W[:, idx] = be.solve_psd(c.G + float(a) * Rb, c.Z[:, idx], overwrite=True)
+        return W
+    cs = _scaled(c, g)
     if alpha.ndim == 0 or np.all(alpha == alpha.flat[0]):
         a = float(alpha.flat[0])
         if decomp is None:
-            W = be.solve_psd(cs.G + a * be.eye(cs.G.shape[0]), cs.Z)
+            W = be.solve_psd(_plus_diag(cs.G, a, be), cs.Z, overwrite=True)
         else:
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
@@ -210,11 +391,10 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
     elif decomp is None and len(np.unique(alpha)) <= MAX_CHOLESKY:
         # a few distinct alphas: one Cholesky (p^3/3 flops) per alpha beats an eigh (~4 p^3)
         W = be.zeros(cs.Z.shape)
-        eye = be.eye(cs.G.shape[0])
         for a in np.unique(alpha):
             cols = np.flatnonzero(alpha == a)
             idx = be.torch.as_tensor(cols, device=be.device) if be.name == "torch" else cols
-            W[:, idx] = be.solve_psd(cs.G + float(a) * eye, cs.Z[:, idx])
+            W[:, idx] = be.solve_psd(_plus_diag(cs.G, float(a), be), cs.Z[:, idx], overwrite=True)
     else:
         lam, V = eig(cs.G, be) if decomp is None else decomp
         Q = V.T @ cs.Z
@@ -225,7 +405,138 @@ def solve(c: Centered, alpha, be, g=None, decomp=None):
     return W
 
 
+def _plus_diag(G, a: float, be):
+    """``G + a I`` as a new array, without forming the identity (one p x p array)."""
+    out = G.clone() if be.name == "torch" else G.copy()
+    if be.name == "torch":
+        out.diagonal().add_(a)
+    else:
+        out.flat[:: out.shape[0] + 1] += a
+    return out
+
+
 def refit_stats(block_stats, L, scale, be, intercept=True):
     st = total(block_stats)
     mu, sd, muy = moments(st, scale, intercept)
     return center(st, L, mu, sd, muy, be), (mu, sd, muy)
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_limit() -> int | None:
+    """The memory a fit may plan to use: 90 % of physical memory, or what the kernel reports as
+    available now (``MemAvailable``) where that is less."""
+    phys = physical_memory()
+    lim = None if phys is None else int(0.9 * phys)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    lim = avail if lim is None else min(lim, avail)
+                    break
+    except OSError:
+        pass
+    return lim
+
+
+def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: int = 1) -> int:
+    """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
+
+    Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
+    matrices and one temporary (the tridiagonalisation works in place).  Downdated: the total
+    Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
+    centred matrix.
+    """
+    per = p1 * p1 * itemsize
+    if downdate:
+        return per * (1 + 3 * n_workers)
+    return per * (n_blocks + 3 * n_workers)
+
+
+def check_memory(p1, itemsize, n_blocks, downdate, n_workers, name, n_features, n_lags,
+                 limit: int | None = None):
+    """Refuse up front a fit whose p x p arrays would not fit in memory, naming what reduces it."""
+    limit = memory_limit() if limit is None else limit
+    if limit is None:
+        return
+    need = cv_memory(p1, itemsize, n_blocks, downdate, n_workers)
+    if need > limit:
+        gib = 2**30
+        half = cv_memory(p1, min(itemsize, 4), n_blocks, downdate, 1)
+        raise MemoryError(
+            f"{name}: {n_features} features x {n_lags} lags (p = {n_features * n_lags}) needs about {need / gib:.1f} GiB "
+            f"for its p x p matrices ({'1' if downdate else n_blocks} + {3 * n_workers} of "
+            f"{p1 * p1 * itemsize / gib:.2f} GiB), more than the {limit / gib:.1f} GiB this machine can give "
+            f"now. "
+            f"What reduces it: dtype='float32' ({half / gib:.1f} GiB with n_jobs=1); fewer lags "
+            f"(a narrower tmin..tmax, or a lower sfreq); a lag basis (lag_basis=..., p = n_features x "
+            f"n_basis); fewer features (PCA of the units); and, when there are fewer samples than p, "
+            f"solver='dual' (memory n_samples^2)."
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# the dual (kernel) path: fewer samples than coefficients
+# ----------------------------------------------------------------------------------------------
+def _centred_design(pieces, design, mu, sd):
+    """The explicit design (n, p) of ``(x - mu) / sd`` over a list of pieces (each lagged on its own)."""
+    return np.concatenate([design.explicit((np.asarray(x, dtype=np.float64) - mu) / sd) for x in pieces])
+
+
+def dual_fit(xs, ys, design, alphas, scale, intercept, xtest=None):
+    """Ridge in the dual: ``W = D.T U (Lam + alpha)^-1 U.T y`` from ``K = D D.T = U Lam U.T``.
+
+    ``xs``, ``ys``: training pieces (each lagged on its own); ``alphas``: (A,) grid or (C,) per
+    target (``per_target``).  Returns the moments ``(mu, sd, muy)``, and either the weights
+    (p, C) for per-target alphas (``xtest`` None) or the held-out predictions (A, n_test, C) of
+    every alpha for the test pieces ``xtest``.  Exact (the same solution as the primal) and needs
+    ``n_samples^2 + n_samples x p`` numbers instead of ``p^2``.
+    """
+    from scipy import linalg
+
+    from ._suffstats import Stats, moments
+
+    x64 = [np.asarray(x, dtype=np.float64) for x in xs]
+    y = np.concatenate([np.asarray(v, dtype=np.float64) for v in ys])
+    F = x64[0].shape[1]
+    st = Stats(None, None, None, len(y), sum((x.sum(0) for x in x64), np.zeros(F)),
+               sum(((x**2).sum(0) for x in x64), np.zeros(F)), y.sum(0), (y**2).sum(0))
+    mu, sd, muy = moments(st, scale, intercept)
+    D = _centred_design(x64, design, mu, sd)
+    K = D @ D.T
+    lam, U = linalg.eigh(K, driver="evd", overwrite_a=True, check_finite=False)
+    del K
+    lam = np.maximum(lam, 0.0)
+    Q = U.T @ (y - muy)  # (n, C)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if xtest is None:  # one alpha per target
+        W = D.T @ (U @ (Q / (lam[:, None] + alphas[None, :])))
+        return W, (mu, sd, muy)
+    KU = _centred_design(xtest, design, mu, sd) @ D.T @ U  # (n_test, n)
+    preds = np.stack([KU @ (Q / (lam[:, None] + a)) for a in alphas]) + muy
+    return preds, (mu, sd, muy)
+
+
+def check_dual_memory(n: int, p: int, n_workers: int, name: str, limit: int | None = None):
+    """Refuse up front a dual fit whose design (n x p) and kernels (n x n, twice) would not fit."""
+    limit = memory_limit() if limit is None else limit
+    if limit is None:
+        return
+    need = 8 * (n * p + 2 * n * n) * max(1, n_workers)
+    if need > limit:
+        gib = 2**30
+        raise MemoryError(
+            f"{name}: the dual solver for {n} samples x p = {p} needs about {need / gib:.1f} GiB (the explicit "
+            f"design and two {n} x {n} kernels{' per fold in flight' if n_workers > 1 else ''}), more than the "
+            f"{limit / gib:.1f} GiB this machine can give now. What reduces it: a lag basis (lag_basis=...), "
+            f"fewer lags or features, or solver='primal' (memory p^2)."
+        )

@@ -9,8 +9,9 @@ import xarray as xr
 from sklearn.base import clone
 
 from .._dims import TARGET
-from ..utils._check import check_random_state, validate_type
+from ..utils._check import check_option, check_random_state, validate_type
 from ..utils._logging import logger, progress, use_log_level
+from ._backend import single_blas_thread
 from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._solve import alpha_path_scores, eig, fold_problems
@@ -41,9 +42,12 @@ def circular_shift_null(estimator: TRF, X, Y, n_permutations: int = 100, groups=
         ``(1 + #{null >= observed}) / (1 + n_permutations)``, ``shift`` (permutation, segment) (s).
     """
     validate_type(n_permutations, "int", "n_permutations")
-    with use_log_level(verbose):
+    with use_log_level(verbose), single_blas_thread():
         est = clone(estimator)
         d0, d1 = est._check_params()
+        if getattr(est, "lag_basis", None) is not None:
+            raise ValueError("circular_shift_null does not support lag_basis; use an estimator with "
+                             "lag_basis=None")
         be = est._be
         fixed, grid, relative = est._alpha_grid()
         xs = as_segments(X, "X", est.sfreq)
@@ -61,11 +65,7 @@ def circular_shift_null(estimator: TRF, X, Y, n_permutations: int = 100, groups=
         if fixed is not None:
             alphas = np.array([fixed])
         else:
-            from ._solve import refit_stats
-
-            c_full, _ = refit_stats([b for b in blocks if b is not None], L, est.standardize, be,
-                                    est.fit_intercept)
-            alphas = est._absolute_alphas(grid, relative, c_full)
+            alphas = est._absolute_alphas(grid, relative, xs.data, d0, d1)
         problems = fold_problems(blocks, plan.folds, L, est.standardize, be, est.fit_intercept)
         decomps = [eig(ctr.G, be) for ctr, _ in problems]
 
@@ -216,7 +216,12 @@ def variance_partitioning(spaces: dict, Y, estimator: TRF | None = None, baselin
       baseline" of proportion of explained variance.
 
     If ``estimator`` is a :class:`BandedTRF`, its ``bands`` are set to the subset's spaces for each
-    fit; a plain :class:`TRF` uses one alpha for all of them.
+    fit; a plain :class:`TRF` uses one alpha for all of them.  Every sub-model chooses its alphas
+    by held-out R² (``scoring='r2'`` whatever the estimator says; its ``alpha_rule`` is kept,
+    default ``'best'``): a scale-blind choice (Pearson r, or the one-standard-error rule that
+    walks to the top of the grid for weak sub-models) shrinks the sub-models unequally and biases
+    unique and shared variance (measured in ``docs/encoding.md``).  ``score`` is R² or explained
+    variance (proportions of variance, which is what the differences mean).
 
     Returns
     -------
@@ -228,12 +233,14 @@ def variance_partitioning(spaces: dict, Y, estimator: TRF | None = None, baselin
     from ._crossval import cross_validate
 
     validate_type(spaces, dict, "spaces")
+    check_option(score, ("r2", "explained_variance"), "score")
     names = list(spaces)
     if len(names) < 2:
         raise ValueError("variance partitioning needs at least 2 feature spaces")
     if baseline is not None and baseline not in names:
         raise ValueError(f"baseline {baseline!r} is not one of the spaces {names}")
-    estimator = TRF() if estimator is None else estimator
+    estimator = TRF() if estimator is None else clone(estimator)
+    estimator.set_params(scoring="r2")
     results = {}
     tdim = None
     coords = {}
@@ -246,7 +253,8 @@ def variance_partitioning(spaces: dict, Y, estimator: TRF | None = None, baselin
                         TRF(**{p: v for p, v in estimator.get_params().items() if p in TRF().get_params()})
                 else:
                     est = clone(estimator)
-                ds = cross_validate(est, X, Y, groups=groups, cv=cv, return_predictions=False)
+                ds = cross_validate(est, X, Y, groups=groups, cv=cv, return_predictions=False,
+                                    alpha_scoring="r2")
                 tdim = [d for d in ds[f"{score}_mean"].dims][0]
                 coords = {tdim: ds[tdim].values}
                 results["+".join(subset)] = ds[f"{score}_mean"].values
@@ -272,7 +280,13 @@ def variance_partitioning(spaces: dict, Y, estimator: TRF | None = None, baselin
 
 
 def improvement_over_baseline(full, baseline):
-    """Brodbeck et al.'s ``100 * (full / baseline - 1)`` (% change of explained variance)."""
+    """Brodbeck et al.'s ``100 * (full / baseline - 1)`` (% change of explained variance).
+
+    ``full`` and ``baseline`` must be held-out proportions of explained variance (R²), from models
+    whose alphas were chosen by R² — as :func:`variance_partitioning` and :func:`cross_validate`
+    (``r2_mean``) give by default.  A ratio of Pearson r values is not this measure, and models
+    shrunk by a scale-blind alpha choice bias it.
+    """
     full = np.asarray(full, dtype=np.float64)
     baseline = np.asarray(baseline, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -120,16 +120,15 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     G11 = G4[:, F, :, F]  # (L, L)
     # Gc[l,f,m,g] = s_f s_g (Gx[l,f,m,g] - Gx1[l,f,m] mu_g - mu_f Gx1[m,g,l] + G11[l,m] mu_f mu_g)
     #             = s_f s_g (Gx - K - K.T)[l,f,m,g]   with K[l,f,m,g] = h[l,f,m] mu_g and
-    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place to
-    # keep the p x p temporaries to two.
+    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place, so
+    # that the only p x p array made is the result.
     Gc4 = be.zeros((L, F, L, F))
     Gc4[...] = G4[:, :F, :, :F]
     Gc = Gc4.reshape(p, p)
     h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
-    K = (h[:, :, :, None] * m[None, None, None, :]).reshape(p, p)
-    Gc -= K
-    Gc -= K.T
-    del K
+    for i in range(L):  # Gc -= K, then Gc -= K.T, one lag row at a time (no p x p temporary)
+        Gc4[i] -= h[i][:, :, None] * m[None, None, :]
+        Gc4[i] -= m[:, None, None] * h[:, :, i][None, :, :]
     sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
     Gc *= sl[:, None]
     Gc *= sl[None, :]
@@ -170,3 +169,162 @@ def _scores_from_moments(n, ys, yq, sy, q, syy) -> dict:
         ev = 1.0 - (sse / n - mres**2) / (sst / n)
     r = np.where(np.isfinite(r), r, 0.0)
     return {"r": r, "r2": r2, "explained_variance": ev}
+
+
+def small_total(stats):
+    """Sum of :class:`Stats` whose ``G`` is ``None`` (everything but the Gram)."""
+    out = stats[0]
+    for s in stats[1:]:
+        out = Stats(None, out.Z + s.Z, out.S + s.S, out.n + s.n, out.xsum + s.xsum, out.xsq + s.xsq,
+                    out.ysum + s.ysum, out.ysq + s.ysq)
+    return out
+
+
+def mean_centered_diag(xdata, mu, sd, d0: int, d1: int) -> float:
+    """Mean diagonal of the lagged Gram matrix of ``(x - mu) / sd`` over all segments, from
+    prefix sums of the samples (the diagonal of :func:`center`'s result without forming it)."""
+    tot = np.zeros((d1 - d0 + 1, mu.shape[0]))
+    for x in xdata:
+        T = x.shape[0]
+        z = ((np.asarray(x, dtype=np.float64) - mu) / sd) ** 2
+        P = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+        for i, d in enumerate(range(d0, d1 + 1)):
+            if abs(d) >= T:
+                continue
+            tot[i] += P[T - d] if d >= 0 else P[T] - P[-d]
+    return float(tot.mean())
+
+
+# ----------------------------------------------------------------------------------------------
+# designs: how a segment's predictors become columns (lags, or a lag basis)
+# ----------------------------------------------------------------------------------------------
+class LagDesign:
+    """Columns ``x_f(t - d)`` for every lag ``d = d0 .. d1`` (``n_cols = n_lags`` per feature)."""
+
+    def __init__(self, d0: int, d1: int, be):
+        self.d0, self.d1, self.be = d0, d1, be
+        self.n_cols = d1 - d0 + 1
+
+    def stats(self, x, y, w=None) -> Stats:
+        if w is not None:
+            return weighted_stats(self, x, y, w)
+        return segment_stats(x, y, self.d0, self.d1, self.be)
+
+    def gram(self, x, w=None):
+        if w is not None:
+            return weighted_stats(self, x, None, w).G
+        xa = self.be.asarray(np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1))
+        return lagged_gram(xa, self.d0, self.d1, self.be)
+
+    def rows(self, xa, a: int, b: int) -> np.ndarray:
+        """Rows ``a:b`` of the explicit design of ``xa`` (T, F1), shape (b - a, n_cols * F1)."""
+        from ._lagged import lagged_design
+
+        lo, hi = _context(xa.shape[0], a, b, self.d0, self.d1)
+        return np.asarray(lagged_design(xa[lo:hi], self.d0, self.d1))[a - lo:b - lo].reshape(b - a, -1)
+
+    def mean_diag(self, xdata, mu, sd) -> float:
+        return mean_centered_diag(xdata, mu, sd, self.d0, self.d1)
+
+    def to_lags(self, W):
+        """Weights (n_cols, F, C) as a kernel over lags (n_lags, F, C)."""
+        return W
+
+    def explicit(self, x) -> np.ndarray:
+        """The (T, n_cols * F) design of (already centred) predictors ``x`` (dual path)."""
+        from ._lagged import lagged_design
+
+        return np.asarray(lagged_design(x, self.d0, self.d1)).reshape(x.shape[0], -1)
+
+
+class BasisDesign:
+    """Columns ``sum_l B[l, k] x_f(t - d_l)`` for the ``n_basis`` columns of a lag basis ``B``
+    (n_lags, n_basis): the kernel of each feature is ``B @ w_f``, with ``p = n_basis x F``.
+
+    The statistics are those of the basis-projected lagged design of the predictors augmented with
+    the constant column, laid out as :class:`LagDesign`'s with "lags" = basis functions, so centring
+    (:func:`center`) and everything downstream are unchanged and exact.
+    """
+
+    def __init__(self, d0: int, d1: int, B: np.ndarray, be):
+        from ._lagged import basis_design
+
+        self.d0, self.d1, self.B, self.be = d0, d1, np.asarray(B, dtype=np.float64), be
+        self.n_cols = self.B.shape[1]
+        self._design = basis_design
+
+    def _u(self, x):
+        xa = np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1)
+        U = self._design(xa, self.d0, self.d1, self.B)
+        return self.be.asarray(U.reshape(x.shape[0], -1))
+
+    def rows(self, xa, a: int, b: int) -> np.ndarray:
+        lo, hi = _context(xa.shape[0], a, b, self.d0, self.d1)
+        return self._design(xa[lo:hi], self.d0, self.d1, self.B)[a - lo:b - lo].reshape(b - a, -1)
+
+    def stats(self, x, y, w=None) -> Stats:
+        if w is not None:
+            return weighted_stats(self, x, y, w)
+        U = self._u(x)
+        x64 = np.asarray(x, dtype=np.float64)
+        y64 = np.asarray(y, dtype=np.float64)
+        return Stats(G=U.T @ U, Z=U.T @ self.be.asarray(y), S=self.be.sum(U, 0), n=x.shape[0],
+                     xsum=x64.sum(0), xsq=(x64**2).sum(0), ysum=y64.sum(0), ysq=(y64**2).sum(0))
+
+    def gram(self, x, w=None):
+        if w is not None:
+            return weighted_stats(self, x, None, w).G
+        U = self._u(x)
+        return U.T @ U
+
+    def mean_diag(self, xdata, mu, sd) -> float:
+        tot = 0.0
+        for x in xdata:
+            z = self._design((np.asarray(x, dtype=np.float64) - mu) / sd, self.d0, self.d1, self.B)
+            tot = tot + (z**2).sum(0)
+        return float(np.mean(tot))
+
+    def to_lags(self, W):
+        return np.einsum("lk,kfc->lfc", self.B, W)
+
+    def explicit(self, x) -> np.ndarray:
+        return self._design(x, self.d0, self.d1, self.B).reshape(x.shape[0], -1)
+
+
+
+def _context(T: int, a: int, b: int, d0: int, d1: int):
+    """The samples ``lo:hi`` whose lagged design reproduces rows ``a:b`` of the whole segment's."""
+    return max(0, a - max(d1, 0)), min(T, b + max(-d0, 0))
+
+
+def weighted_stats(design, x, y, w, chunk: int = 2048) -> Stats:
+    """Statistics with sample weights ``w`` (T,): ``G = D.T diag(w) D``, ``Z = D.T diag(w) y``,
+    ``S = D.T w``, ``n = sum(w)`` and weighted moments, so that centring (:func:`center`) uses
+    weighted means and :func:`scores` gives weighted R², r and explained variance.
+
+    Weights break the lag structure that makes :func:`._lagged.lagged_gram` cheap, so the design is
+    formed explicitly, ``chunk`` rows at a time: ``T p^2`` flops instead of ``2 L F^2 T``.
+    """
+    be = design.be
+    T, F = x.shape
+    w = np.asarray(w, dtype=np.float64)
+    xa = np.concatenate([x, np.ones((T, 1), dtype=x.dtype)], axis=1)
+    p1 = design.n_cols * (F + 1)
+    G = be.zeros((p1, p1))
+    S = be.zeros((p1,))
+    Z = None if y is None else be.zeros((p1, y.shape[1]))
+    for a in range(0, T, chunk):
+        b = min(T, a + chunk)
+        D = be.asarray(design.rows(xa, a, b))
+        Dw = D * be.asarray(w[a:b])[:, None]
+        G += Dw.T @ D
+        S += be.sum(Dw, 0)
+        if Z is not None:
+            Z += Dw.T @ be.asarray(y[a:b])
+    x64 = np.asarray(x, dtype=np.float64)
+    if y is None:
+        ysum = ysq = np.zeros(1)
+    else:
+        y64 = np.asarray(y, dtype=np.float64)
+        ysum, ysq = (w[:, None] * y64).sum(0), (w[:, None] * y64**2).sum(0)
+    return Stats(G, Z, S, float(w.sum()), (w[:, None] * x64).sum(0), (w[:, None] * x64**2).sum(0), ysum, ysq)

@@ -64,27 +64,59 @@ def plot_trf(result, features=None, targets=None, axes=None, unit: str = "a.u.")
     return fig
 
 
-def plot_trf_topomap(result, info, feature, times=None, **kwargs):
-    """Topographies of one feature's TRF at given lags, with MNE (``EvokedArray.plot_topomap``).
+def lag_rate(lags) -> float:
+    """Sampling rate (Hz) of uniformly spaced lags in seconds; an error names uneven spacing."""
+    lags = np.asarray(lags, dtype=np.float64)
+    if lags.ndim != 1 or lags.size < 2:
+        raise ValueError(f"a TRF needs at least 2 lags to have a rate, got {lags.size}")
+    step = np.diff(lags)
+    if not np.allclose(step, step[0], rtol=1e-6, atol=1e-9) or step[0] <= 0:
+        raise ValueError(f"TRF lags must be increasing and evenly spaced; steps range {step.min():g}-{step.max():g} s")
+    return float(1.0 / step[0])
 
-    ``info`` is the :class:`mne.Info` of the targets (same channel names and order as the targets).
+
+def trf_evoked(data: xr.DataArray, info, *, comment: str = ""):
+    """One feature's TRF (dims (target, lag), lags in s) as an :class:`mne.EvokedArray`.
+
+    The time axis comes from the TRF's own lags (``tmin`` = first lag, ``sfreq`` = the lags' rate),
+    never from ``info``, which usually describes the recording at another rate. Targets are matched
+    to ``info``'s channels **by name** (in any order; extra channels of ``info`` are dropped); a
+    target that is not a channel of ``info`` is an error naming it.
     """
     import mne
 
-    coef = _as_dataset(result)["coef"]
-    tdim = _target_dim(coef)
-    data = coef.sel({FEATURE: feature}).transpose(tdim, LAG)
+    if data.ndim != 2 or LAG not in data.dims:
+        raise ValueError(f"a TRF to plot needs dims (target, lag), got {data.dims}")
+    tdim = [d for d in data.dims if d != LAG][0]
+    data = data.transpose(tdim, LAG)
     names = [str(c) for c in data[tdim].values]
-    if len(names) != len(info["ch_names"]):
-        raise ValueError(f"info has {len(info['ch_names'])} channels but the TRF has {len(names)} targets")
     missing = [n for n in names if n not in info["ch_names"]]
-    if missing and not all(n.isdigit() for n in names):
-        raise ValueError(f"targets {missing[:5]} are not channels of info")
-    lags = data[LAG].values
-    evoked = mne.EvokedArray(data.values, info, tmin=float(lags[0]), nave=1, comment=str(feature))
+    if missing:
+        raise ValueError(f"TRF targets {missing[:5]} ({len(missing)} of {len(names)}) are not channels of info "
+                         f"(info has {info['ch_names'][:5]}...); name the targets as the recording's channels")
+    sub = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
+    lags = np.asarray(data[LAG].values, dtype=np.float64)
+    rate = lag_rate(lags)
+    with sub._unlock():  # the TRF's rate, not the recording's
+        sub["sfreq"] = rate
+    ev = mne.EvokedArray(np.asarray(data.values, np.float64), sub, tmin=float(lags[0]), nave=1,
+                         comment=comment, verbose="error")
+    return ev
+
+
+def plot_trf_topomap(result, info, feature, times=None, **kwargs):
+    """Topographies of one feature's TRF at given lags, with MNE (``EvokedArray.plot_topomap``).
+
+    ``info`` is the :class:`mne.Info` of the targets: targets are matched to its channels by name
+    (any order); the lags set the time axis (:func:`trf_evoked`), so a kernel at 300 ms is drawn at
+    300 ms whatever ``info['sfreq']`` says.
+    """
+    coef = _as_dataset(result)["coef"]
+    evoked = trf_evoked(coef.sel({FEATURE: feature}), info, comment=str(feature))
     if times is None:
         times = "peaks"
     kwargs.setdefault("show", False)
+    kwargs.setdefault("time_unit", "ms")
     return evoked.plot_topomap(times=times, **kwargs)
 
 

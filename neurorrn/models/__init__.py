@@ -11,18 +11,21 @@ from .evaluation import (CATEGORIES, CRITERIA, accuracy, competitor_sets, compet
                          cosine_similarity, evaluate_network, mean_rt, recognition_time)
 from .experiment import ExperimentConfig, run_experiment, train_on_features
 from .export import NetworkSubject, export_activations, export_corpus
+from .hooks import HookSubject, export_module_activations
+from .pretrained import PRETRAINED_KINDS, PretrainedSubject, export_pretrained, load_pretrained
 from .losses import LOSSES, LossConfig, cohort_loss, earshot_loss, make_loss, mse_loss
 from .networks import CELL_COMPONENTS, NetworkConfig, SpeechRNN, build_network
 from .targets import TARGETS, TargetConfig, TargetSet, make_targets
-from .training import (EarlyStoppingConfig, OptimConfig, TrainConfig, Trainer, init_distributed,
+from .training import (EarlyStoppingConfig, OptimConfig, TrainConfig, Trainer, TrainingBudgetError, init_distributed,
                        load_checkpoint, noam_factor, save_checkpoint)
 
 __all__ = [
     "CATEGORIES", "CELL_COMPONENTS", "CRITERIA", "EarlyStoppingConfig", "ExperimentConfig", "FeatureNormalizer",
     "FeatureSet", "LOSSES", "LossConfig", "ModelBundle", "NetworkConfig", "NetworkSubject", "OptimConfig",
-    "SpeechRNN", "TARGETS", "TargetConfig", "TargetSet", "TrainConfig", "Trainer", "accuracy", "build_network",
+    "SpeechRNN", "TARGETS", "TargetConfig", "TargetSet", "TrainConfig", "Trainer", "TrainingBudgetError", "accuracy", "build_network",
     "cohort_loss", "competitor_sets", "competitor_time_courses", "cosine_similarity", "earshot_loss",
-    "evaluate_network", "export_activations", "export_corpus", "holdout_split", "init_distributed",
+    "evaluate_network", "export_activations", "export_corpus", "export_module_activations", "HookSubject",
+    "PRETRAINED_KINDS", "PretrainedSubject", "export_pretrained", "load_pretrained", "holdout_split", "init_distributed",
     "load_checkpoint", "load_evaluation", "save_evaluation", "make_loss", "make_targets", "mean_rt", "mse_loss", "noam_factor", "recognition_time",
     "run_experiment", "save_checkpoint", "train_on_features",
 ]

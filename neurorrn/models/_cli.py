@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="Experiment YAML (e.g. configs/earshot_small.yaml)"),
         out: Path = typer.Option(None, "--out", "-o", help="Run directory (default runs/<name>)"),
         resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt"),
+        allow_config_change: bool = typer.Option(
+            False, "--allow-config-change", help="With --resume: continue under changed training settings"),
         device: Optional[str] = typer.Option(None, help="Override train.device (cpu, cuda, auto)"),
         max_epochs: Optional[int] = typer.Option(None, help="Override train.max_epochs"),
         verbose: bool = typer.Option(True, help="Progress bar and per-epoch log"),
@@ -41,8 +43,9 @@ def register(app: typer.Typer) -> None:
             if upd:
                 cfg.train = cfg.train.model_copy(update=upd)
             out_dir = out if out is not None else Path("runs") / cfg.name
-            summary = run_experiment(cfg, out_dir, resume=resume, verbose=verbose)
-        except (ConfigError, FileNotFoundError, FileExistsError, ValueError, KeyError) as err:
+            summary = run_experiment(cfg, out_dir, resume=resume, verbose=verbose,
+                                     allow_config_change=allow_config_change)
+        except (ConfigError, OSError, ValueError, KeyError) as err:
             _fail(err)
         typer.echo(json.dumps(summary, allow_nan=False))
 
@@ -93,7 +96,7 @@ def register(app: typer.Typer) -> None:
         components: str = typer.Option("h", help="Comma-separated: h, c, input_gate, forget_gate, ..."),
         mode: str = typer.Option("isolated", help="isolated (zero state) or stream (carried state)"),
         overwrite: bool = typer.Option(False, help="Replace an existing store"),
-        batch_size: int = typer.Option(64, help="Stimuli per forward pass / write"),
+        batch_size: int = typer.Option(64, min=1, help="Stimuli per forward pass / write"),
     ) -> None:
         """Write hidden-unit time courses of every layer to an ActivationStore."""
         from ..speech import load_corpus

@@ -120,6 +120,17 @@ class FeatureSet:
         else:
             valid = ~np.isnan(values).all(axis=2)
             lengths = valid.sum(axis=1)
+        if (lengths < 0).any() or (lengths > values.shape[1]).any():
+            i = int(np.flatnonzero((lengths < 0) | (lengths > values.shape[1]))[0])
+            raise ValueError(f"n_frames of stimulus {str(da[STIMULUS].values[i])!r} is {lengths[i]}; it must lie "
+                             f"in [0, {values.shape[1]}]")
+        inside = np.arange(values.shape[1])[None, :] < lengths[:, None]
+        bad = ~np.isfinite(values) & inside[:, :, None]
+        if bad.any():  # check before the padding is zeroed, or NaN features would train as silence
+            i, t, f = np.argwhere(bad)[0]
+            kind = "NaN" if np.isnan(values[i, t, f]) else "Inf"
+            raise ValueError(f"features of stimulus {str(da[STIMULUS].values[i])!r} hold {kind} at frame {t}, "
+                             f"{feat_dim} {f} (inside its {lengths[i]} valid frames); features must be finite")
         values = np.where(np.isnan(values), np.float32(0), values)
         if split is None and "split" in da.coords:
             split = da["split"].values

@@ -20,7 +20,9 @@ As in EARSHOT (``cycle_Cut=True``), frames after a token's end hold its last in-
 up to ``max_cycle`` (the longest token of the evaluated set), and because of EARSHOT's
 ``range(max_cycle - 10)`` a time-dependent RT can never fall in the last 10 padded frames.
 We add ``1e-8`` to the norms of the cosine (EARSHOT has no epsilon, so an all-zero output gives
-NaN there and 0 here).  RTs are in frames from token onset; offset RT = RT - n_frames.
+NaN there and 0 here).  RTs are in frames from token onset; offset RT = RT - the frame of the
+word's offset (from the alignments, so the token's final pause is excluded; ``n_frames`` when
+unknown).
 
 Competitor categories (``Pattern_Generator.Category_Dict_Generate``): cohort = same first two
 phones; rhyme = identical from the second phone on with a different first phone; DAS neighbour =
@@ -233,7 +235,7 @@ def network_outputs(model, data, batch_size: int = 256, device=None, verbose=Non
 
 def evaluate_network(model, data, targets, *, pronunciations: Mapping[str, Sequence[str]] | None = None,
                      criteria: Sequence[str] = CRITERIA, max_cycle: int | None = None,
-                     batch_size: int = 256, device=None, verbose=None) -> xr.Dataset:
+                     word_offsets=None, batch_size: int = 256, device=None, verbose=None) -> xr.Dataset:
     """Recognition times of every token, and competitor time courses.
 
     Parameters
@@ -248,12 +250,17 @@ def evaluate_network(model, data, targets, *, pronunciations: Mapping[str, Seque
     criteria : sequence of str
     max_cycle : int | None
         Evaluation length (default the longest token of ``data``).
+    word_offsets : array of shape (n_tokens,) | None
+        Frame (from token onset) at which each token's *word* ends; offset RTs are measured from
+        it, so a token's final pause does not count (default: the token's end, ``n_frames``).
+        :func:`~neurorrn.speech.compute_features` gives it as the ``word_end`` coord (s).
     batch_size, device, verbose
 
     Returns
     -------
     ds : xarray.Dataset
-        ``rt`` (criterion, stimulus) in frames; ``offset_rt`` = rt - n_frames; ``recognized``;
+        ``rt`` (criterion, stimulus) in frames; ``offset_rt`` = rt - word_offset (the word's
+        offset frame; ``n_frames`` when not given); ``recognized``;
         with ``pronunciations``: ``cs`` (stimulus, category, time), the mean cosine over each
         category's members (NaN for empty categories), over ``max_cycle`` frames (cycle-cut).
         Coords ``word``, ``talker``, ``n_frames``, ``split``; attr ``frame_rate``.
@@ -294,7 +301,15 @@ def evaluate_network(model, data, targets, *, pronunciations: Mapping[str, Seque
     }
     ds = xr.Dataset({"rt": (("criterion", STIMULUS), rt)}, coords=coords,
                     attrs={"frame_rate": float(data.frame_rate), "max_cycle": max_cycle})
-    ds["offset_rt"] = ds["rt"] - ds["n_frames"]
+    if word_offsets is None:
+        wo = data.lengths.astype(np.float64)
+    else:
+        wo = np.asarray(word_offsets, dtype=np.float64)
+        if wo.shape != (data.n_tokens,):
+            raise ValueError(f"word_offsets must have one value per token ({data.n_tokens}), got shape {wo.shape}")
+        wo = np.where(np.isfinite(wo), wo, data.lengths)
+    ds = ds.assign_coords(word_offset=(STIMULUS, wo))
+    ds["offset_rt"] = ds["rt"] - ds["word_offset"]
     ds["recognized"] = ds["rt"].notnull()
     if curves is not None:
         ds = ds.assign_coords(category=list(CATEGORIES), **{TIME: np.arange(max_cycle) / float(data.frame_rate)})

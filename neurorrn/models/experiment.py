@@ -22,13 +22,13 @@ from ..config import ConfigModel, config_to_json
 from ..utils._check import check_path
 from ..utils._io import write_text_atomic
 from ..utils._logging import logger, use_log_level
-from .bundle import ModelBundle
+from .bundle import ModelBundle, features_record
 from .data import FeatureNormalizer, FeatureSet, holdout_split
 from .evaluation import accuracy, evaluate_network, mean_rt, save_evaluation
 from .losses import LossConfig, make_loss
 from .networks import NetworkConfig, SpeechRNN
 from .targets import TargetConfig, make_targets
-from .training import OptimConfig, TrainConfig, Trainer
+from .training import OptimConfig, TrainConfig, Trainer, load_checkpoint
 
 
 class CorpusSection(ConfigModel):
@@ -110,7 +110,8 @@ def _validator(model, data: FeatureSet, targets, batch_size: int, max_tokens: in
 
 
 def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciations: Mapping | None = None,
-                      phones=None, sfreq: float | None = None, resume: bool = False, verbose=None) -> dict:
+                      phones=None, sfreq: float | None = None, resume: bool = False, verbose=None,
+                      allow_config_change: bool = False) -> dict:
     """Train and evaluate on labelled features (dims stimulus, time, frequency).
 
     Parameters
@@ -126,7 +127,10 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
     sfreq : float | None
         Audio sample rate of the corpus (stored in the bundle).
     resume : bool
-        Continue from ``out_dir/checkpoint.pt``.
+        Continue from ``out_dir/checkpoint.pt``.  Without it, a folder that already holds a run
+        is refused (see :mod:`neurorrn.models.training`).
+    allow_config_change : bool
+        Let ``resume`` continue a checkpoint written under another training configuration.
 
     Returns
     -------
@@ -145,7 +149,7 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
         norm = FeatureNormalizer(cfg.features.normalization).fit(data.subset(data.split == "trained"))
         data = norm.transform(data)
         words = sorted(set(data.word.tolist()))
-        targets = make_targets(words, cfg.targets)
+        targets = make_targets(words, cfg.targets, pronunciations=pronunciations)  # homophones: one target
         if not targets.binary and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
             raise ValueError(f"dense targets ({cfg.targets.kind!r}) need network.output_activation: linear and "
                              f"loss.kind: mse; got {cfg.network.output_activation!r} and {cfg.loss.kind!r}")
@@ -162,16 +166,24 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
             ck = out_dir / "checkpoint.pt"
             if not ck.exists():
                 raise FileNotFoundError(f"cannot resume: no checkpoint at '{ck}'")
-            trainer.resume(ck)
+            trainer.resume(ck, allow_config_change=allow_config_change)
             logger.info("resumed from %s at epoch %d, step %d", ck, trainer.epoch_, trainer.step_)
         trainer.fit(data)
         from .training import _dist
 
         if _dist()[1] != 0:  # under torchrun only rank 0 evaluates and writes
             return {"name": cfg.name, "rank": _dist()[1], "epochs": trainer.epoch_, "steps": trainer.step_}
+        model_weights = "final"
+        if trainer._best is not None and (out_dir / "best.pt").exists():  # the bundle holds the best weights
+            best = load_checkpoint(out_dir / "best.pt")
+            model.load_state_dict(best["model"])
+            model_weights = f"best.pt (epoch {best['epoch']}, {cfg.train.early_stopping.monitor}={trainer._best:.4g})"
+            logger.info("model.pt: the weights of %s", model_weights)
         model.to("cpu")
+        word_offsets = (np.round(features["word_end"].values * data.frame_rate)  # offset RTs from the word's end
+                        if "word_end" in features.coords else None)
         ds = evaluate_network(model, data, targets, pronunciations=pronunciations if cfg.evaluation.competitors else None,
-                              batch_size=cfg.evaluation.batch_size)
+                              word_offsets=word_offsets, batch_size=cfg.evaluation.batch_size)
         acc = accuracy(ds)
         summary = {
             "name": cfg.name,
@@ -187,13 +199,13 @@ def train_on_features(cfg: ExperimentConfig, features, out_dir, *, pronunciation
                 acc["split"].values, mean_rt(ds, offset=True).sel(criterion="time_dependent").values)},
             "chance": 1.0 / len(words),
             "final_train_loss": trainer.history_[-1]["train_loss"] if trainer.history_ else None,
+            "model_weights": model_weights,
         }
         pron = {w: list(pronunciations[w]) for w in words} if pronunciations is not None else {}
         inventory = list(phones) if phones is not None else sorted({p for ps in pron.values() for p in ps})
         summary = _finite(summary)
         bundle = ModelBundle(net_cfg, model.state_dict(), targets,
-                             {"kind": cfg.features.kind, "params": dict(cfg.features.params),
-                              "frame_rate": data.frame_rate, "sfreq": sfreq, "n_features": data.n_features},
+                             features_record(features, cfg.features.kind, cfg.features.params, sfreq, data.n_features),
                              norm, inventory, pron, model_id=cfg.name, run_config=run_config, metrics=summary)
         bundle.save(out_dir / "model.pt", overwrite=True)
         ds.attrs["config_json"] = config_to_json(cfg)
@@ -219,7 +231,8 @@ def load_run_corpus(cfg: ExperimentConfig, verbose=None):
         return speech.build_corpus(cfg.corpus.build, root, verbose=verbose)
 
 
-def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verbose=None) -> dict:
+def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verbose=None,
+                   allow_config_change: bool = False) -> dict:
     """Everything ``neurorrn train CONFIG`` does: corpus, features, training, evaluation, bundle."""
     from ..speech.features import compute_features
     from .training import init_distributed
@@ -241,7 +254,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir, *, resume: bool = False, verb
     pron = {w: list(lex.phones(w)) for w in words}
     sfreq = float(corpus.items["sfreq"].iloc[0]) if "sfreq" in corpus.items else None
     return train_on_features(cfg, feats, out_dir, pronunciations=pron, phones=list(lex.inventory), sfreq=sfreq,
-                             resume=resume, verbose=verbose)
+                             resume=resume, verbose=verbose, allow_config_change=allow_config_change)
 
 
 __all__ = ["ExperimentConfig", "train_on_features", "run_experiment", "load_run_corpus"]

@@ -35,7 +35,7 @@ from ..store import StoreWriter, default_attrs, normalize_alignments
 from ..subject import ModelSubject
 from ..utils._check import check_option, check_path
 from ..utils._logging import logger, progress
-from .bundle import ModelBundle
+from .bundle import ModelBundle, check_features_match
 from .data import FeatureSet
 from .networks import CELL_COMPONENTS
 
@@ -59,6 +59,8 @@ def _as_feature_set(features, bundle: ModelBundle, normalize: bool) -> FeatureSe
         if "frame_rate" not in features.attrs:
             raise ValueError("features lack the attr 'frame_rate'")
         check_frame_rate(features.attrs["frame_rate"], bundle)
+        check_features_match(bundle.features, features.attrs.get("kind"), features.attrs.get("params"),
+                             model_id=bundle.model_id)
         da = features
         for c in ("word", "talker"):
             if c not in da.coords:
@@ -89,25 +91,96 @@ def _unit_table(model, components: Sequence[str]):
 
 @torch.no_grad()
 def _run(model, x, lengths, components, state):
-    """Return ``(list of (batch, time, units) per layer x component, new_state)``."""
-    if tuple(components) == ("h",):
-        # isolated items need no final state, so the padded batch runs unpacked (same outputs, faster)
-        _, new_state, hidden = model(x, state, lengths, return_hidden=True, pack=False)
+    """Return ``(list of (batch, time, units) per layer x component, new_state)``.
+
+    ``h`` of every layer comes from the fused recurrent kernel (cuDNN on CUDA); the cell state and
+    gates are then computed from ``h`` in one vectorised pass per layer (the gate pre-activations
+    need only ``h`` at the previous frame, so they are one matrix product over all frames) and the
+    LSTM cell recurrence ``c_t = f_t c_{t-1} + i_t g_t`` is a parallel scan (:func:`_cell_scan`).
+    """
+    components = tuple(components)
+    _, new_state, hidden = model(x, state, lengths, return_hidden=True, pack=False)
+    if components == ("h",):
         return hidden, new_state
-    out, _, new_state = model.forward_components(x, components, state=state)
-    return [out[(ln, c)] for ln in model.layer_names for c in components], new_state
+    F = torch.nn.functional
+    cell = model.config.cell
+    outs, inp = [], x
+    for li, layer in enumerate(model.layers):
+        h = hidden[li]
+        if state is None:
+            h0 = torch.zeros_like(h[:, 0])
+            c0 = torch.zeros_like(h[:, 0])
+        else:
+            h0 = (state[li][0] if cell == "lstm" else state[li])[0]
+            c0 = state[li][1][0] if cell == "lstm" else None
+        h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
+        vals = {"h": h}
+        if cell == "lstm":
+            gates = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0) + F.linear(h_prev, layer.weight_hh_l0,
+                                                                                  layer.bias_hh_l0)
+            i, f, g, o = gates.chunk(4, dim=-1)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            vals.update({"input_gate": i, "forget_gate": f, "cell_input": g, "output_gate": o})
+            if "c" in components:
+                vals["c"] = _cell_scan(f, i * g, c0)
+        elif cell == "gru":
+            xr_, xz, xn = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0).chunk(3, dim=-1)
+            hr, hz, hn = F.linear(h_prev, layer.weight_hh_l0, layer.bias_hh_l0).chunk(3, dim=-1)
+            r = torch.sigmoid(xr_ + hr)
+            vals.update({"reset_gate": r, "update_gate": torch.sigmoid(xz + hz), "candidate": torch.tanh(xn + r * hn)})
+        outs.extend(vals[c] for c in components)
+        inp = h
+    return outs, new_state
+
+
+def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+    """``c_t = f_t * c_{t-1} + ig_t`` for all t by a parallel (Hillis-Steele) scan.
+
+    Each frame's update is the affine map ``c -> f_t c + ig_t``; ``log2(T)`` passes compose them
+    over all frames at once (products of forget gates only, no division), so the cell state comes
+    out of a few whole-tensor operations.  Agrees with the step-by-step recurrence to rounding
+    (tested).
+
+    Parameters
+    ----------
+    f, ig : Tensor (batch, time, hidden)
+    c0 : Tensor (batch, hidden)
+    """
+    A, Bv = f, ig
+    T = f.shape[1]
+    k = 1
+    while k < T:
+        A, Bv = (torch.cat([A[:, :k], A[:, k:] * A[:, :-k]], dim=1),
+                 torch.cat([Bv[:, :k], A[:, k:] * Bv[:, :-k] + Bv[:, k:]], dim=1))
+        k *= 2
+    return A * c0[:, None, :] + Bv
+
+
+def _stimulus_blocks(model, feats: np.ndarray, n_frames: int, components, state, block_frames: int, device, box):
+    """Yield activation blocks of one stimulus, carrying the state; the final state goes to ``box[0]``."""
+    for t0 in range(0, n_frames, block_frames):
+        t1 = min(n_frames, t0 + block_frames)
+        x = torch.from_numpy(np.ascontiguousarray(feats[t0:t1], dtype=np.float32))[None].to(device)
+        outs, state = _run(model, x, None, components, state)
+        box[0] = state
+        yield torch.cat(outs, dim=-1)[0].float().cpu().numpy()
 
 
 def export_activations(bundle: ModelBundle | str | Path, features, path, *, components: Sequence[str] = ("h",),
                        alignments: pd.DataFrame | None = None, require_alignments: bool = False,
                        mode: Literal["isolated", "stream"] = "isolated", batch_size: int = 64,
-                       block_frames: int = 1000, normalize: bool = True, overwrite: bool = False,
-                       device=None, verbose=None) -> Path:
+                       block_frames: int = 1000, reset_state: bool = False, split=None,
+                       normalize: bool = True, overwrite: bool = False, device=None, verbose=None, layers=None,
+                       frame_rate: float | None = None) -> Path:
     """Write hidden-unit time courses of every layer to an ActivationStore.
 
     Parameters
     ----------
-    bundle : ModelBundle | path
+    bundle : ModelBundle | path | torch.nn.Module
+        Any other ``torch.nn.Module`` is recorded through forward hooks on the submodules named
+        in ``layers`` (:func:`neurorrn.models.hooks.export_module_activations`, which also takes
+        ``frame_rate``; ``components``, ``batch_size``, ``block_frames`` and ``normalize`` do not
+        apply).
     features : xarray.DataArray (stimulus, time, frequency) | FeatureSet
         Raw (unnormalised) features at the bundle's frame rate, computed with its settings.
     path : path
@@ -123,7 +196,14 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
     batch_size : int
         Stimuli per forward pass (isolated mode) and per write.
     block_frames : int
-        Frames per forward pass in stream mode (state carried across blocks).
+        Frames per forward pass in stream mode (state carried across blocks).  Each block is
+        written as it comes, so memory stays bounded by one block for stimuli of any length.
+    reset_state : bool
+        Stream mode: start every stimulus from the zero state (separate stories) instead of
+        carrying the state from one stimulus to the next (segments of one session).
+    split : array of str | None
+        Per-stimulus ``split`` label stored with the activations (default: the features' ``split``
+        coord, if any).
     normalize : bool
         Apply the bundle's training-set normaliser (default True).
     overwrite, device, verbose
@@ -132,6 +212,16 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
     -------
     path : Path
     """
+    if isinstance(bundle, torch.nn.Module):
+        from .hooks import export_module_activations
+
+        if layers is None:
+            raise ValueError("a torch.nn.Module is recorded through forward hooks: pass layers=[submodule names]")
+        if require_alignments and alignments is None:
+            raise ValueError("require_alignments=True but no alignments were given")
+        return export_module_activations(bundle, features, path, layers=layers, frame_rate=frame_rate,
+                                         alignments=alignments, mode=mode, overwrite=overwrite,
+                                         device=device, verbose=verbose)
     if not isinstance(bundle, ModelBundle):
         bundle = ModelBundle.load(bundle)
     check_option(mode, EXPORT_MODES, "mode")
@@ -158,33 +248,55 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
                           json.dumps({"features": bundle.features, "network": bundle.network.model_dump(mode="json"),
                                       "components": list(components), "mode": mode}, sort_keys=True))
     n = fs.n_tokens
+    if split is None:
+        split = fs.split
+    if split is not None:
+        split = np.asarray(split, dtype=object).astype(str)
+        if split.shape != (n,):
+            raise ValueError(f"split must have one label per stimulus ({n}), got shape {split.shape}")
     with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
                      overwrite=overwrite) as writer:
         state = None
         for start in progress(range(0, n, batch_size), desc=f"export {bundle.model_id}", verbose=verbose):
             idx = np.arange(start, min(n, start + batch_size))
-            arrays = []
+            sids = [str(s) for s in fs.stimulus[idx]]
+            coords = {"word": fs.word[idx].astype(str), "talker": fs.talker[idx].astype(str)}
+            if split is not None:
+                coords["split"] = split[idx]
             if mode == "isolated":
                 x, lengths = fs.batch(torch.from_numpy(idx), device=device)
                 outs, _ = _run(model, x, lengths, components, None)
                 block = torch.cat(outs, dim=-1).float().cpu().numpy()
                 arrays = [block[k, : int(fs.lengths[i])] for k, i in enumerate(idx)]
-            else:
-                for i in idx:
-                    n_f = int(fs.lengths[i])
-                    parts = []
-                    for t0 in range(0, n_f, block_frames):
-                        t1 = min(n_f, t0 + block_frames)
-                        x = torch.from_numpy(fs.features[i : i + 1, t0:t1]).to(device)
-                        outs, state = _run(model, x, None, components, state)
-                        parts.append(torch.cat(outs, dim=-1)[0].float().cpu().numpy())
-                    arrays.append(np.concatenate(parts, axis=0))
-            sids = [str(s) for s in fs.stimulus[idx]]
-            sub = None
-            if al is not None:
-                sub = al[al["stimulus"].isin(sids)]
-            writer.write(arrays, sids, alignments=sub, word=fs.word[idx].astype(str),
-                         talker=fs.talker[idx].astype(str))
+                sub = None if al is None else al[al["stimulus"].isin(sids)]
+                writer.write(arrays, sids, alignments=sub, **coords)
+                continue
+            pending: list[int] = []  # short stimuli (one block) are written together, as in isolated mode
+
+            def flush():
+                if pending:
+                    ids = [sids[k] for k in pending]
+                    writer.write([arrays[k] for k in pending], ids,
+                                 alignments=None if al is None else al[al["stimulus"].isin(ids)],
+                                 **{c: v[pending] for c, v in coords.items()})
+                    pending.clear()
+
+            arrays = {}
+            for k, i in enumerate(idx):  # stream mode: long stimuli block by block, written as they come
+                if reset_state:
+                    state = None
+                box = [state]
+                n_f = int(fs.lengths[i])
+                gen = _stimulus_blocks(model, fs.features[i], n_f, components, state, block_frames, device, box)
+                if n_f <= block_frames:
+                    arrays[k] = next(gen)
+                    pending.append(k)
+                else:
+                    flush()
+                    sub = None if al is None else al[al["stimulus"] == sids[k]]
+                    writer.write_blocks(sids[k], gen, alignments=sub, **{c: v[k] for c, v in coords.items()})
+                state = box[0]
+            flush()
     logger.info("exported %d stimuli x %d units to %s", n, len(unit_ids), path)
     return path
 
@@ -256,8 +368,11 @@ class NetworkSubject(ModelSubject):
     def features(self, stimulus) -> np.ndarray:
         """Normalised features ``(n_frames, n_features)`` of a stimulus.
 
-        ``stimulus`` is ``(audio, sfreq)`` (features computed with the bundle's settings) or a
-        feature matrix already at the bundle's frame rate.
+        ``stimulus`` is ``(audio, sfreq)`` (features computed with the bundle's settings), a
+        feature matrix already at the bundle's frame rate, or labelled features (an
+        ``xarray.DataArray`` of dims ``(time, frequency)``, e.g. ``feats.sel(stimulus=...)``
+        from :func:`~neurorrn.speech.compute_features`), whose attrs ``kind`` and ``params`` must
+        match the bundle's (otherwise a ``ValueError`` names the differing settings).
         """
         if isinstance(stimulus, tuple):
             from ..speech.features import feature_kernel
@@ -268,6 +383,14 @@ class NetworkSubject(ModelSubject):
             check_frame_rate(fr, self.bundle)
             feats = fn(np.asarray(stimulus[0], dtype=np.float64), float(stimulus[1]))
         else:
+            attrs = getattr(stimulus, "attrs", None)
+            if attrs:  # labelled features (e.g. one stimulus of compute_features): check their settings
+                check_features_match(self.bundle.features, attrs.get("kind"), attrs.get("params"),
+                                     model_id=self.model_id)
+                if "frame_rate" in attrs:
+                    check_frame_rate(attrs["frame_rate"], self.bundle)
+                if "n_frames" in getattr(stimulus, "coords", {}):
+                    stimulus = stimulus.isel(time=slice(0, int(stimulus["n_frames"])))
             feats = np.asarray(stimulus, dtype=np.float32)
         if feats.ndim != 2 or feats.shape[1] != self.bundle.network.n_input:
             raise ValueError(f"features must have shape (n_frames, {self.bundle.network.n_input}), got {feats.shape}")
@@ -281,3 +404,109 @@ class NetworkSubject(ModelSubject):
             self._state = new_state
         names = [f"{ln}.{c}" for ln in self.model.layer_names for c in self.components]
         return {n: o[0].float().cpu().numpy() for n, o in zip(names, outs)}
+
+
+def _sound_reader(sound):
+    """``(read(start, stop) -> float samples, n_samples, sfreq)`` of an ``(audio, sfreq)`` pair or a WAV path."""
+    if isinstance(sound, tuple):
+        if len(sound) != 2:
+            raise ValueError("a sound must be (audio, sfreq) or a path to a .wav file")
+        a = np.asarray(sound[0])
+        if a.ndim != 1:
+            raise ValueError(f"audio must be 1-D, got shape {a.shape}")
+        return (lambda i, j: a[i:j]), int(a.size), float(sound[1])
+    import wave
+
+    path = check_path(sound, "sound path", must_exist=True, kind="file")
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"'{path}': only 16-bit PCM WAV files are read block by block "
+                             f"(got {8 * w.getsampwidth()}-bit); pass (audio, sfreq) instead")
+        n, sr, ch = w.getnframes(), w.getframerate(), w.getnchannels()
+
+    def read(i, j):
+        with wave.open(str(path), "rb") as w:
+            w.setpos(int(i))
+            raw = np.frombuffer(w.readframes(int(j - i)), dtype="<i2")
+        return raw.reshape(-1, ch)[:, 0].astype(np.float64) / 32768.0
+
+    return read, int(n), float(sr)
+
+
+def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, components: Sequence[str] = ("h",),
+                  alignments: pd.DataFrame | None = None, reset_state: bool = True, block_frames: int = 6000,
+                  split: dict | None = None, overwrite: bool = False, device=None, verbose=None) -> Path:
+    """Export long sounds (stories, sessions) with memory bounded by one block.
+
+    Features (with the bundle's settings, :func:`~neurorrn.speech.features.iter_feature_blocks`),
+    the network and the store writes all go block by block, so an hour of speech needs no more
+    memory than ``block_frames`` frames of it.
+
+    Parameters
+    ----------
+    bundle : ModelBundle | path
+    sounds : dict of stimulus id -> (audio, sfreq) | path to a 16-bit WAV file
+    path : output store
+    components : sequence of str
+    alignments : DataFrame | None
+        Word/phone intervals of the sounds (times from each sound's onset).
+    reset_state : bool
+        Start every sound from the zero state (default: separate stories); False carries the
+        state from one sound to the next (consecutive parts of one session).
+    block_frames : int
+    split : dict of stimulus id -> str | None
+        Stored as the per-stimulus ``split`` coord.
+    """
+    from ..speech.features import iter_feature_blocks
+
+    if not isinstance(bundle, ModelBundle):
+        bundle = ModelBundle.load(bundle)
+    path = check_path(path, "output store")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"output store '{path}' already exists; pass overwrite=True (--overwrite) to replace it")
+    if not isinstance(sounds, dict) or not sounds:
+        raise ValueError("sounds must be a non-empty dict of stimulus id -> (audio, sfreq) or WAV path")
+    cell = bundle.network.cell
+    for c in components:
+        check_option(c, CELL_COMPONENTS[cell], f"component of a {cell} network")
+    device = torch.device("cpu") if device is None else torch.device(device)
+    model = bundle.build_model(device)
+    unit_ids, unit_coords = _unit_table(model, components)
+    attrs = default_attrs(bundle.frame_rate, "s", bundle.model_id,
+                          json.dumps({"features": bundle.features, "network": bundle.network.model_dump(mode="json"),
+                                      "components": list(components), "mode": "stream",
+                                      "reset_state": bool(reset_state)}, sort_keys=True))
+    al = normalize_alignments(alignments) if alignments is not None else None
+    f = bundle.features
+    params = dict(f.get("params") or {})
+    norm = bundle.normalizer
+    state = None
+    with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
+                     overwrite=overwrite) as writer:
+        for sid, sound in progress(sounds.items(), total=len(sounds), desc=f"export {bundle.model_id}",
+                                   verbose=verbose):
+            read, n_samples, sfreq = _sound_reader(sound)
+            if reset_state:
+                state = None
+            box = [state]
+
+            def blocks():
+                st = box[0]
+                for fb in iter_feature_blocks(read, sfreq, f["kind"], block_frames=block_frames, n_samples=n_samples,
+                                              **params):
+                    if fb.shape[1] != bundle.network.n_input:
+                        raise ValueError(f"features have {fb.shape[1]} channels but model {bundle.model_id!r} "
+                                         f"expects {bundle.network.n_input}")
+                    x = torch.from_numpy(norm.transform_array(fb))[None].to(device)
+                    outs, st = _run(model, x, None, components, st)
+                    box[0] = st
+                    yield torch.cat(outs, dim=-1)[0].float().cpu().numpy()
+
+            coords = {"word": "", "talker": ""}
+            if split is not None:
+                coords["split"] = str(split.get(sid, ""))
+            sub = None if al is None else al[al["stimulus"] == str(sid)]
+            writer.write_blocks(str(sid), blocks(), alignments=sub, **coords)
+            state = box[0]
+    logger.info("exported %d sound(s) x %d units to %s", len(sounds), len(unit_ids), path)
+    return path

@@ -38,6 +38,10 @@ class TargetConfig(ConfigModel):
     """Which target space to build (see :data:`TARGETS`)."""
 
     kind: Literal["srv", "srv_brodbeck", "localist", "dense"] = "srv"
+    #: "merge": words with identical pronunciations share one target (the first of the group in
+    #: the sorted word list; the others become aliases), as Brodbeck et al. merge DEVISE/DEVICE;
+    #: "keep": one target per spelling (homophones can then never be told apart).
+    homophones: Literal["merge", "keep"] = "merge"
     n_dims: int = 300
     n_active: int = 10
     path: str | None = None
@@ -58,12 +62,16 @@ class TargetSet:
         Registry name it was built with.
     binary : bool
         True for 0/1 targets (sigmoid + cross-entropy); False for dense (linear + MSE).
+    aliases : dict of str -> str
+        Words without a row of their own that use another word's target (merged homophones:
+        ``{"there": "their"}``); :meth:`indices` resolves them.
     """
 
     words: list[str]
     matrix: np.ndarray
     kind: str
     binary: bool = True
+    aliases: dict = field(default_factory=dict)
     index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -75,6 +83,13 @@ class TargetSet:
             dup = sorted({w for w in self.words if self.words.count(w) > 1})
             raise ValueError(f"duplicate words in the target set: {dup[:5]}")
         self.index = {w: i for i, w in enumerate(self.words)}
+        self.aliases = {str(k): str(v) for k, v in dict(self.aliases or {}).items()}
+        for a, w in self.aliases.items():
+            if a in self.index:
+                raise ValueError(f"alias {a!r} is also a target word")
+            if w not in self.index:
+                raise ValueError(f"alias {a!r} points to {w!r}, which has no target")
+        self.index.update({a: self.index[w] for a, w in self.aliases.items()})
 
     @property
     def n_dims(self) -> int:
@@ -88,11 +103,13 @@ class TargetSet:
         return np.array([self.index[w] for w in words], dtype=np.int64)
 
     def to_dict(self) -> dict:
-        return {"words": list(self.words), "matrix": self.matrix, "kind": self.kind, "binary": self.binary}
+        return {"words": list(self.words), "matrix": self.matrix, "kind": self.kind, "binary": self.binary,
+                "aliases": dict(self.aliases)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TargetSet":
-        return cls(list(d["words"]), np.asarray(d["matrix"]), str(d["kind"]), bool(d["binary"]))
+        return cls(list(d["words"]), np.asarray(d["matrix"]), str(d["kind"]), bool(d["binary"]),
+                   dict(d.get("aliases") or {}))
 
 
 def _check_words(words) -> list[str]:
@@ -206,16 +223,51 @@ TARGETS: dict[str, Callable[..., TargetSet]] = {
 }
 
 
-def make_targets(words, kind: str | TargetConfig = "srv", **params) -> TargetSet:
-    """Build targets for ``words`` with a registered factory (see :data:`TARGETS`)."""
+def homophone_groups(pronunciations, words: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Groups of words with identical pronunciations: ``{kept: [merged, ...]}``.
+
+    The kept word is the first of its group in ``words`` order (default: the mapping's order).
+    Only groups of two or more words are returned.
+    """
+    words = list(pronunciations) if words is None else [str(w) for w in words]
+    by_pron: dict[tuple, list[str]] = {}
+    for w in words:
+        if w not in pronunciations:
+            raise KeyError(f"word {w!r} has no pronunciation")
+        by_pron.setdefault(tuple(pronunciations[w]), []).append(w)
+    return {g[0]: g[1:] for g in by_pron.values() if len(g) > 1}
+
+
+def make_targets(words, kind: str | TargetConfig = "srv", *, pronunciations=None, **params) -> TargetSet:
+    """Build targets for ``words`` with a registered factory (see :data:`TARGETS`).
+
+    With a :class:`TargetConfig` whose ``homophones`` is ``"merge"`` (the default) and
+    ``pronunciations`` given, words that sound the same get one target row (the first of each
+    group in ``words`` order); the others become :attr:`TargetSet.aliases`, and the merge is
+    logged.
+    """
+    from ..utils._logging import logger
+
+    aliases = {}
     if isinstance(kind, TargetConfig):
         cfg = kind
         kind = cfg.kind
         params = {"n_dims": cfg.n_dims, "n_active": cfg.n_active, "path": cfg.path, "center": cfg.center,
                   "random_state": cfg.random_state, **params}
+        if cfg.homophones == "merge" and pronunciations is not None:
+            groups = homophone_groups(pronunciations, words)
+            aliases = {m: k for k, ms in groups.items() for m in ms}
+            if aliases:
+                logger.info("homophones merged into one target each (%d): %s", len(aliases),
+                            ", ".join(f"{m}->{k}" for m, k in sorted(aliases.items())))
+            words = [w for w in words if w not in aliases]
     check_option(kind, TARGETS, "targets kind")
-    return TARGETS[kind](words, **params)
+    ts = TARGETS[kind](words, **params)
+    if aliases:
+        ts.aliases = aliases
+        ts.__post_init__()
+    return ts
 
 
-__all__ = ["TARGETS", "TargetConfig", "TargetSet", "make_targets", "read_vectors", "srv_targets",
+__all__ = ["TARGETS", "TargetConfig", "TargetSet", "homophone_groups", "make_targets", "read_vectors", "srv_targets",
            "brodbeck_srv_targets", "localist_targets", "dense_targets"]

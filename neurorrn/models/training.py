@@ -18,6 +18,18 @@ position in it, the carried state, the step, the metrics history, the early-stop
 and the config; they are written atomically (temporary file, then rename).  Resuming from one
 continues bit-identically on CPU (tested).
 
+The output folder (``out_dir``) is guarded: the first :meth:`Trainer.fit` takes an exclusive lock
+on it (``.neurorrn.lock``; a second process training into it fails with a message naming the
+holder), refuses to start a fresh run over a folder that holds one (``checkpoint.pt``,
+``model.pt`` or ``summary.json``: resume it or choose another folder), and on resume rewrites
+``metrics.jsonl`` from the checkpoint's history, so epochs logged after the last checkpoint by a
+killed run are not duplicated.  :meth:`Trainer.resume` compares the checkpoint's whole training
+configuration (optimiser, loop settings and the experiment's ``run_config``) with this
+trainer's and refuses a change unless ``allow_config_change=True``; only the settings in
+:data:`RESUME_FREE_KEYS` (when to stop, the device) may change freely.  With
+``allow_config_change=True`` the new optimiser settings (learning rate, betas, eps...) take
+effect from the next step.
+
 Several GPUs: launch any script that calls :meth:`Trainer.fit` under ``torchrun``, after
 ``torch.distributed.init_process_group`` (:func:`init_distributed` does it from the torchrun
 environment).  Each rank takes every ``world_size``-th token of each global batch, gradients
@@ -28,6 +40,7 @@ and logs.  On CPU use the ``gloo`` backend (tested with 2 processes).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -36,14 +49,23 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from ..config import ConfigModel
 from ..utils._check import check_device, check_option
-from ..utils._io import atomic_path
+from ..utils._io import atomic_path, write_text_atomic
+from ..utils._lock import FolderLock
 from ..utils._logging import logger, progress, use_log_level
 
 CHECKPOINT_FORMAT = "neurorrn-checkpoint"
+#: settings that may differ on resume without ``allow_config_change``: when to stop, and where
+RESUME_FREE_KEYS = ("max_epochs", "max_steps", "max_time_s", "device", "checkpoint_every")
+_CHECKPOINT_KEYS = ("model", "network_config", "optimizer", "scheduler", "step", "epoch", "history")
+#: A snapshot over training (``snapshots/epochNNNNN.pt``) holds the weights only.
+_SNAPSHOT_KEYS = ("model", "network_config", "step", "epoch")
+#: files whose presence means ``out_dir`` holds a run that reached a checkpoint
+RUN_FILES = ("checkpoint.pt", "model.pt", "summary.json")
 CHECKPOINT_VERSION = 1
 OPTIMIZERS = ("adam_noam", "adam", "rmsprop")
 
@@ -56,13 +78,13 @@ class OptimConfig(ConfigModel):
     """
 
     kind: Literal["adam_noam", "adam", "rmsprop"] = "adam_noam"
-    lr: float = 0.002
-    warmup_steps: int = 4000
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    rho: float = 0.9
-    clip_norm: float | None = 1.0
+    lr: float = Field(0.002, gt=0)
+    warmup_steps: int = Field(4000, ge=1)
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    rho: float = Field(0.9, ge=0, lt=1)
+    clip_norm: float | None = Field(1.0, gt=0)
 
 
 class EarlyStoppingConfig(ConfigModel):
@@ -74,25 +96,51 @@ class EarlyStoppingConfig(ConfigModel):
 
     monitor: str = "train_loss"
     mode: Literal["min", "max"] = "min"
-    patience: int | None = None
-    min_delta: float = 0.0
+    patience: int | None = Field(None, ge=1)
+    min_delta: float = Field(0.0, ge=0)
     stop_value: float | None = None
 
 
 class TrainConfig(ConfigModel):
-    """Loop settings (EARSHOT: batch 1000, state carried, clip 1.0 in :class:`OptimConfig`)."""
+    """Loop settings (EARSHOT: batch 1000, state carried, clip 1.0 in :class:`OptimConfig`).
 
-    batch_size: int = 1000
-    max_epochs: int = 2000
-    max_steps: int | None = None
-    max_time_s: float | None = None
+    Training ends on ``max_epochs``, ``max_steps`` or ``early_stopping``: quantities that do not
+    depend on how fast the machine is.  ``max_time_s`` is only a safety net: when the wall clock
+    reaches it first, the trainer saves its checkpoint (so a later call resumes) and, with
+    ``on_time_limit="error"`` (the default), raises :class:`TrainingBudgetError` instead of
+    returning a model weaker than the configured schedule would give.  ``on_time_limit="stop"``
+    returns the partly trained model; its result then depends on the machine's speed and load
+    (time-budgeted benchmarks only, never a cached pipeline stage).
+    """
+
+    batch_size: int = Field(1000, ge=1)
+    max_epochs: int = Field(2000, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    max_time_s: float | None = Field(None, gt=0)
+    on_time_limit: Literal["error", "stop"] = "error"
     carry_state: bool = True
     random_state: int = 0
     device: str = "cpu"
     amp: bool = True
-    eval_every: int = 10
-    checkpoint_every: int = 50
+    eval_every: int = Field(10, ge=1)
+    checkpoint_every: int = Field(50, ge=0)
+    #: epochs after which the weights go to ``snapshots/epochNNNNN.pt`` (analyses over training)
+    snapshot_epochs: list[int] = []
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+
+
+class TrainingBudgetError(RuntimeError):
+    """Training reached ``max_time_s`` before its configured schedule (epochs/steps) ended."""
+
+
+def _rounded(rec: dict) -> str:
+    """``name value`` pairs of an epoch record with 4 significant digits (no step/lr/time noise)."""
+    parts = []
+    for k, v in rec.items():
+        if k in ("epoch", "time_s"):
+            continue
+        parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
+    return ", ".join(parts)
 
 
 def noam_factor(step: int, warmup_steps: int) -> float:
@@ -162,12 +210,22 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at '{path}'")
-    ck = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file fails in many ways
+        raise ValueError(f"'{path}' cannot be read as a checkpoint (truncated, corrupt or not written by "
+                         f"torch.save): {type(err).__name__}: {str(err)[:200]}") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"'{path}' is not a neurorrn checkpoint (format {ck.get('format') if isinstance(ck, dict) else None!r})")
     if int(ck.get("version", 0)) > CHECKPOINT_VERSION:
         raise ValueError(f"'{path}' has checkpoint version {ck['version']}; this neurorrn reads up to "
                          f"{CHECKPOINT_VERSION}")
+    snapshot = bool(ck.get("snapshot"))
+    missing = [k for k in (_SNAPSHOT_KEYS if snapshot else _CHECKPOINT_KEYS) if k not in ck]
+    if missing:
+        what = "weights snapshot" if snapshot else "checkpoint"
+        raise ValueError(f"{what} '{path}' lacks {missing}; it cannot "
+                         f"{'be read' if snapshot else 'resume a run'}")
     return ck
 
 
@@ -237,6 +295,9 @@ class Trainer:
         self._bad_evals = 0
         self._stopped = ""
         self._elapsed = 0.0
+        self.stop_reason_ = ""
+        self._resumed = False
+        self._out_lock: FolderLock | None = None
         dist, self.rank, self.world = _dist()
         self._ddp = None
         if dist is not None and self.world > 1:
@@ -301,7 +362,8 @@ class Trainer:
             return "max_steps"
         if self.epoch_ >= cfg.max_epochs:
             return "max_epochs"
-        if cfg.max_time_s is not None and self._elapsed + (time.perf_counter() - t0) >= cfg.max_time_s:
+        # the time budget is per call of fit(), so a resumed run gets the new config's budget
+        if cfg.max_time_s is not None and time.perf_counter() - t0 >= cfg.max_time_s:
             return "max_time_s"
         return ""
 
@@ -328,6 +390,8 @@ class Trainer:
             n_batches -= 1  # a last batch too small to give every rank a token is dropped (all ranks alike)
         if n_batches < 1:
             raise ValueError(f"{n} training tokens make no batch of {bs} for {world} process(es)")
+        if rank == 0:
+            self._claim_out_dir()
         with use_log_level(self.verbose):
             bar = progress(total=self.config.max_epochs, initial=self.epoch_, desc="training",
                            verbose=self.verbose) if rank == 0 else None
@@ -359,12 +423,55 @@ class Trainer:
                     bar.close()
         self._elapsed += time.perf_counter() - t0
         reason = self._stop_reason(time.perf_counter())
-        logger.info("training stopped (%s) at epoch %d, step %d", reason or "mid-epoch", self.epoch_, self.step_)
+        self.stop_reason_ = reason or "mid-epoch"
+        logger.info("training stopped (%s) at epoch %d, step %d", self.stop_reason_, self.epoch_, self.step_)
         if self.out_dir is not None and rank == 0:
             self.save(self.out_dir / "checkpoint.pt")
         if dist is not None:
             dist.barrier()
+        if reason == "max_time_s" and self.config.on_time_limit == "error":
+            where = f"; its checkpoint at '{self.out_dir / 'checkpoint.pt'}' resumes" if self.out_dir else ""
+            raise TrainingBudgetError(
+                f"training stopped by max_time_s={self.config.max_time_s:g} s at epoch {self.epoch_} of "
+                f"max_epochs={self.config.max_epochs} (step {self.step_}) before the configured epochs; "
+                f"raise train.max_time_s or lower train.max_epochs{where} (the wall clock never decides "
+                "how far a model is trained; train.on_time_limit: stop accepts a partly trained model)")
         return self
+
+    def _claim_out_dir(self) -> None:
+        """Lock ``out_dir``; refuse a fresh run over an existing one; on resume, trim the metrics log."""
+        if self.out_dir is None:
+            return
+        if self._out_lock is not None and self._out_lock._file is not None:
+            return
+        out = self.out_dir
+        out.mkdir(parents=True, exist_ok=True)
+        self._out_lock = FolderLock(out, what="training folder")
+        try:
+            metrics = out / "metrics.jsonl"
+            if self._resumed:
+                lines = "".join(json.dumps(rec) + "\n" for rec in self.history_)
+                write_text_atomic(metrics, lines)  # drops epochs logged after the checkpoint
+            elif self.step_ == 0 and self.epoch_ == 0:
+                existing = [n for n in RUN_FILES if (out / n).exists()]
+                if existing:
+                    raise FileExistsError(
+                        f"'{out}' already holds a training run ({', '.join(existing)}); resume it (--resume) "
+                        "or choose another output folder (--out); nothing was changed")
+                for name in ("metrics.jsonl", "best.pt"):  # leftovers of a run killed before its 1st checkpoint
+                    if (out / name).exists():
+                        logger.info("removing %s left by a run that never reached a checkpoint", out / name)
+                        (out / name).unlink()
+        except BaseException:
+            self._out_lock.release()
+            self._out_lock = None
+            raise
+
+    def release(self) -> None:
+        """Release the lock on ``out_dir`` (also released when the trainer is collected or the process ends)."""
+        if self._out_lock is not None:
+            self._out_lock.release()
+            self._out_lock = None
 
     def _end_epoch(self, t0: float, bar) -> None:
         self.epoch_ += 1
@@ -384,7 +491,12 @@ class Trainer:
             rec.update({k: float(v) for k, v in metrics.items()})
         self.history_.append(rec)
         if rank == 0:
-            logger.info("epoch %d: %s", self.epoch_, json.dumps(rec))
+            # every epoch in full at DEBUG (and in metrics.jsonl); a rounded summary at INFO on the
+            # evaluated epochs (or every tenth of max_epochs when nothing is evaluated) and the last one
+            every = max(1, self.config.max_epochs // 10)
+            summary_epoch = evaluated if self.validate is not None else self.epoch_ % every == 0
+            level = logging.INFO if (summary_epoch or self.epoch_ >= self.config.max_epochs) else logging.DEBUG
+            logger.log(level, "epoch %d/%d: %s", self.epoch_, self.config.max_epochs, _rounded(rec))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{rec['train_loss']:.4f}")
@@ -395,6 +507,13 @@ class Trainer:
         es = self.config.early_stopping
         if es.monitor in rec and (evaluated or es.monitor == "train_loss"):
             self._update_early_stopping(float(rec[es.monitor]))
+        if self.out_dir is not None and rank == 0 and self.epoch_ in set(self.config.snapshot_epochs):
+            snap = self.out_dir / "snapshots" / f"epoch{self.epoch_:05d}.pt"
+            snap.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(snap, {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                                   "model": {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()},
+                                   "network_config": self.model.config.model_dump(mode="json"),
+                                   "epoch": self.epoch_, "step": self.step_, "snapshot": True})
         if (self.out_dir is not None and rank == 0 and self.config.checkpoint_every
                 and self.epoch_ % self.config.checkpoint_every == 0):
             self.save(self.out_dir / "checkpoint.pt")
@@ -453,14 +572,59 @@ class Trainer:
         """Write a checkpoint atomically."""
         return save_checkpoint(path, self.state_dict())
 
-    def load_state_dict(self, ck: dict) -> "Trainer":
-        """Restore a checkpoint's state into this trainer (same architecture and optimiser kind)."""
+    def config_changes(self, ck: dict) -> list[str]:
+        """The settings in which checkpoint ``ck`` differs from this trainer (``section.key: old -> new``)."""
+        changes: list[str] = []
+
+        def diff(old, new, where):
+            if isinstance(old, dict) and isinstance(new, dict):
+                for k in sorted(set(old) | set(new)):
+                    if k in RESUME_FREE_KEYS and where == "train":
+                        continue
+                    diff(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{where}.{k}" if where else k)
+            elif old != new:
+                changes.append(f"{where}: {old!r:.60} -> {new!r:.60}")
+
+        diff(ck.get("optim_config", {}), self.optim_config.model_dump(mode="json"), "optim")
+        diff(ck.get("train_config", {}), self.config.model_dump(mode="json"), "train")
+        try:
+            old_run = json.loads(ck.get("run_config") or "{}")
+        except (TypeError, ValueError):
+            old_run = {}
+        new_run = json.loads(json.dumps(self.run_config, sort_keys=True, default=str))
+        if old_run and new_run:
+            for section in ("train", "optim"):  # compared above through the typed configs
+                old_run.pop(section, None)
+                new_run.pop(section, None)
+            diff(old_run, new_run, "run")
+        return changes
+
+    def load_state_dict(self, ck: dict, allow_config_change: bool = False) -> "Trainer":
+        """Restore a checkpoint's state into this trainer (same architecture and optimiser kind).
+
+        Raises ``ValueError`` listing the changed settings when the checkpoint was written under
+        another training configuration, unless ``allow_config_change`` (see the module docstring).
+        """
         if ck["network_config"] != self.model.config.model_dump(mode="json"):
             raise ValueError(f"checkpoint network {ck['network_config']} differs from this model's "
                              f"{self.model.config.model_dump(mode='json')}")
+        changes = self.config_changes(ck)
+        old_kind = (ck.get("optim_config") or {}).get("kind", self.optim_config.kind)
+        if old_kind != self.optim_config.kind:
+            raise ValueError(f"the checkpoint was trained with optimizer {old_kind!r}; this config asks for "
+                             f"{self.optim_config.kind!r}: an optimizer's state cannot change kind on resume")
+        if changes and not allow_config_change:
+            raise ValueError("cannot resume: the training configuration differs from the checkpoint's:\n  - "
+                             + "\n  - ".join(changes)
+                             + "\nRestore the original settings, start a new run in another folder, or pass "
+                               "allow_config_change=True (--allow-config-change) to continue under the new ones")
+        if changes:
+            logger.warning("resuming under a changed configuration: %s", "; ".join(changes))
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
+        if changes:
+            self._apply_optim_config()
         self.scaler.load_state_dict(ck["scaler"])
         self.generator.set_state(ck["generator"])
         torch.set_rng_state(ck["torch_rng"])
@@ -481,8 +645,28 @@ class Trainer:
         es = ck["early_stopping"]
         self._best, self._bad_evals, self._stopped = es["best"], int(es["bad_evals"]), es["stopped"]
         self._elapsed = float(ck["elapsed"])
+        self._resumed = True
         return self
 
-    def resume(self, path) -> "Trainer":
-        """Load a checkpoint file into this trainer."""
-        return self.load_state_dict(load_checkpoint(path, map_location="cpu"))
+    def _apply_optim_config(self) -> None:
+        """Make the (possibly changed) optimiser settings of ``self.optim_config`` the live ones."""
+        oc = self.optim_config
+        for g in self.optimizer.param_groups:
+            g["initial_lr"] = oc.lr
+            g["eps"] = oc.eps
+            if "betas" in g:
+                g["betas"] = (oc.beta1, oc.beta2)
+            if "alpha" in g:
+                g["alpha"] = oc.rho
+        self.scheduler.base_lrs = [oc.lr for _ in self.optimizer.param_groups]
+        for g, base, fn in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas):
+            g["lr"] = base * fn(self.scheduler.last_epoch)
+        self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def resume(self, path, allow_config_change: bool = False) -> "Trainer":
+        """Load a checkpoint file into this trainer (see :meth:`load_state_dict`)."""
+        ck = load_checkpoint(path, map_location="cpu")
+        if ck.get("snapshot"):
+            raise ValueError(f"'{path}' is a weights-only snapshot (epoch {ck['epoch']}); resume from the run's "
+                             "checkpoint.pt")
+        return self.load_state_dict(ck, allow_config_change=allow_config_change)

@@ -29,7 +29,7 @@ import contextlib
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr

@@ -9,6 +9,18 @@ section(s) it reads and the stages whose outputs it uses.  Its cache **key** is
 when any upstream key changes (a Merkle chain): changing one setting re-runs that stage and
 everything downstream of it, and nothing else.
 
+Files outside ``out_dir`` that a stage reads (an existing corpus, a lexicon, a reference RDM, a
+dataset root) are part of its key too: every string value in the stage's sections under a key
+that names a path (``root``, ``path``, ``manifest``, ``reference_rdm``, or ending in ``_path``,
+``_root``, ``_file``, ``_dir``), and every dotted key listed in :attr:`Stage.external`, that
+points at an existing file or folder adds a fingerprint of it (for each file below it: relative
+name, size and modification time; :func:`input_fingerprint`).  Rebuilding a corpus in place
+therefore re-runs the stages that read it.
+
+One run at a time per ``out_dir``: :meth:`Pipeline.run` holds an exclusive lock
+(``out_dir/.neurorrn.lock``); a second run of the same folder fails at once with a message naming
+the holder's process (or waits ``lock_timeout`` seconds).
+
 On disk (``out_dir``)::
 
     stages/<name>/<key>/           the stage's outputs (moved into place in one rename)
@@ -27,6 +39,7 @@ stage (and those after it), reusing every completed upstream stage.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as _dt
 import json
@@ -39,7 +52,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..config import config_hash, config_to_json
 from ..utils._check import check_option, validate_type
-from ..utils._io import write_text_atomic
+from ..utils._io import remove_stale_temps, temp_name, write_text_atomic
+from ..utils._lock import hold
 from ..utils._logging import logger, progress, use_log_level
 
 COMPLETE = "COMPLETE"
@@ -69,8 +83,15 @@ class Stage:
         Names of earlier stages whose outputs it reads.
     version : str
         Bump to invalidate caches after a change of the stage's code.
+    external : tuple of str
+        Dotted config keys whose values are paths of files or folders the stage reads (besides
+        the ones found by key name, see the module docstring); their content is in the key.
     description : str
         One line shown in logs and ``--help`` listings.
+    unkeyed : tuple of str
+        Dotted settings inside ``sections`` that cannot change the stage's result and so stay
+        out of its cache key (e.g. ``"train.max_time_s"``: a safety net that fails the stage
+        instead of shortening training; raising it then resumes the same work folder).
     """
 
     name: str
@@ -79,6 +100,8 @@ class Stage:
     inputs: tuple[str, ...] = ()
     version: str = "1"
     description: str = ""
+    unkeyed: tuple[str, ...] = ()
+    external: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +167,71 @@ class StageContext:
         return self.sections[name]
 
 
+PATH_KEYS = ("root", "path", "manifest", "reference_rdm")
+PATH_SUFFIXES = ("_path", "_root", "_file", "_dir")
+_IGNORED = (".neurorrn.lock",)
+
+
+def _is_path_key(key: str) -> bool:
+    return key in PATH_KEYS or key.endswith(PATH_SUFFIXES)
+
+
+def input_fingerprint(path) -> dict:
+    """What identifies the content of an external input: for a file its size and mtime; for a
+    folder a digest over ``(relative name, size, mtime)`` of every file below it (hidden
+    temporaries and lock files excluded)."""
+    import hashlib
+
+    p = Path(path).expanduser()
+    if p.is_file():
+        st = p.stat()
+        return {"path": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    h = hashlib.sha256()
+    n = 0
+    for dirpath, dirnames, filenames in os.walk(p):
+        dirnames[:] = sorted(d for d in dirnames if ".tmp-" not in d)
+        for fn in sorted(filenames):
+            if fn in _IGNORED or ".tmp-" in fn or fn.endswith(".lock"):
+                continue
+            fp = Path(dirpath) / fn
+            try:
+                st = fp.stat()
+            except FileNotFoundError:
+                continue
+            h.update(f"{fp.relative_to(p).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            n += 1
+    return {"path": str(p.resolve()), "n_files": n, "digest": h.hexdigest()[:16]}
+
+
+def external_inputs(stage: "Stage", config: Mapping) -> dict:
+    """``{dotted key: fingerprint}`` of the existing files and folders a stage's config points at."""
+    found: dict[str, str] = {}
+
+    def walk(node, where):
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                key = f"{where}.{k}" if where else str(k)
+                if isinstance(v, str) and _is_path_key(str(k)):
+                    found[key] = v
+                else:
+                    walk(v, key)
+
+    for sec in stage.sections:
+        walk(_get_section(config, sec), sec)
+    for dotted in stage.external:
+        v = _get_section(config, dotted)
+        if isinstance(v, str):
+            found[dotted] = v
+        elif v is not None:
+            raise PipelineError(f"stage {stage.name!r}: external input {dotted!r} must be a path string, got "
+                                f"{type(v).__name__}")
+    out = {}
+    for k, v in sorted(found.items()):
+        if v and Path(v).expanduser().exists():
+            out[k] = input_fingerprint(v)
+    return out
+
+
 def _get_section(config: Mapping, dotted: str):
     node: Any = config
     for part in dotted.split("."):
@@ -151,6 +239,20 @@ def _get_section(config: Mapping, dotted: str):
             return None
         node = node[part]
     return node
+
+
+def _without(config: Mapping, sections: Sequence[str], unkeyed: Sequence[str]) -> dict:
+    """``{section: value}`` for ``sections`` with the dotted settings ``unkeyed`` left out."""
+    sect = {s: copy.deepcopy(_get_section(config, s)) for s in sections}
+    for dotted in unkeyed:
+        head, _, rest = dotted.partition(".")
+        node = sect.get(head)
+        parts = rest.split(".") if rest else []
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if parts and isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return sect
 
 
 class Pipeline:
@@ -209,12 +311,15 @@ class Pipeline:
         return out
 
     def keys(self, config: Mapping) -> dict[str, str]:
-        """The cache key of every stage for ``config`` (no I/O)."""
+        """The cache key of every stage for ``config`` (reads only the metadata of external inputs)."""
         keys: dict[str, str] = {}
         for st in self.stages:
-            sect = {s: _get_section(config, s) for s in st.sections}
-            keys[st.name] = config_hash({"stage": st.name, "version": st.version, "config": sect},
-                                        *[keys[i] for i in st.inputs])
+            sect = _without(config, st.sections, st.unkeyed)
+            payload = {"stage": st.name, "version": st.version, "config": sect}
+            ext = external_inputs(st, config)
+            if ext:
+                payload["external"] = ext
+            keys[st.name] = config_hash(payload, *[keys[i] for i in st.inputs])
         return keys
 
     # ------------------------------------------------------------------ running
@@ -224,7 +329,7 @@ class Pipeline:
         return {n: (out_dir / "stages" / n / k / COMPLETE).is_file() for n, k in self.keys(config).items()}
 
     def run(self, config: Mapping, out_dir, *, until: str | None = None, from_: str | None = None,
-            options: Mapping | None = None, verbose=None) -> dict[str, StageResult]:
+            options: Mapping | None = None, verbose=None, lock_timeout: float | None = 0) -> dict[str, StageResult]:
         """Run the stages that are not up to date; return every stage's result.
 
         Parameters
@@ -241,6 +346,9 @@ class Pipeline:
             Run-time options passed to stages as ``ctx.options`` (not part of any key).
         verbose : bool | str | int | None
             Log level for the console; the run's log file always records INFO.
+        lock_timeout : float | None
+            How long to wait for another run of the same ``out_dir`` to finish (0: fail at once
+            with :class:`~neurorrn.utils._lock.LockedError` naming it; None: wait for ever).
 
         Returns
         -------
@@ -250,6 +358,10 @@ class Pipeline:
         config = json.loads(config_to_json(config))
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
+        with hold(out_dir, folder=True, reentrant=True, timeout=lock_timeout, what="pipeline folder"):
+            return self._run_locked(config, out_dir, until=until, from_=from_, options=options, verbose=verbose)
+
+    def _run_locked(self, config, out_dir: Path, *, until, from_, options, verbose) -> dict[str, StageResult]:
         selected = list(self.names)
         if until is not None:
             check_option(until, self.names, "until")
@@ -286,15 +398,17 @@ class Pipeline:
         final = stage_dir / key
         if (final / COMPLETE).is_file() and not force:
             logger.info("stage %-10s up to date (key %s)", st.name, key)
+            if (stage_dir / f"{key}.work").exists():  # a run killed between COMPLETE and the clean-up
+                shutil.rmtree(stage_dir / f"{key}.work", ignore_errors=True)
             return StageResult.load(final)
         missing = [i for i in st.inputs if i not in results]
         if missing:  # only possible with a broken selection; guard anyway
             raise PipelineError(f"stage {st.name!r} needs {missing}, which did not run")
         stage_dir.mkdir(parents=True, exist_ok=True)
-        _remove_stale(stage_dir)
+        remove_stale_temps(stage_dir)
         work = stage_dir / f"{key}.work"
         work.mkdir(exist_ok=True)
-        tmp = stage_dir / f".{key}.tmp-{os.getpid()}-{time.time_ns()}"
+        tmp = stage_dir / temp_name(key)
         tmp.mkdir()
         ctx = StageContext(stage=st, key=key, config=config,
                            sections={s: _get_section(config, s) for s in st.sections},
@@ -302,21 +416,26 @@ class Pipeline:
                            run_dir=out_dir, options=options)
         logger.info("stage %-10s running (key %s)%s", st.name, key, " [forced]" if force else "")
         t0 = time.perf_counter()
+        rewrite = _FinalPaths(tmp, final)
+        logger.addFilter(rewrite)
         try:
             meta = st.func(ctx)
             meta = {} if meta is None else dict(meta)
             info = {"stage": st.name, "key": key, "version": st.version,
                     "inputs": {i: results[i].key for i in st.inputs},
+                    "external": external_inputs(st, config),
                     "config": ctx.sections, "seconds": round(time.perf_counter() - t0, 3),
                     "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(), "meta": meta}
             (tmp / RESULT).write_text(json.dumps(info, indent=2, default=_json_default), encoding="utf-8")
         except BaseException:
+            logger.removeFilter(rewrite)
             logger.exception("stage %s failed after %.1f s; completed stages stay cached",
                              st.name, time.perf_counter() - t0)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        logger.removeFilter(rewrite)
         if final.exists():  # an incomplete leftover, or a forced re-run
-            old = stage_dir / f".{key}.old-{os.getpid()}-{time.time_ns()}"
+            old = stage_dir / temp_name(key, ".old")
             os.replace(final, old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, final)
@@ -324,6 +443,24 @@ class Pipeline:
         shutil.rmtree(work, ignore_errors=True)
         logger.info("stage %-10s done in %.1f s", st.name, time.perf_counter() - t0)
         return StageResult.load(final)
+
+
+class _FinalPaths(logging.Filter):
+    """While a stage runs, log messages name its outputs where they will be (the stage's final
+    folder), not the temporary folder that is renamed when the stage completes."""
+
+    def __init__(self, tmp: Path, final: Path):
+        super().__init__()
+        self.pairs = [(str(tmp), str(final)), (str(tmp.resolve()), str(final.resolve()))]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        new = msg
+        for a, b in self.pairs:
+            new = new.replace(a, b)
+        if new != msg:
+            record.msg, record.args = new, ()
+        return True
 
 
 def _json_default(obj):
@@ -338,27 +475,6 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"stage result is not JSON-able: {type(obj).__name__} ({obj!r:.60})")
-
-
-def _remove_stale(stage_dir: Path) -> None:
-    """Delete temporary directories left by crashed runs of *other* processes."""
-    for p in stage_dir.glob(".*.tmp-*"):
-        try:
-            pid = int(p.name.split(".tmp-")[1].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ def _need_dims(da: xr.DataArray, dims: Sequence[str], name: str) -> None:
 
 
 # ----------------------------------------------------------------------------------- training
-def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
+def plot_training_curves(history: pd.DataFrame, chance: float | None = None) -> plt.Figure:
     """Loss (left) and accuracy-like metrics (right) per epoch.
 
     Parameters
@@ -37,6 +37,8 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
     history : DataFrame
         One row per epoch: an ``epoch`` column and numeric metric columns; columns whose name
         contains ``loss`` go on the left axis, the others (accuracies in [0, 1]) on the right.
+    chance : float, optional
+        Chance accuracy (1 / number of words), a dashed line on the metrics axis.
     """
     validate_type(history, pd.DataFrame, "history")
     if "epoch" not in history.columns or len(history) == 0:
@@ -55,7 +57,9 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
         ax = axes[0, 1]
         for c in others:
             ax.plot(history["epoch"], history[c], marker=".", label=c)
-        ax.set(xlabel="epoch", title="Metrics")
+        if chance is not None:
+            ax.axhline(chance, color="k", ls="--", lw=1, label=f"chance ({chance:.3f})")
+        ax.set(xlabel="epoch", ylabel="accuracy (proportion of tokens)", title="Monitored accuracy")
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -140,71 +144,107 @@ def plot_selectivity_heatmap(psi: xr.DataArray, col_dim: str = PHONE, title: str
     return fig
 
 
-def plot_probe_accuracy(accuracy: xr.DataArray, chance: float | xr.DataArray | None = None) -> plt.Figure:
+def plot_probe_accuracy(accuracy: xr.DataArray, chance: float | xr.DataArray | None = None,
+                        sem: xr.DataArray | None = None, n_folds: int | None = None) -> plt.Figure:
     """Probe accuracy against time from phone onset, one line per layer (and target, if any).
 
     Parameters
     ----------
     accuracy : DataArray with dims ("lag",) plus optionally "layer" and/or "target"
-        Lags in seconds relative to phone onset.
+        Mean accuracy over cross-validation folds; lags in seconds relative to phone onset.
     chance : float or DataArray, optional
         Chance level (a line), per target if a DataArray.
+    sem : DataArray like ``accuracy``, optional
+        Standard error over folds, drawn as a band of ± 1 s.e.m.
+    n_folds : int, optional
+        Number of folds (stated in the legend).
     """
     validate_type(accuracy, xr.DataArray, "accuracy")
     lag_dim = LAG if LAG in accuracy.dims else TIME
     _need_dims(accuracy, (lag_dim,), "accuracy")
-    others = [d for d in accuracy.dims if d != lag_dim]
-    stacked = accuracy.stack(line=others) if others else accuracy.expand_dims(line=["accuracy"])
     n_targets = accuracy.sizes.get("target", 1)
-    fig, axes = plt.subplots(1, n_targets, figsize=(4.2 * n_targets, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, n_targets, figsize=(4.6 * n_targets, 3.3), squeeze=False)
+
+    def lines(da):
+        rest = [d for d in da.dims if d != lag_dim]
+        return da.stack(line=rest) if rest else da.expand_dims(line=["accuracy"])
+
     for j in range(n_targets):
         ax = axes[0, j]
-        sub = stacked
-        tname = None
-        if "target" in accuracy.dims:
-            tname = accuracy["target"].values[j]
-            sub = accuracy.sel(target=tname)
-            rest = [d for d in sub.dims if d != lag_dim]
-            sub = sub.stack(line=rest) if rest else sub.expand_dims(line=["accuracy"])
+        tname = accuracy["target"].values[j] if "target" in accuracy.dims else None
+        sub = lines(accuracy.sel(target=tname) if tname is not None else accuracy)
+        err = None
+        if sem is not None:
+            err = lines(sem.sel(target=tname) if tname is not None and "target" in sem.dims else sem)
         for k in range(sub.sizes["line"]):
             lab = sub["line"].values[k]
-            ax.plot(sub[lag_dim].values * 1000, sub.isel(line=k).values,
-                    label=" ".join(map(str, lab)) if isinstance(lab, tuple) else str(lab))
+            lab = " ".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
+            x = sub[lag_dim].values * 1000
+            y = sub.isel(line=k).values
+            (ln,) = ax.plot(x, y, label=lab)
+            if err is not None:
+                e = err.isel(line=min(k, err.sizes["line"] - 1)).values
+                ax.fill_between(x, y - e, y + e, color=ln.get_color(), alpha=0.25, lw=0,
+                                label=f"± 1 s.e.m. over {n_folds} folds" if n_folds and k == 0 else None)
         if chance is not None:
             c = float(chance.sel(target=tname)) if isinstance(chance, xr.DataArray) and tname is not None \
                 else float(np.asarray(chance).mean())
-            ax.axhline(c, color="k", ls="--", lw=1, label="chance")
+            ax.axhline(c, color="k", ls="--", lw=1, label=f"chance ({c:.3f})")
         ax.axvline(0, color="gray", lw=0.8)
-        ax.set(xlabel="time from phone onset (ms)", ylabel="accuracy", title=str(tname or "Probe accuracy"))
+        ax.set(xlabel="time from phone onset (ms)", ylabel="accuracy (proportion correct)",
+               title=str(tname or "Probe accuracy"))
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def plot_rsa(table: pd.DataFrame) -> plt.Figure:
-    """Bars of RSA correlations with their permutation p-values.
+def plot_rsa(table: pd.DataFrame, nulls: Mapping[str, np.ndarray] | None = None) -> plt.Figure:
+    """RSA correlations against their label-permutation nulls.
 
-    ``table`` has columns ``comparison``, ``r`` and optionally ``p``.
+    ``table`` has columns ``comparison``, ``r`` and optionally ``p``; ``nulls`` maps a comparison
+    to its permutation null (r under shuffled phone labels), drawn as a violin with the observed r
+    as a red bar and the exact permutation p (``(1 + #null >= r) / (1 + n)``) in the label.
     """
     validate_type(table, pd.DataFrame, "rsa table")
     for c in ("comparison", "r"):
         if c not in table.columns:
             raise ValueError(f"rsa table needs column {c!r}; it has {list(table.columns)}")
-    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(table)), 3.2))
-    ax.bar(range(len(table)), table["r"].values, color="tab:blue")
-    labels = [f"{c}\np={p:.3g}" if "p" in table and np.isfinite(p) else str(c)
-              for c, p in zip(table["comparison"], table["p"] if "p" in table else [np.nan] * len(table))]
+    nulls = dict(nulls or {})
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(table)), 3.4))
+    labels = []
+    for i, row in enumerate(table.itertuples(index=False)):
+        null = np.asarray(nulls.get(row.comparison, []), float)
+        null = null[np.isfinite(null)]
+        if null.size > 1:
+            parts = ax.violinplot([null], positions=[i], widths=0.7, showextrema=False)
+            for b in parts["bodies"]:
+                b.set_facecolor("0.7")
+                b.set_alpha(0.8)
+            k = int(np.sum(null >= row.r - 1e-12))
+            p_txt = f"p = {(1 + k) / (1 + null.size):.3g}\n({k}/{null.size} ≥ r)"
+        else:
+            p = getattr(row, "p", np.nan)
+            p_txt = f"p = {p:.3g}" if np.isfinite(p) else ""
+        ax.hlines(row.r, i - 0.35, i + 0.35, color="tab:red", lw=2.5, label="observed r" if i == 0 else None)
+        labels.append(f"{row.comparison}\n{p_txt}")
     ax.set_xticks(range(len(table)), labels, fontsize=7)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set(ylabel="RDM correlation", title="Representational similarity")
+    if nulls:
+        ax.plot([], [], color="0.6", lw=6, label="permutation null")
+    ax.set(ylabel="RDM correlation (Pearson r)", title="Representational similarity", xlim=(-0.6, len(table) - 0.4))
+    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 
 
 # ----------------------------------------------------------------------------------- encoding
-def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
+def plot_trf_joint(trf: xr.DataArray, info, feature, ch_types=None) -> list[plt.Figure]:
     """Butterfly plot and topomaps at the peaks of one feature's TRF (``mne.Evoked.plot_joint``),
-    for one sensor type (magnetometers for MEG, else EEG), in the TRF's own units (attr ``units``).
+    one figure per sensor type present (magnetometers, gradiometers, EEG), in the TRF's own units
+    (attr ``units``).
+
+    The time axis is the TRF's own lags (:func:`neurorrn.encoding.trf_evoked`), never the
+    recording's rate in ``info``; sensors are matched to ``info`` by name.
 
     Parameters
     ----------
@@ -214,29 +254,41 @@ def plot_trf(trf: xr.DataArray, info, feature) -> list[plt.Figure]:
         Sensor positions for the topomaps.
     feature : str
         Which feature (predictor) to plot.
+    ch_types : list of str, optional
+        Sensor types to draw (default: every one of ``mag``, ``grad``, ``eeg`` present).
     """
-    import mne
+    from ..encoding._viz import trf_evoked
 
     _need_dims(trf, (SENSOR, FEATURE, LAG), "trf")
-    da = trf.sel({FEATURE: feature}).transpose(SENSOR, LAG)
-    names = [str(s) for s in da[SENSOR].values]
-    missing = [n for n in names if n not in info["ch_names"]]
-    if missing:
-        raise ValueError(f"trf sensors not in info: {missing[:5]}")
-    info = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
-    types = info.get_channel_types()
-    ch_type = "mag" if "mag" in types else "eeg" if "eeg" in types else types[0]
-    keep = [i for i, t in enumerate(types) if t == ch_type]  # one sensor type: one butterfly + topomaps
-    info = mne.pick_info(info, keep)
-    lags = da[LAG].values
-    ev = mne.EvokedArray(np.asarray(da.values[keep], float), info, tmin=float(lags[0]), nave=1,
-                         comment=str(feature), verbose="error")
+    ev = trf_evoked(trf.sel({FEATURE: feature}).transpose(SENSOR, LAG), info, comment=str(feature))
+    present = set(ev.get_channel_types())
+    kinds = [t for t in (ch_types or ("mag", "grad", "eeg")) if t in present]
+    if not kinds:
+        raise ValueError(f"no sensors of types {list(ch_types or ('mag', 'grad', 'eeg'))} in the TRF "
+                         f"(it has {sorted(present)})")
     unit = trf.attrs.get("units", "a.u.")
-    scal = {ch_type: 1.0}
-    figs = ev.plot_joint(times="peaks", title=f"TRF: {feature} ({ch_type})", show=False,
-                         ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit}},
-                         topomap_args={"time_unit": "ms", "scalings": scal, "units": unit})
-    return list(figs) if isinstance(figs, (list, tuple)) else [figs]
+    figs = []
+    for ch_type in kinds:
+        one = ev.copy().pick(ch_type)
+        scal = {ch_type: 1.0}
+        fig = one.plot_joint(times="peaks", title=f"TRF: {feature} ({_TYPE_NAMES.get(ch_type, ch_type)}, "
+                                                   f"mean of subjects)", show=False,
+                             ts_args={"time_unit": "ms", "scalings": scal, "units": {ch_type: unit},
+                                      "titles": {ch_type: ""}},
+                             topomap_args={"time_unit": "ms", "scalings": scal, "units": unit,
+                                           "sphere": head_sphere(one.info)})
+        for f in list(fig) if isinstance(fig, (list, tuple)) else [fig]:
+            for ax in f.axes:
+                for txt in list(ax.texts):  # MNE's "N_ave=1": a TRF is not an average of trials
+                    if "ave" in txt.get_text():
+                        txt.remove()
+                if ax.get_xlabel().startswith("Time"):
+                    ax.set_xlabel("lag (ms)")
+            figs.append(f)
+    return figs
+
+
+_TYPE_NAMES = {"mag": "magnetometers", "grad": "gradiometers", "eeg": "EEG"}
 
 
 def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
@@ -270,15 +322,17 @@ def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
     mask = None if driven is None else driven.sel({SENSOR: baseline[SENSOR].values}).values.astype(bool)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.3), gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
     vmax = float(np.nanmax(np.r_[baseline.values[sel], full.values[sel]])) or 1.0
-    for ax, vals, title, vlim in ((axes[0], baseline.values, "acoustic baseline R²", (0, vmax)),
-                                  (axes[1], full.values, "baseline + model units R²", (0, vmax)),
-                                  (axes[2], gain, "gain (ΔR²)", (None, None))):
-        im, _ = mne.viz.plot_topomap(vals[sel], pinfo, axes=ax, show=False, vlim=vlim, contours=0,
+    gmax = float(np.nanmax(np.abs(gain[sel]))) or 1.0
+    for ax, vals, title, vlim, cmap in ((axes[0], baseline.values, "acoustic baseline R²", (0, vmax), "viridis"),
+                                        (axes[1], full.values, "baseline + model units R²", (0, vmax), "viridis"),
+                                        (axes[2], gain, "gain ΔR²", (-gmax, gmax), "RdBu_r")):
+        im, _ = mne.viz.plot_topomap(vals[sel], pinfo, axes=ax, show=False, vlim=vlim, contours=0, cmap=cmap,
+                                     sphere=head_sphere(pinfo),
                                      mask=None if mask is None else mask[sel],
                                      mask_params=dict(marker="o", markerfacecolor="w", markeredgecolor="k",
                                                       markersize=4))
-        ax.set_title(f"{title}\n({ch_type})", fontsize=9)
-        fig.colorbar(im, ax=ax, shrink=0.7)
+        ax.set_title(f"{title}\n({_TYPE_NAMES.get(ch_type, ch_type)}, mean of subjects)", fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.7, label="R² (proportion of variance)")
     ax = axes[3]
     if mask is not None:
         rng = np.random.default_rng(0)  # jitter for display only
@@ -294,10 +348,133 @@ def plot_explained_variance(baseline: xr.DataArray, full: xr.DataArray, info,
     return fig
 
 
+def head_sphere(info):
+    """The sphere (x, y, z, radius in m) that places the head outline of a topomap.
+
+    EEG (or MEG with digitised head points): MNE's default.  MEG in device coordinates without
+    digitisation (the simulator's Neuromag/CTF sensors): a sphere 4 cm above the device origin whose
+    equator just encloses the helmet's sensors, so the outline fits the sensor layout instead of
+    sitting inside it.
+    """
+    types = set(info.get_channel_types())
+    if not types & {"mag", "grad", "ref_meg"} or info.get("dig"):
+        return None
+    kinds = info.get_channel_types()
+    pos = np.array([c["loc"][:3] for c, k in zip(info["chs"], kinds) if k in ("mag", "grad")])
+    if pos.size == 0 or not np.isfinite(pos).all():
+        return None
+    center = np.array([0.0, 0.0, 0.04])
+    radius = float(np.max(np.hypot(pos[:, 0] - center[0], pos[:, 1] - center[1])))
+    return (float(center[0]), float(center[1]), float(center[2]), 1.05 * radius)
+
+
+def _type_info(info, names, ch_type):
+    import mne
+
+    sub = mne.pick_info(info, [info["ch_names"].index(n) for n in names])
+    keep = [i for i, t in enumerate(sub.get_channel_types()) if t == ch_type]
+    return mne.pick_info(sub, keep), keep
+
+
+def plot_gain_clusters(result: xr.Dataset, info, title: str = "") -> plt.Figure:
+    """The t-map of a spatial cluster-permutation test over sensors, clusters with p < .05 marked.
+
+    ``result`` is :func:`neurorrn.encoding.cluster_test`'s Dataset for one sensor type (``t`` on
+    "sensor", ``cluster_mask`` (cluster, sensor), ``cluster_p``).
+    """
+    import mne
+
+    names = [str(x) for x in result[SENSOR].values]
+    types = mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types()
+    ch_type = types[0]
+    pinfo, keep = _type_info(info, names, ch_type)
+    t = result["t"].values[keep]
+    sig = np.zeros(len(names), bool)
+    ps = result["cluster_p"].values if "cluster_p" in result else np.array([])
+    for k, p in enumerate(ps):
+        if p < 0.05:
+            sig |= result["cluster_mask"].values[k].astype(bool)
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    lim = float(np.nanmax(np.abs(t))) or 1.0
+    im, _ = mne.viz.plot_topomap(t, pinfo, axes=ax, show=False, vlim=(-lim, lim), cmap="RdBu_r", contours=0,
+                                 sphere=head_sphere(pinfo),
+                                 mask=sig[keep], mask_params=dict(marker="o", markerfacecolor="w",
+                                                                  markeredgecolor="k", markersize=5))
+    fig.colorbar(im, ax=ax, shrink=0.75, label="t (across subjects)")
+    best = f"best cluster p = {ps.min():.3g}" if len(ps) else "no cluster above threshold"
+    ax.set_title(f"{title or 'gain ΔR²'}: {_TYPE_NAMES.get(ch_type, ch_type)}\n"
+                 f"n = {result.attrs.get('n_subjects')} subjects, {best}", fontsize=9)
+    return fig
+
+
+def plot_subject_maps(values: xr.DataArray, info, ch_type: str | None = None, label: str = "gain ΔR²",
+                      marked: xr.DataArray | None = None) -> plt.Figure:
+    """One topomap per subject of a sensor map with dims (subject, sensor), on a shared colour scale.
+
+    ``ch_type``: the sensor type drawn (default the first of magnetometers, gradiometers, EEG present).
+    """
+    import mne
+
+    _need_dims(values, ("subject", SENSOR), "values")
+    names = [str(x) for x in values[SENSOR].values]
+    present = set(mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types())
+    if ch_type is None:
+        ch_type = next((t for t in ("mag", "grad", "eeg") if t in present), sorted(present)[0])
+    elif ch_type not in present:
+        raise ValueError(f"no {ch_type!r} sensors in the map; it has {sorted(present)}")
+    pinfo, keep = _type_info(info, names, ch_type)
+    subs = [str(x) for x in values["subject"].values]
+    v = values.transpose("subject", SENSOR).values[:, keep]
+    lim = float(np.nanmax(np.abs(v))) or 1.0
+    n = len(subs)
+    fig, axes = plt.subplots(1, n, figsize=(2.3 * n + 0.8, 2.6), squeeze=False)
+    for i, s in enumerate(subs):
+        m = None
+        if marked is not None:
+            m = marked.sel(subject=s).sel({SENSOR: values[SENSOR].values}).values.astype(bool)[keep]
+        im, _ = mne.viz.plot_topomap(v[i], pinfo, axes=axes[0, i], show=False, vlim=(-lim, lim), cmap="RdBu_r",
+                                     sphere=head_sphere(pinfo),
+                                     contours=0, mask=m, mask_params=dict(marker="o", markerfacecolor="w",
+                                                                          markeredgecolor="k", markersize=3))
+        axes[0, i].set_title(f"subject {s}", fontsize=8)
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label=f"{label} ({_TYPE_NAMES.get(ch_type, ch_type)})")
+    return fig
+
+
+def plot_trf_vs_truth(recovered: xr.DataArray, truth: xr.DataArray, n_sensors: int = 4,
+                      feature: str = "") -> plt.Figure:
+    """The recovered TRF against the simulator's ground truth at the most strongly driven sensors.
+
+    Both (sensor, lag); each time course is scaled to its own peak |value| (the fit used z-scored
+    data, so only shapes and latencies are comparable), with the correlation over lags per sensor.
+    """
+    _need_dims(recovered, (SENSOR, LAG), "recovered")
+    _need_dims(truth, (SENSOR, LAG), "truth")
+    truth = truth.sel({SENSOR: recovered[SENSOR].values})
+    power = (truth ** 2).sum(LAG).values
+    order = np.argsort(power)[::-1][:n_sensors]
+    fig, axes = plt.subplots(1, len(order), figsize=(2.6 * len(order) + 0.6, 2.6), squeeze=False, sharey=True)
+    lags = recovered[LAG].values * 1000
+    for ax, i in zip(axes[0], order):
+        r_ = recovered.isel({SENSOR: i}).values
+        t_ = truth.isel({SENSOR: i}).values
+        rho = float(np.corrcoef(r_, t_)[0, 1])
+        ax.plot(lags, t_ / (np.abs(t_).max() or 1), color="k", lw=1.5, label="ground truth")
+        ax.plot(lags, r_ / (np.abs(r_).max() or 1), color="tab:orange", lw=1.2, label="recovered")
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.set_title(f"{recovered[SENSOR].values[i]}: r = {rho:.2f}", fontsize=8)
+        ax.set_xlabel("lag (ms)")
+    axes[0, 0].set_ylabel("TRF (scaled to peak)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"TRF of {feature}: recovered (mean of subjects) vs ground truth", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def table_html(df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3f}") -> str:
     """An HTML table (Bootstrap classes, as the rest of mne.Report) of a DataFrame."""
     validate_type(df, pd.DataFrame, "table")
-    html = df.to_html(index=False, classes="table table-sm table-striped table-hover", border=0,
+    html = df.to_html(index=False, classes="table table-sm table-striped table-hover", border=0, justify="left",
                       float_format=lambda x: float_format.format(x), na_rep="–", escape=True)
     if caption:
         html = f"<p>{_escape(caption)}</p>" + html

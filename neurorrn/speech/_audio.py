@@ -59,6 +59,38 @@ def read_sphere(path) -> tuple[np.ndarray, int]:
     return _to_float(data.astype(np.int16)), sfreq
 
 
+_STREAMING_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)  # "length unknown" markers of streaming writers
+
+
+def wav_problem(path) -> str | None:
+    """Why a RIFF/WAVE file is incomplete (truncated data chunk, missing header), or None.
+
+    Reads only the chunk headers: cheap enough to run on every file of a corpus.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None  # not RIFF/WAVE: other readers judge it
+        order = "little" if head[:4] == b"RIFF" else "big"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            hdr = f.read(8)
+            cid, n = hdr[:4], int.from_bytes(hdr[4:8], order)
+            if cid == b"data":
+                if n in _STREAMING_SIZES:
+                    return None
+                have = size - pos - 8
+                if have < n:
+                    return (f"truncated WAV: its data chunk declares {n} bytes but the file holds {have} "
+                            f"({size} bytes in all)")
+                return None
+            pos += 8 + n + (n & 1)
+        return f"truncated WAV: no complete data chunk in its {size} bytes"
+
+
 def read_audio(path, name: str | None = None) -> tuple[np.ndarray, int]:
     """Read a mono sound as float32 in [-1, 1]: ``(audio, sfreq)``.
 
@@ -91,6 +123,9 @@ def read_audio(path, name: str | None = None) -> tuple[np.ndarray, int]:
     else:
         from scipy.io import wavfile
 
+        problem = wav_problem(path)
+        if problem:
+            raise AudioFileError(f"{what}: {problem}")
         try:
             sfreq, data = wavfile.read(str(path))
         except Exception as err:  # noqa: BLE001 - scipy raises ValueError/struct errors

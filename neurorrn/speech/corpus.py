@@ -36,7 +36,7 @@ from ..config import ConfigModel, config_hash
 from ..utils._check import check_path, check_random_state
 from ..utils._io import atomic_path, write_text_atomic
 from ..utils._logging import logger, progress, use_log_level
-from ._audio import read_audio, sha256_bytes, sha256_file, wav_bytes
+from ._audio import read_audio, sha256_bytes, sha256_file, wav_bytes, wav_problem
 from .lexicon import Lexicon, read_earshot_pronunciations, read_lexicon_tsv
 from .talkers import DEFAULT_TALKERS, get_talker
 
@@ -181,6 +181,8 @@ class Corpus:
         for c in ("stimulus", "word", "talker", "path"):
             if c not in self.items.columns:
                 raise CorpusError(f"corpus items lack column {c!r} (columns: {list(self.items.columns)})")
+        for i, rel in enumerate(self.items["path"]):
+            confined_path(self.root, rel, f"items.tsv row {i + 1} (stimulus {self.items['stimulus'].iloc[i]!r})")
         dup = self.items["stimulus"][self.items["stimulus"].duplicated()]
         if len(dup):
             raise CorpusError(f"duplicate stimulus ids in corpus at {self.root}: {list(dup[:5])}")
@@ -229,15 +231,35 @@ class Corpus:
         return Corpus(self.root, items, al, self.lexicon, self.talkers, self.manifest)
 
     def verify(self, checksums: bool = True) -> list[str]:
-        """Problems found (missing files, wrong sizes or sha256); empty when the corpus is intact."""
+        """Problems found (missing or truncated files, wrong sha256); empty when the corpus is intact.
+
+        Without ``checksums`` only the files' presence and their WAV headers are checked (a
+        truncated file is found from its header and size, without reading the audio).
+        """
         problems = []
         for r in self.items.itertuples():
             p = self.root / r.path
             if not p.is_file():
                 problems.append(f"missing audio file for {r.stimulus}: {p}")
+            elif p.suffix.lower() == ".wav" and (why := wav_problem(p)):
+                problems.append(f"{why}, for {r.stimulus}: {p}")
             elif checksums and "sha256" in self.items.columns and sha256_file(p) != r.sha256:
                 problems.append(f"checksum mismatch for {r.stimulus}: {p}")
         return problems
+
+
+def confined_path(root: Path, rel, where: str) -> Path:
+    """``root / rel`` for a relative path from a data file that stays inside ``root``.
+
+    Raises :class:`CorpusError` naming ``where`` (file and row) for an absolute path or one that
+    climbs out of ``root`` with ``..``.
+    """
+    rel = str(rel)
+    norm = os.path.normpath(rel)
+    if not rel or os.path.isabs(rel) or norm == ".." or norm.startswith(".." + os.sep):
+        raise CorpusError(f"{where}: path {rel!r} must be relative to the corpus root '{root}' and stay inside "
+                          "it (no absolute paths, no '..')")
+    return root / norm
 
 
 def stimulus_id(word: str, talker: str) -> str:
@@ -297,7 +319,7 @@ def build_corpus(config, root, *, overwrite: bool = False, n_jobs: int | None = 
             except json.JSONDecodeError:
                 man = {}
             if man.get("config_hash") == key:
-                corpus = load_corpus(root)
+                corpus = load_corpus(root, verify=False)
                 problems = [p for p in corpus.verify(checksums=False)]
                 if not problems:
                     logger.info("corpus at %s is up to date (config hash %s); nothing to do", root, key)
@@ -344,6 +366,11 @@ def build_corpus(config, root, *, overwrite: bool = False, n_jobs: int | None = 
                 "espeak_ng": {"version": eng.version, "source": eng.source},
                 "n_items": len(items_df), "n_words": len(lexicon), "n_talkers": len(talkers),
                 "n_mismatched_pronunciations": int((~items_df["match"]).sum()),
+                "lexicon_selection": json.loads(json.dumps(getattr(lexicon, "selection", {}), default=str)),
+                "homophones": {"merged_out_of_lexicon": getattr(lexicon, "merged_homophones", {}),
+                               "groups_in_lexicon": lexicon.homophones(),
+                               "note": "groups in the lexicon share one target when trained with "
+                                       "targets.homophones: merge (the default)"},
                 "build_seconds": round(time.perf_counter() - t0, 3),
                 "checksums": {n: sha256_file(tmp / n) for n in
                               ("items.tsv", "alignments.tsv", "talkers.tsv", "lexicon.tsv")},
@@ -426,13 +453,15 @@ def _as_config(config) -> CorpusConfig:
     raise TypeError(f"config must be a CorpusConfig, a dict or a YAML path, got {type(config).__name__}")
 
 
-def load_corpus(root, verify: bool = False) -> Corpus:
+def load_corpus(root, verify: bool | str = "quick") -> Corpus:
     """Open a corpus written by :func:`build_corpus`.
 
     Parameters
     ----------
-    verify : bool
-        Also check every WAV file's sha256 against ``items.tsv``.
+    verify : bool | "quick"
+        ``"quick"`` (default): every audio file exists and no WAV is truncated (headers and sizes
+        only); ``True``: also every file's sha256 against ``items.tsv``; ``False``: no check.
+        The tables (``items.tsv``, ``alignments.tsv``...) are always checked against the manifest.
 
     Raises
     ------
@@ -456,23 +485,34 @@ def load_corpus(root, verify: bool = False) -> Corpus:
         raise CorpusError(f"{mpath}: format version {man['format_version']} is newer than this "
                           f"neurorrn reads ({FORMAT_VERSION}); upgrade neurorrn")
     for name, digest in man.get("checksums", {}).items():
-        p = root / name
+        p = confined_path(root, name, f"{mpath} checksums key")
         if not p.is_file():
             raise CorpusError(f"corpus table missing: {p}")
         if sha256_file(p) != digest:
             raise CorpusError(f"corpus table {p} does not match its checksum in the manifest "
                               "(modified or damaged)")
-    items = pd.read_csv(root / "items.tsv", sep="\t", keep_default_na=False,
-                        dtype={"stimulus": str, "word": str, "talker": str, "path": str,
-                               "espeak_phones": str, "sha256": str, "split": str})
-    items["match"] = items["match"].astype(str).str.lower().eq("true")
-    al = pd.read_csv(root / "alignments.tsv", sep="\t", keep_default_na=False,
-                     dtype={"stimulus": str, "tier": str, "label": str})
+    def table(name, **kw):
+        try:
+            return pd.read_csv(root / name, sep="\t", keep_default_na=False, **kw)
+        except pd.errors.EmptyDataError:
+            raise CorpusError(f"corpus at {root} has no items: {root / name} is empty") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            raise CorpusError(f"{root / name}: not a readable tab-separated table ({err})") from None
+
+    items = table("items.tsv", dtype={"stimulus": str, "word": str, "talker": str, "path": str,
+                                      "espeak_phones": str, "sha256": str, "split": str})
+    if "match" in items.columns:
+        items["match"] = items["match"].astype(str).str.lower().eq("true")
+    al = table("alignments.tsv", dtype={"stimulus": str, "tier": str, "label": str})
     lex = read_lexicon_tsv(root / "lexicon.tsv") if (root / "lexicon.tsv").is_file() else None
     talkers = pd.read_csv(root / "talkers.tsv", sep="\t") if (root / "talkers.tsv").is_file() else None
+    if len(items) == 0:
+        raise CorpusError(f"corpus at {root} has no items: {root / 'items.tsv'} lists no tokens")
     corpus = Corpus(root, items, al, lex, talkers, man)
+    if verify not in (True, False, "quick"):
+        raise ValueError(f"verify must be True, False or 'quick', got {verify!r}")
     if verify:
-        problems = corpus.verify(checksums=True)
+        problems = corpus.verify(checksums=verify is True)
         if problems:
             raise CorpusError(f"corpus at {root} is damaged: " + "; ".join(problems[:5])
                               + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))

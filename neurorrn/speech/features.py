@@ -14,7 +14,8 @@ Kernels on plain arrays (``audio`` 1-D float, ``sfreq`` Hz) return ``(n_frames, 
   from 50 Hz to 10 kHz (Glasberg & Moore 1990; Slaney's 4th-order filters via
   :func:`scipy.signal.gammatone`), squared and averaged in 10 ms frames, then the square root,
   i.e. the RMS amplitude per band and frame as ``gammatone.gtgram`` (used by eelbrain's
-  ``gammatone_bank`` in Brodbeck et al. 2025).  Linear, no log, unless ``log=True``.  Audio is
+  ``gammatone_bank`` in Brodbeck et al. 2025).  Linear, no log, unless ``log=True``; ``power=True``
+  squares it (mean power per frame).  Audio is
   resampled (to 24 kHz for the defaults) so the top band is below Nyquist and a frame is a
   whole number of samples; for 16 kHz audio the bands
   above 8 kHz carry no energy.
@@ -43,6 +44,10 @@ from ..utils._logging import progress
 FEATURE_KINDS = ("earshot", "gammatone", "logmel", "envelope", "onsets")
 
 
+#: below this rate a recording cannot hold speech (its Nyquist frequency is under the first formant)
+MIN_AUDIO_SFREQ = 1000.0
+
+
 def _check_audio(audio, sfreq, name="audio"):
     a = check_ndim(np.asarray(audio), 1, name)
     if a.size == 0:
@@ -50,6 +55,9 @@ def _check_audio(audio, sfreq, name="audio"):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains non-finite samples")
     check_positive(sfreq, "sfreq")
+    if sfreq < MIN_AUDIO_SFREQ:
+        raise ValueError(f"{name}: sfreq={sfreq:g} Hz is too low for speech audio (features need at least "
+                         f"{MIN_AUDIO_SFREQ:g} Hz; speech corpora are usually 16000 Hz): is the file's rate wrong?")
     return a.astype(np.float64)
 
 
@@ -78,8 +86,7 @@ def _stft_mag(y, n_fft, hop, win_length, pad_mode="reflect"):
         pad_mode = "constant"  # reflect padding needs more samples than the pad
     y = np.pad(y, pad, mode=pad_mode)
     n_frames = 1 + (y.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    frames = y[idx] * window
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[: n_frames * hop : hop] * window
     return np.abs(np.fft.rfft(frames, n=n_fft, axis=1))
 
 
@@ -177,8 +184,11 @@ def gammatone_sos(cfs, sfreq) -> list[np.ndarray]:
 
 def gammatone_spectrogram(audio, sfreq, n_bands: int = 64, fmin: float = 50.0,
                           fmax: float = 10000.0, frame_rate: float = 100.0,
-                          log: bool = False) -> np.ndarray:
-    """Gammatone filterbank RMS amplitude per band and frame (Brodbeck et al. 2025 input).
+                          log: bool = False, power: bool = False) -> np.ndarray:
+    """Gammatone filterbank RMS amplitude (or mean power) per band and frame (Brodbeck et al. 2025 input).
+
+    ``power=True`` gives the mean power (the square of the RMS amplitude) per frame: the linear
+    power of Brodbeck et al.'s ``gammatone_bank`` input.
 
     Returns
     -------
@@ -205,6 +215,8 @@ def gammatone_spectrogram(audio, sfreq, n_bands: int = 64, fmin: float = 50.0,
     for k, sos in enumerate(gammatone_sos(cfs, fs)):
         z = sosfilt(sos, y)[: n_frames * hop]
         out[:, k] = np.sqrt(np.mean(z.reshape(n_frames, hop) ** 2, axis=1))
+    if power:
+        out = out ** 2
     if log:
         out = np.log10(out + 1e-5)
     return out.astype(np.float32)
@@ -278,7 +290,8 @@ def feature_kernel(kind: str, **params):
         trim = bool(params.get("trim", False))
         return (lambda a, s: earshot_spectrogram(a, s, trim=trim)), earshot_frequencies(), 100.0
     if kind == "gammatone":
-        p = {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, **params}
+        p = {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, "power": False,
+             **params}
         return ((lambda a, s: gammatone_spectrogram(a, s, **p)),
                 erb_space(p["fmin"], p["fmax"], p["n_bands"]), p["frame_rate"])
     if kind == "logmel":
@@ -293,6 +306,33 @@ def feature_kernel(kind: str, **params):
         raise TypeError(f"kind={kind!r} takes only frame_rate, got {sorted(params)}")
     fn = envelope if kind == "envelope" else onsets
     return (lambda a, s: fn(a, s, fr)), np.array([0.0]), fr
+
+
+#: Default parameters of each feature kernel (what a bundle records next to the given ones).
+FEATURE_DEFAULTS = {
+    "earshot": {"trim": False},
+    "gammatone": {"n_bands": 64, "fmin": 50.0, "fmax": 10000.0, "frame_rate": 100.0, "log": False, "power": False},
+    "logmel": {"n_mels": 64, "win_ms": 25.0, "hop_ms": 10.0, "fmin": 0.0, "fmax": None},
+    "envelope": {"frame_rate": 100.0},
+    "onsets": {"frame_rate": 100.0},
+}
+
+
+def feature_params(kind: str, **params) -> dict:
+    """The complete parameters ``kind`` is computed with: the defaults updated with ``params``.
+
+    Unknown parameter names raise an error listing the allowed ones.
+    """
+    check_option(kind, FEATURE_KINDS, "kind")
+    allowed = FEATURE_DEFAULTS[kind]
+    bad = sorted(set(params) - set(allowed))
+    if bad:
+        raise TypeError(f"feature kind {kind!r} has no parameter(s) {bad}; allowed: {sorted(allowed)}")
+    out = {**allowed, **params}
+    for k, v in out.items():  # canonical types so that recorded and given settings compare equal
+        if isinstance(allowed[k], float) and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
 
 
 def compute_features(source, kind: str = "earshot", *, sfreq: float | None = None,
@@ -318,7 +358,9 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
         NaN past each token's end.  Coords: ``stimulus``, ``time`` (s, frame start),
         ``frequency`` (Hz; 0 for the broadband envelope/onsets), per-stimulus ``n_frames``,
         ``offset`` (s of audio trimmed from the start, earshot ``trim=True`` only; frame times
-        plus ``offset`` are token times), ``word`` and ``talker`` (from a corpus; empty strings otherwise).  Attrs ``frame_rate``,
+        plus ``offset`` are token times), ``word_end`` (s from the first frame to the word's
+        offset in the alignments, NaN without them), ``word`` and ``talker`` (from a corpus;
+        empty strings otherwise).  Attrs ``frame_rate``,
         ``kind``, ``params`` (JSON).
     """
     import json
@@ -338,6 +380,12 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
     if kind == "earshot" and params.get("trim"):
         for i, (audio, sr) in enumerate(sounds):
             offsets[i] = earshot_trim_bounds(resample(np.asarray(audio, float), sr, 8000))[0] / 8000.0
+    word_end = np.full(len(mats), np.nan)
+    from .corpus import Corpus
+
+    if isinstance(source, Corpus) and source.alignments is not None and len(source.alignments):
+        wt = source.alignments[source.alignments["tier"] == "word"].groupby("stimulus")["end"].max()
+        word_end = np.array([float(wt.get(s, np.nan)) for s in ids]) - offsets
     n_bands = mats[0].shape[1]
     data = np.full((len(mats), int(n_frames.max()), n_bands), np.nan, np.float32)
     for i, m in enumerate(mats):
@@ -349,6 +397,7 @@ def compute_features(source, kind: str = "earshot", *, sfreq: float | None = Non
                 FREQUENCY: np.asarray(freqs, dtype=np.float64),
                 "n_frames": (STIMULUS, n_frames),
                 "offset": (STIMULUS, offsets),
+                "word_end": (STIMULUS, word_end),
                 "word": (STIMULUS, np.asarray(words, dtype=str)),
                 "talker": (STIMULUS, np.asarray(talkers, dtype=str))},
         attrs={"frame_rate": float(frame_rate), "kind": kind,
@@ -448,3 +497,54 @@ class FeatureScaler:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"frequency": self.frequency_, "mean": self.mean_, "scale": self.scale_})
+
+
+def iter_feature_blocks(audio, sfreq: float, kind: str = "earshot", *, block_frames: int = 6000,
+                        context_frames: int = 50, **params):
+    """Features of a long sound, block by block, with bounded memory.
+
+    Each block of ``block_frames`` frames is computed from the audio it covers plus
+    ``context_frames`` frames of audio on either side (filter and window transients, centred
+    windows), then the context frames are dropped.  With the default 0.5 s of context the blocks
+    join to the features of the whole sound up to the filters' decayed transients (tested).
+
+    Parameters
+    ----------
+    audio : 1-D array | callable
+        The samples, or ``read(start, stop) -> samples`` (e.g. a reader of a long file) with the
+        total length given as ``params["n_samples"]``.
+    sfreq : float
+    kind, **params : as :func:`compute_features`
+
+    Yields
+    ------
+    ndarray of float32, shape (n_frames_k, n_features)
+    """
+    check_positive(block_frames, "block_frames", integer=True)
+    n_samples = params.pop("n_samples", None)
+    fn, _, frame_rate = feature_kernel(kind, **dict(params))
+    if callable(audio):
+        if n_samples is None:
+            raise ValueError("a reader callable needs n_samples")
+        read = audio
+    else:
+        a = check_ndim(np.asarray(audio), 1, "audio")
+        n_samples = a.size
+        read = lambda i, j: a[i:j]  # noqa: E731
+    hop = float(sfreq) / frame_rate
+    n_total = int(n_samples // hop) if kind in ("gammatone", "envelope", "onsets") else None
+    full = fn(np.zeros(int(round(3 * hop))), sfreq).shape[0]  # frames of 3 hops: 3 (causal) or 4 (centred)
+    if n_total is None:
+        n_total = int(n_samples // int(round(hop))) + (full - 3)
+    t0 = 0
+    while t0 < n_total:
+        t1 = min(n_total, t0 + block_frames)
+        c0 = min(t0, context_frames)
+        a0 = int(round((t0 - c0) * hop))
+        a1 = min(int(n_samples), int(round((t1 + context_frames) * hop)))
+        f = fn(np.asarray(read(a0, a1), dtype=np.float64), sfreq)
+        blk = f[c0:c0 + (t1 - t0)]
+        if blk.shape[0] < t1 - t0:  # the kernel made fewer frames at the very end
+            blk = np.concatenate([blk, np.repeat(blk[-1:], t1 - t0 - blk.shape[0], axis=0)])
+        yield np.asarray(blk, dtype=np.float32)
+        t0 = t1

@@ -29,7 +29,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..utils._check import check_path, check_positive
+from ..utils._check import check_option, check_path, check_positive
+from ..utils._logging import logger
 from .phonology import ARPABET_TO_IPA, strip_arpabet_stress
 
 COMPETITOR_KINDS = ("cohort", "rhyme", "das", "unrelated", "embedding", "embedded")
@@ -118,6 +119,10 @@ class Lexicon:
             self._phones[w] = tuple(phones)
         self.frequencies = ({self._key(k): float(v) for k, v in frequencies.items()}
                             if frequencies is not None else None)
+        #: how the words were chosen (criteria; recorded in corpus manifests)
+        self.selection: dict = {"source": self.source}
+        #: homophones left out of the lexicon: ``{dropped: kept}``
+        self.merged_homophones: dict = {}
 
     def _key(self, word) -> str:
         """Normalised word key: lower-case for ARPAbet lexicons, verbatim otherwise (jTRACE
@@ -195,16 +200,50 @@ class Lexicon:
         return path
 
     # --- constructors
+    def homophones(self) -> dict[str, list[str]]:
+        """Groups of words with identical phones: ``{kept: [others]}``.
+
+        The kept word is the most frequent of its group (with :attr:`frequencies`), else the
+        first in lexicon order.
+        """
+        by: dict[tuple, list[str]] = {}
+        for w, p in self._phones.items():
+            by.setdefault(p, []).append(w)
+        out = {}
+        for g in by.values():
+            if len(g) > 1:
+                if self.frequencies:
+                    g = sorted(g, key=lambda w: -self.frequencies.get(w, float("-inf")))
+                out[g[0]] = g[1:]
+        return out
+
+    def merge_homophones(self) -> tuple["Lexicon", dict[str, str]]:
+        """A lexicon with one word per pronunciation and the map ``{dropped: kept}`` (logged)."""
+        dropped = {m: k for k, ms in self.homophones().items() for m in ms}
+        if dropped:
+            logger.info("lexicon: %d homophone(s) merged: %s", len(dropped),
+                        ", ".join(f"{m}->{k}" for m, k in sorted(dropped.items())))
+        lex = self.subset([w for w in self.words if w not in dropped])
+        lex.selection = {**getattr(self, "selection", {}), "homophones": "merge"}
+        lex.merged_homophones = dropped
+        return lex, dropped
+
     @classmethod
     def from_cmudict(cls, n_words: int = 1000, min_phones: int = 3, max_phones: int | None = None,
                      min_letters: int = 3, single_pronunciation: bool = True,
-                     exclude: Iterable[str] = (), language: str = "en") -> "Lexicon":
+                     exclude: Iterable[str] = (), language: str = "en", homophones: str = "keep",
+                     exclude_inflections: bool = False) -> "Lexicon":
         """The ``n_words`` most frequent English words meeting the constraints.
 
         Frequencies come from ``wordfreq`` (offline ``large_en`` list, Zipf scale),
         pronunciations from CMUdict with stress kept for synthesis.  Words must be letters only,
         have at least ``min_letters`` letters, ``min_phones`` to ``max_phones`` phones, and (with
-        ``single_pronunciation``) exactly one CMUdict pronunciation.
+        ``single_pronunciation``) exactly one CMUdict pronunciation.  ``homophones="merge"``
+        skips a word that sounds like a more frequent chosen word (recorded in
+        :attr:`merged_homophones`); ``exclude_inflections`` skips a word that is a more frequent
+        chosen word plus ``s``, ``es``, ``ed``, ``d``, ``ing`` or ``er``.  Proper names are not
+        filtered (CMUdict does not mark them).  The criteria are kept in :attr:`selection`
+        (corpus manifests record it).
 
         Raises
         ------
@@ -216,7 +255,8 @@ class Lexicon:
         check_positive(n_words, "n_words", integer=True)
         excl = {w.lower() for w in exclude}
         cmu = _cmudict()
-        chosen, freqs = {}, {}
+        check_option(homophones, ("keep", "merge"), "homophones")
+        chosen, freqs, sounds, merged = {}, {}, {}, {}
         for w in wordfreq.iter_wordlist(language, "large"):
             if len(chosen) >= n_words:
                 break
@@ -228,14 +268,41 @@ class Lexicon:
             p = prons[0]
             if len(p) < min_phones or (max_phones is not None and len(p) > max_phones):
                 continue
+            bare = tuple(strip_arpabet_stress(x) for x in p)
+            if homophones == "merge" and bare in sounds:
+                merged[w] = sounds[bare]
+                continue
+            if exclude_inflections and any(w.endswith(sfx) and w[: -len(sfx)] in chosen
+                                           for sfx in ("s", "es", "ed", "d", "ing", "er")):
+                continue
             chosen[w] = p
+            sounds[bare] = w
             freqs[w] = wordfreq.zipf_frequency(w, language, "large")
         if len(chosen) < n_words:
             raise ValueError(f"only {len(chosen)} words meet the constraints (min_phones={min_phones}, "
                              f"max_phones={max_phones}, min_letters={min_letters}, "
                              f"single_pronunciation={single_pronunciation}); asked for n_words={n_words}")
-        return cls(chosen, freqs, "arpabet", f"cmudict+wordfreq(n_words={n_words}, min_phones={min_phones}, "
-                   f"max_phones={max_phones}, min_letters={min_letters}, single={single_pronunciation})")
+        lex = cls(chosen, freqs, "arpabet", f"cmudict+wordfreq(n_words={n_words}, min_phones={min_phones}, "
+                  f"max_phones={max_phones}, min_letters={min_letters}, single={single_pronunciation})")
+        lex.selection = {"source": "cmudict+wordfreq", "order": "wordfreq large_en, most frequent first",
+                         "n_words": n_words, "min_phones": min_phones, "max_phones": max_phones,
+                         "min_letters": min_letters, "letters_only": True,
+                         "single_pronunciation": single_pronunciation, "homophones": homophones,
+                         "exclude_inflections": exclude_inflections, "proper_names": "not filtered",
+                         "excluded": sorted(excl)}
+        lex.merged_homophones = merged
+        if merged:
+            logger.info("lexicon: %d homophone(s) of more frequent words skipped: %s", len(merged),
+                        ", ".join(f"{m}->{k}" for m, k in sorted(merged.items())))
+        return lex
+
+    @classmethod
+    def earshot_like(cls, n_words: int = 1000) -> "Lexicon":
+        """An EARSHOT-like selection: frequent words of 1-8 phones, one pronunciation each,
+        homophones merged, inflections of chosen words excluded (EARSHOT's 1000-word lexicon has
+        1-8 phones; its exact selection rules are not published)."""
+        return cls.from_cmudict(n_words, min_phones=1, max_phones=8, min_letters=1, single_pronunciation=True,
+                                homophones="merge", exclude_inflections=True)
 
     @classmethod
     def from_words(cls, words: Iterable[str], source: str = "cmudict") -> "Lexicon":

@@ -7,7 +7,12 @@
   glottal stop ``q`` are left as gaps.
 - **LibriSpeech + Montreal Forced Aligner**: ``<spk>/<chap>/<spk>-<chap>-<utt>.{flac,wav}`` with
   ``<spk>-<chap>.trans.txt``, and one Praat ``.TextGrid`` per utterance (tiers ``words`` and
-  ``phones``, times in s; ``""``/``sil``/``sp``/``spn`` are silences, stress digits stripped).
+  ``phones``, times in s; ``""``/``sil``/``sp``/``spn`` are silences; ARPAbet or MFA's IPA
+  labels).  A thin layer over :func:`~neurorrn.speech.textgrid.load_textgrid_corpus`.
+- **Any folder of audio + TextGrids**: :func:`~neurorrn.speech.textgrid.load_textgrid_corpus`.
+
+All loaders build their corpus with :func:`~neurorrn.speech.textgrid.corpus_from_tiers`: one
+phone table, silences counted, unknown labels reported by name.
 - **EARSHOT** (Magnuson et al. 2020): ``<root>/<TALKER>/<WORD>_<TALKER>.wav`` plus
   ``Alignment_Data.txt`` (``WORD<TAB>TALKER<TAB>PHONE<TAB>start_s<TAB>end_s``); its phones are
   the 33 analysis phones only, so they need not tile the word.
@@ -15,7 +20,7 @@
 
 from __future__ import annotations
 
-import re
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +30,7 @@ from ._audio import read_audio
 from .corpus import Corpus
 from .lexicon import read_earshot_pronunciations
 from .phonology import ARPABET_TO_IPA, strip_arpabet_stress
+from .textgrid import corpus_from_tiers, find_tier, load_textgrid_corpus, read_textgrid  # noqa: F401
 
 ALIGN_COLS = ["stimulus", "tier", "label", "start", "end"]
 
@@ -107,7 +113,7 @@ def load_timit(root, subset=None) -> Corpus:
         wavs = [p for p in wavs if p.relative_to(root).parts[0].lower() == subset.lower()]
     if not wavs:
         raise FileNotFoundError(f"no TIMIT .WAV files under {root}")
-    items, al = [], []
+    items = []
     for wav in wavs:
         rel = wav.relative_to(root)
         parts = [p.lower() for p in rel.parts]
@@ -137,75 +143,23 @@ def load_timit(root, subset=None) -> Corpus:
         except FileNotFoundError:
             txt = " ".join(wrd["label"])
         items.append({"stimulus": sid, "word": txt, "talker": f"{dr}-{spk}", "sex": spk[:1],
-                      "path": str(rel), "n_samples": audio.size, "sfreq": sfreq,
-                      "split": "test" if sub == "test" else "train"})
-        al += [(sid, "phone", r.label, r.start, r.end) for r in timit_phones_to_arpabet(phn).itertuples()]
-        al += [(sid, "word", r.label, r.start, r.end) for r in wrd.itertuples()]
-    return Corpus(root, pd.DataFrame(items), pd.DataFrame(al, columns=ALIGN_COLS), None, None,
-                  {"name": "timit", "format": "timit"})
+                      "path": rel.as_posix(), "split": "test" if sub == "test" else "train",
+                      "phones": timit_phones_to_arpabet(phn), "words": wrd, "source": str(wav)})
+    return corpus_from_tiers(root, items, phone_set="arpabet", strict=True, tolerance=1e-6,
+                             manifest={"name": "timit", "format": "timit"}, kind="TIMIT item")
 
 
-# ---------------------------------------------------------------- Praat TextGrid (MFA output)
-_NUM = r"([-+0-9.eE]+)"
-
-
-def read_textgrid(path) -> dict[str, pd.DataFrame]:
-    """Read a Praat TextGrid (long or short text format): ``{tier name: DataFrame(label,
-    start, end)}`` for interval tiers; ``xmax`` of the grid in ``.attrs['xmax']`` of each."""
-    path = check_path(path, "TextGrid", must_exist=True, kind="file")
-    raw = path.read_bytes()
-    text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
-    if "ooTextFile" not in text[:200]:
-        raise ValueError(f"{path}: not a Praat TextGrid (no 'ooTextFile' header)")
-    tiers: dict[str, pd.DataFrame] = {}
-    if re.search(r"item\s*\[", text):  # long format
-        m = re.search(r"xmax\s*=\s*" + _NUM, text)
-        xmax = float(m.group(1)) if m else float("nan")
-        for block in re.split(r"item\s*\[\d+\]\s*:", text)[1:]:
-            cls = re.search(r'class\s*=\s*"([^"]*)"', block)
-            name = re.search(r'name\s*=\s*"([^"]*)"', block)
-            if not cls or not name or cls.group(1) != "IntervalTier":
-                continue
-            rows = []
-            for iv in re.finditer(r"xmin\s*=\s*" + _NUM + r"\s*xmax\s*=\s*" + _NUM +
-                                  r'\s*text\s*=\s*"((?:[^"]|"")*)"', block):
-                rows.append((iv.group(3).replace('""', '"'), float(iv.group(1)), float(iv.group(2))))
-            df = pd.DataFrame(rows, columns=["label", "start", "end"])
-            df.attrs["xmax"] = xmax
-            tiers[name.group(1)] = df
-        return tiers
-    # short format: a token stream of numbers and quoted strings
-    toks = re.findall(r'"(?:[^"]|"")*"|<exists>|[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+',
-                      text.split("\n", 2)[-1])
-    toks = [t[1:-1].replace('""', '"') if t.startswith('"') else t for t in toks]
-    try:
-        xmax = float(toks[1])
-        n_tiers = int(toks[3]) if toks[2] == "<exists>" else int(toks[2])
-        i = 4 if toks[2] == "<exists>" else 3
-        for _ in range(n_tiers):
-            cls, name, _a, _b, n = toks[i], toks[i + 1], toks[i + 2], toks[i + 3], int(toks[i + 4])
-            i += 5
-            rows = []
-            for _ in range(n):
-                if cls == "IntervalTier":
-                    rows.append((toks[i + 2], float(toks[i]), float(toks[i + 1])))
-                    i += 3
-                else:
-                    i += 2
-            if cls == "IntervalTier":
-                df = pd.DataFrame(rows, columns=["label", "start", "end"])
-                df.attrs["xmax"] = xmax
-                tiers[name] = df
-    except (IndexError, ValueError) as err:
-        raise ValueError(f"{path}: malformed short-format TextGrid ({err})") from None
-    return tiers
-
-
+# ---------------------------------------------------------------- LibriSpeech + MFA
 MFA_SILENCES = frozenset({"", "sil", "sp", "spn", "<eps>"})
 
 
-def load_librispeech_mfa(root, alignment_root=None, tolerance: float = 0.01) -> Corpus:
+def load_librispeech_mfa(root, alignment_root=None, tolerance: float = 0.01, *, phone_set: str = "auto",
+                         strict: bool = False) -> Corpus:
     """Load LibriSpeech utterances with MFA TextGrid alignments as a :class:`Corpus`.
+
+    A thin layer over :func:`~neurorrn.speech.textgrid.load_textgrid_corpus`: the talker is the
+    speaker number that starts each utterance id, the item's ``word`` is its line of
+    ``<spk>-<chap>.trans.txt`` (else its aligned words).
 
     Parameters
     ----------
@@ -215,56 +169,29 @@ def load_librispeech_mfa(root, alignment_root=None, tolerance: float = 0.01) -> 
         Where the ``.TextGrid`` files are (mirroring ``root`` or flat); default ``root``.
     tolerance : float
         How far (s) a TextGrid may run past its audio before it is an error.
+    phone_set, strict
+        See :func:`~neurorrn.speech.textgrid.load_textgrid_corpus` (MFA's ``english_us_arpa``
+        and ``english_mfa`` IPA models are both read with ``'auto'``).
 
     Raises
     ------
     ValueError
-        A TextGrid that runs past its audio, or one without ``words``/``phones`` tiers (naming
-        the utterance).
+        A TextGrid that runs past its audio, or one without word/phone tiers (naming the
+        utterance's file).
     """
     root = check_path(root, "LibriSpeech root", must_exist=True, kind="dir")
-    align_root = check_path(alignment_root or root, "alignment root", must_exist=True, kind="dir")
-    audio_files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".flac", ".wav"))
-    if not audio_files:
-        raise FileNotFoundError(f"no .flac/.wav files under {root}")
-    grids = {p.stem: p for p in align_root.rglob("*.TextGrid")}
+    c = load_textgrid_corpus(root, alignment_root, phone_set=phone_set, talker=r"(?:^|/)(?P<talker>\d+)-\d+-\d+\.",
+                             strict=strict, tolerance=tolerance, name="librispeech-mfa")
     trans = {}
     for t in root.rglob("*.trans.txt"):
         for line in t.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 uid, _, txt = line.partition(" ")
                 trans[uid] = txt.strip()
-    items, al = [], []
-    for f in audio_files:
-        uid = f.stem
-        if uid not in grids:
-            raise FileNotFoundError(f"utterance {uid}: no TextGrid {uid}.TextGrid under {align_root}")
-        audio, sfreq = read_audio(f, name=uid)
-        dur = audio.size / sfreq
-        tiers = read_textgrid(grids[uid])
-        low = {k.lower(): v for k, v in tiers.items()}
-        words = low.get("words")
-        phones = low.get("phones")
-        if words is None or phones is None:
-            raise ValueError(f"utterance {uid}: TextGrid {grids[uid]} needs tiers 'words' and 'phones', "
-                             f"has {sorted(tiers)}")
-        end = max(words["end"].max(), phones["end"].max(), words.attrs.get("xmax", 0))
-        if end > dur + tolerance:
-            raise ValueError(f"utterance {uid}: TextGrid {grids[uid].name} runs to {end:.3f} s, past the "
-                             f"end of its audio ({dur:.3f} s)")
-        spk = uid.split("-")[0]
-        items.append({"stimulus": uid, "word": trans.get(uid, " ".join(
-            w for w in words["label"] if w.lower() not in MFA_SILENCES)), "talker": spk,
-            "path": str(f.relative_to(root)), "n_samples": audio.size, "sfreq": sfreq})
-        for r in words.itertuples():
-            if r.label.strip().lower() not in MFA_SILENCES:
-                al.append((uid, "word", r.label.strip().lower(), r.start, r.end))
-        for r in phones.itertuples():
-            lab = r.label.strip()
-            if lab.lower() not in MFA_SILENCES:
-                al.append((uid, "phone", strip_arpabet_stress(lab), r.start, r.end))
-    return Corpus(root, pd.DataFrame(items), pd.DataFrame(al, columns=ALIGN_COLS), None, None,
-                  {"name": "librispeech-mfa", "format": "librispeech+mfa"})
+    items = c.items.copy()
+    items["word"] = [trans.get(s, w) for s, w in zip(items["stimulus"], items["word"])]
+    return Corpus(c.root, items, c.alignments, c.lexicon, None,
+                  {**c.manifest, "name": "librispeech-mfa", "format": "librispeech+mfa"})
 
 
 # ---------------------------------------------------------------- EARSHOT
@@ -290,8 +217,14 @@ def read_earshot_alignment(path) -> pd.DataFrame:
             a, b = float(parts[3]), float(parts[4])
         except ValueError:
             raise ValueError(f"{path}:{i}: start/end are not numbers: {line!r}") from None
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise ValueError(f"{path}:{i}: start/end must be finite numbers: {line!r}")
         if b < a:
             raise ValueError(f"{path}:{i}: interval ends before it starts: {line!r}")
+        for what, name in (("word", parts[0]), ("talker", parts[1])):
+            # these become file names (<TALKER>/<WORD>_<TALKER>.wav) and stimulus ids: plain names only
+            if not name.strip() or any(c in name for c in "/\\\0") or name.strip() in (".", ".."):
+                raise ValueError(f"{path}:{i}: {what} {name!r} must be a plain name (no '/', '\\' or '..')")
         rows.append((parts[0].lower(), parts[1].lower(), strip_arpabet_stress(parts[2]), a, b))
     df = pd.DataFrame(rows, columns=["word", "talker", "label", "start", "end"])
     df["stimulus"] = df["word"] + "__" + df["talker"]
@@ -312,7 +245,7 @@ def load_earshot_corpus(root, alignment_path, pronunciation_path=None, tolerance
     root = check_path(root, "EARSHOT root", must_exist=True, kind="dir")
     ali = read_earshot_alignment(alignment_path)
     lex = read_earshot_pronunciations(pronunciation_path) if pronunciation_path else None
-    items, al = [], []
+    items = []
     for sid, g in ali.groupby("stimulus", sort=False):
         word, talker = g["word"].iloc[0], g["talker"].iloc[0]
         cands = [root / talker.upper() / f"{word.upper()}_{talker.upper()}.wav",
@@ -320,17 +253,13 @@ def load_earshot_corpus(root, alignment_path, pronunciation_path=None, tolerance
         wav = next((c for c in cands if c.is_file()), None)
         if wav is None:
             continue
-        audio, sfreq = read_audio(wav, name=sid)
-        dur = audio.size / sfreq
-        if g["end"].max() > dur + tolerance:
-            raise ValueError(f"EARSHOT token {sid}: alignment runs to {g['end'].max():.3f} s, past the "
-                             f"end of its audio ({dur:.3f} s, {wav})")
-        items.append({"stimulus": sid, "word": word, "talker": talker,
-                      "path": str(wav.relative_to(root)), "n_samples": audio.size, "sfreq": sfreq})
-        al.append((sid, "word", word, float(g["start"].min()), float(g["end"].max())))
-        al += [(sid, "phone", r.label, r.start, r.end) for r in g.itertuples()]
+        words = pd.DataFrame([(word, float(g["start"].min()), float(g["end"].max()))],
+                             columns=["label", "start", "end"])
+        items.append({"stimulus": sid, "word": word, "talker": talker, "path": wav.relative_to(root).as_posix(),
+                      "phones": g[["label", "start", "end"]], "words": words, "source": str(wav)})
     if not items:
         raise FileNotFoundError(f"no EARSHOT WAVs named <TALKER>/<WORD>_<TALKER>.wav under {root} "
                                 f"match {alignment_path}")
-    return Corpus(root, pd.DataFrame(items), pd.DataFrame(al, columns=ALIGN_COLS), lex, None,
-                  {"name": "earshot", "format": "earshot"})
+    return corpus_from_tiers(root, items, phone_set="arpabet", strict=True, tolerance=tolerance,
+                             lexicon=lex, manifest={"name": "earshot", "format": "earshot"},
+                             kind="EARSHOT token")

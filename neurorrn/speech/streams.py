@@ -47,6 +47,54 @@ class Stream:
         return self.audio.size / self.sfreq
 
 
+def stream_events(talkers, pool_sizes, rng, *, p_silence: float = 0.5,
+                  silence: tuple[float, float] = (0.2, 0.5), silence_step: float = 0.01,
+                  talker_every: int = 2, sentence_length: int | None = None,
+                  sentence_pause: float = 0.8):
+    """The random sequence of a stream: words (talker, token) and the pauses after them.
+
+    An endless generator that alternates ``(talker, token_index)`` (the token drawn uniformly
+    from that talker's ``pool_sizes[talker]`` tokens) and ``(pause_s, kind)`` with ``kind`` in
+    ``"none"`` (no pause), ``"silence"`` (drawn with probability ``p_silence``, uniform in
+    ``silence`` in steps of ``silence_step``) or ``"sentence"`` (``sentence_pause`` after every
+    ``sentence_length`` words).  The talker changes every ``talker_every`` words (to a different
+    talker where possible).  :func:`make_stream` and the stream trainer
+    (:mod:`neurorrn.models.stream_training`) both draw from it, so they share one definition of
+    Brodbeck et al.'s stimulus sequence ``'2'``.
+
+    Parameters
+    ----------
+    talkers : sequence of str
+    pool_sizes : mapping talker -> int
+    rng : numpy Generator
+    """
+    lo, hi = silence
+    if not 0 <= lo <= hi:
+        raise ValueError(f"silence must be (min, max) with 0 <= min <= max, got {silence}")
+    if not 0 <= p_silence <= 1:
+        raise ValueError(f"p_silence must be in [0, 1], got {p_silence}")
+    check_positive(talker_every, "talker_every", integer=True)
+    talkers = list(talkers)
+    for tk in talkers:
+        if int(pool_sizes.get(tk, 0)) < 1:
+            raise ValueError(f"talker {tk!r} has no tokens to draw from")
+    steps = np.arange(round(lo / silence_step), round(hi / silence_step) + 1) * silence_step
+    talker = talkers[int(rng.integers(len(talkers)))]
+    k = 0
+    while True:
+        if k and k % talker_every == 0 and len(talkers) > 1:
+            others = [x for x in talkers if x != talker]
+            talker = others[int(rng.integers(len(others)))]
+        yield talker, int(rng.integers(int(pool_sizes[talker])))
+        k += 1
+        if sentence_length and k % sentence_length == 0:
+            yield float(sentence_pause), "sentence"
+        elif rng.random() < p_silence:
+            yield float(steps[int(rng.integers(len(steps)))]), "silence"
+        else:
+            yield 0.0, "none"
+
+
 def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silence: float = 0.5,
                 silence: tuple[float, float] = (0.2, 0.5), silence_step: float = 0.01,
                 talker_every: int = 2, sentence_length: int | None = None,
@@ -108,15 +156,13 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
     phones_by = {s: g for s, g in phones.groupby("stimulus")}
     pieces, rows, wrows = [], [], []
     t = 0  # samples
-    talker = talker_names[int(rng.integers(len(talker_names)))]
     phrase = sentence = 0
-    steps = np.arange(round(lo / silence_step), round(hi / silence_step) + 1) * silence_step
+    events = stream_events(talker_names, {k: len(g) for k, g in by_talker.items()}, rng, p_silence=p_silence,
+                           silence=silence, silence_step=silence_step, talker_every=talker_every,
+                           sentence_length=sentence_length, sentence_pause=sentence_pause)
     for k in range(n_words):
-        if k and k % talker_every == 0 and len(talker_names) > 1:
-            others = [x for x in talker_names if x != talker]
-            talker = others[int(rng.integers(len(others)))]
-        pool = by_talker[talker]
-        row = pool.iloc[int(rng.integers(len(pool)))]
+        talker, i_tok = next(events)
+        row = by_talker[talker].iloc[i_tok]
         sid = row["stimulus"]
         audio, sr = corpus.load_audio(sid)
         w = word_tier.loc[sid]
@@ -135,13 +181,10 @@ def make_stream(corpus: Corpus, n_words: int = 20, *, random_state=None, p_silen
         t += seg.size
         if k == n_words - 1:
             break
-        gap = 0.0
-        if sentence_length and (k + 1) % sentence_length == 0:
-            gap = sentence_pause
+        gap, kind = next(events)
+        if kind == "sentence":
             sentence += 1
-            phrase += 1
-        elif rng.random() < p_silence:
-            gap = float(steps[int(rng.integers(len(steps)))])
+        if kind != "none":
             phrase += 1
         if gap > 0:
             n = int(round(gap * sfreq))

@@ -4,12 +4,18 @@ Models (one module each): :mod:`~neurorrn.zoo.trace` (TRACE, faithful to jTRACE)
 :mod:`~neurorrn.zoo.iam` (interactive activation model of letter perception),
 :mod:`~neurorrn.zoo.hopfield`, :mod:`~neurorrn.zoo.boltzmann`,
 :mod:`~neurorrn.zoo.attractor` (Hinton & Shallice / Plaut & Shallice cleanup-unit nets) and
-:mod:`~neurorrn.zoo.triangle` (a small Harm & Seidenberg style triangle model).
+:mod:`~neurorrn.zoo.triangle` (the triangle model of reading: O→P, O→S, S→P, P→S, cleanup;
+Plaut et al. 1996, Harm & Seidenberg 2004).  Each has a ``ModelSubject`` (``TraceSubject``,
+``IASubject``, ``HopfieldSubject``, ``BoltzmannSubject``, ``AttractorSubject``,
+``TriangleSubject``) so probing and encoding run on it unchanged.
 
 :data:`REGISTRY` maps a simulation name to a runner
-``runner(out_dir, random_state=0, **kw) -> dict(store=Path, summary=dict, figure=Path|None)``
-that runs a small canonical simulation and writes ``<name>.nc`` (an ActivationStore) and
-``<name>.json`` (its summary numbers) into ``out_dir``; ``neurorrn zoo run NAME`` calls it.
+``runner(out_dir, random_state=0, overwrite=False, **kw) -> dict(store=Path, figure=Path, summary=dict)``
+that runs a canonical simulation and writes ``<name>.nc`` (an ActivationStore), ``<name>.png``
+(its figure) and ``<name>.json`` (its summary) into ``out_dir``; ``neurorrn zoo run NAME``
+calls it and prints the published values beside ours with the verdict.  Every summary has the
+keys of :data:`neurorrn.zoo._summary.SUMMARY_KEYS` (``reference``, ``published``, ``ours``,
+``verdict``, ``seeds``, ``budget``).  Other modules add runners with :func:`register`.
 The classic models here register themselves below; the sequence-learning simulations (Elman,
 Jordan, RTRL, Chomsky-hierarchy tasks, interference) come from
 :mod:`neurorrn.zoo._registry_seq` (``SEQ_REGISTRY``) when that module is present.
@@ -38,17 +44,26 @@ def _classic_runner(name: str, module: str, doc: str) -> Callable:
 
         from ..store import save_store
         from ..utils._check import check_path
+        from ..utils._logging import logger
+        from ._summary import check_summary, save_figure
 
         out = check_path(out_dir, "out_dir")
         out.mkdir(parents=True, exist_ok=True)
+        for suffix in (".nc", ".png", ".json"):
+            if (out / f"{name}{suffix}").exists() and not overwrite:
+                raise FileExistsError(f"'{out / (name + suffix)}' already exists; pass overwrite=True to replace it")
+        logger.info("zoo: running %s (%s.demo)", name, module)
         res = importlib.import_module(module).demo(random_state=random_state, **kw)
-        store = save_store(res["store"], out / f"{name}.nc", overwrite=overwrite)
         summary = _jsonable(res["summary"])
+        check_summary(summary, f"{name} summary")
+        store = save_store(res["store"], out / f"{name}.nc", overwrite=overwrite)
+        figure = save_figure(res["figure"], out / f"{name}.png", overwrite=overwrite)
         (out / f"{name}.json").write_text(json.dumps(summary, indent=2))
-        return {"store": store, "figure": None, "summary": summary}
+        return {"store": store, "figure": figure, "summary": summary}
 
     runner.__name__ = f"run_{name}"
     runner.__doc__ = doc
+    runner.__module__ = module
     return runner
 
 
@@ -56,10 +71,14 @@ _CLASSIC = {
     "trace": ("neurorrn.zoo.trace._demo", "McClelland & Elman 1986 TRACE (jTRACE): -^br^pt- on a lexicon "
               "(lexicon=PATH to a .jt file)"),
     "iam": ("neurorrn.zoo.iam", "McClelland & Rumelhart 1981: WOR? with K/R ambiguity, Reicher 2AFC"),
-    "hopfield": ("neurorrn.zoo.hopfield", "Hopfield 1982: recall from a noisy cue, overlap over sweeps"),
-    "boltzmann": ("neurorrn.zoo.boltzmann", "Ackley, Hinton & Sejnowski 1985: the 4-2-4 encoder"),
-    "attractor": ("neurorrn.zoo.attractor", "Hinton & Shallice 1991: cleanup-unit attractor net, lesions"),
-    "triangle": ("neurorrn.zoo.triangle", "Harm & Seidenberg 2004 style triangle model, division of labour"),
+    "hopfield": ("neurorrn.zoo.hopfield", "Hopfield 1982: retrieval and one-step error vs load against theory, "
+                 "recall from noisy cues"),
+    "boltzmann": ("neurorrn.zoo.boltzmann", "Ackley, Hinton & Sejnowski 1985: the 4-2-4 encoder, success rate "
+                  "over runs (margin criterion)"),
+    "attractor": ("neurorrn.zoo.attractor", "Hinton & Shallice 1991: cleanup-unit attractor nets, error types after "
+                  "lesions of every pathway"),
+    "triangle": ("neurorrn.zoo.triangle", "Plaut et al. 1996 / Harm & Seidenberg 2004 triangle model, division "
+                 "of labour"),
 }
 
 #: name -> runner(out_dir, random_state=0, **kw) -> dict(store=Path, figure, summary).
@@ -85,10 +104,14 @@ def get_simulation(name: str) -> Callable:
     return REGISTRY[name]
 
 
-if importlib.util.find_spec("neurorrn.zoo._registry_seq") is not None:
-    _seq = importlib.import_module("neurorrn.zoo._registry_seq")
-    for _name, _func in getattr(_seq, "SEQ_REGISTRY", {}).items():
-        register(_name, _func)
+#: Modules that add runners to the registry, each with a dict attribute name -> runner: the
+#: sequence-learning simulations and the history models (added when those modules exist).
+_EXTRA_REGISTRIES = (("neurorrn.zoo._registry_seq", "SEQ_REGISTRY"),
+                     ("neurorrn.zoo._registry_history", "HISTORY_REGISTRY"))
+for _module, _attr in _EXTRA_REGISTRIES:
+    if importlib.util.find_spec(_module) is not None:
+        for _name, _func in getattr(importlib.import_module(_module), _attr, {}).items():
+            register(_name, _func)
 
 if importlib.util.find_spec("neurorrn.zoo._registry_history") is not None:
     for _name, _func in importlib.import_module("neurorrn.zoo._registry_history").HISTORY_REGISTRY.items():

@@ -43,8 +43,10 @@ def zoo_run(
     sets: Optional[List[str]] = typer.Option(None, "--set", help="KEY=VALUE passed to the simulation"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs"),
 ) -> None:
-    """Run a registered simulation; writes <out>/<name>.nc and <name>.json."""
+    """Run a registered simulation; writes <out>/<name>.nc, <name>.png and <name>.json and prints
+    the published values beside ours with the verdict."""
     from . import get_simulation
+    from ._summary import comparison_lines
 
     try:
         runner = get_simulation(name)
@@ -56,7 +58,16 @@ def zoo_run(
     except (ValueError, FileExistsError, FileNotFoundError, TypeError) as err:
         typer.echo(f"{name}: {err}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps({"store": str(res["store"]), "summary": res["summary"]}, indent=2, default=str))
+    summary = res["summary"]
+    if all(k in summary for k in ("published", "ours", "verdict", "seeds", "budget", "reference")):
+        typer.echo(f"{name}:")
+        for line in comparison_lines(summary):
+            typer.echo(f"  {line}")
+    else:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    typer.echo(f"store:   {res['store']}")
+    typer.echo(f"figure:  {res.get('figure')}")
+    typer.echo(f"summary: {Path(res['store']).with_suffix('.json')}")
 
 
 @zoo_app.command("trace")

@@ -41,7 +41,7 @@ SEQ_FUNCTIONS = {
     "chomsky": ("neurorrn.zoo.chomsky.benchmark", "simulate_chomsky",
                 "Deletang et al. 2023: LSTM length generalisation on Chomsky-hierarchy tasks (small run)"),
     "interference": ("neurorrn.zoo.interference", "simulate_interference",
-                     "McCloskey & Cohen 1989: A-B/A-C catastrophic interference and remedies"),
+                     "McCloskey & Cohen 1989: A-B/A-C and ones-then-twos arithmetic interference, remedies"),
 }
 
 

@@ -58,6 +58,7 @@ import torch
 from torch import nn
 
 from ..store import from_arrays
+from ..subject import ModelSubject
 from ..utils._check import check_option, check_random_state
 
 #: Hinton & Shallice (1991) word set: 8 words in each of 5 categories.
@@ -458,20 +459,103 @@ def error_summary(counts: dict, chance: dict) -> dict:
     return out
 
 
-def demo(random_state=0, n_epochs: int = 3000, n_lesions: int = 20, proportions="calibrated"):
-    """Train the network, lesion each pathway and return the store and the error summary.
+class AttractorSubject(ModelSubject):
+    """A fitted :class:`DeepDyslexiaModel` as a model subject: a word of its vocabulary (or an
+    orthographic vector) in, sememe and cleanup states per tick out (``time_unit="step"``);
+    lesions made with :meth:`DeepDyslexiaModel.lesion` before recording show in the store."""
+
+    model_id = "cleanup_attractor"
+    frame_rate = 1.0
+    time_unit = "step"
+
+    def __init__(self, model: DeepDyslexiaModel):
+        if not hasattr(model, "net_"):
+            raise ValueError("model is not fitted; call DeepDyslexiaModel(...).fit() first")
+        self.model = model
+
+    def config_json(self) -> str:
+        import json
+
+        m = self.model
+        return json.dumps({"n_inter": m.n_inter, "n_clean": m.n_clean, "n_ticks": m.n_ticks,
+                           "random_state": m.random_state})
+
+    def run_one(self, stimulus):
+        m = self.model
+        if isinstance(stimulus, str):
+            if stimulus not in m.words_:
+                raise ValueError(f"unknown word {stimulus!r}; the vocabulary has {len(m.words_)} words, "
+                                 f"e.g. {m.words_[:5]}")
+            x = m.orth_[m.words_.index(stimulus)]
+        else:
+            x = np.asarray(stimulus, dtype=np.float64)
+            if x.shape != (m.orth_.shape[1],):
+                raise ValueError(f"an orthographic stimulus must have shape ({m.orth_.shape[1]},), got {x.shape}")
+        with torch.no_grad():
+            s, c = m.net_(torch.as_tensor(x[None], dtype=torch.float32))
+        return {"semantic": s[0].numpy(), "cleanup": c[0].numpy()}
+
+
+def demo(random_state=0, n_epochs: int = 3000, n_lesions: int = 20, proportions="calibrated", n_nets: int = 3):
+    """Train ``n_nets`` networks (seeds ``random_state ...``), lesion each pathway and compare
+    the error pattern with H&S 1991.
 
     ``proportions``: ``"calibrated"`` (default; :meth:`DeepDyslexiaModel.calibrate_lesions`) or
-    ``None`` (``LESION_PROPORTIONS``); ``n_lesions`` random lesions per proportion.  The summary
-    holds ``intact_correct``, and per pathway the :func:`error_summary` plus the
-    ``proportions`` used.
+    ``None`` (``LESION_PROPORTIONS``); ``n_lesions`` random lesions per proportion.  The store
+    holds the first network's sememe and cleanup time courses; the figure is the error table
+    (each type's share of the errors and its ratio to chance, per pathway, first network) and
+    the number of networks meeting the criteria per pathway.
+
+    Verdict rule: a network × pathway case meets H&S's signature when semantic, visual and
+    mixed errors are each above 1.15 × chance and mixed errors per trial exceed the product
+    of the separate per-trial rates; ``"reproduced"`` when at least 80 % of the cases meet it
+    (measured over seeds 0-11: 44 of 48), ``"not reproduced"`` below 50 %, ``"approximate"``
+    otherwise.
     """
-    model = DeepDyslexiaModel(n_epochs=n_epochs, random_state=random_state).fit()
+    from ._summary import make_summary, table_figure
+
+    seeds = list(range(int(random_state), int(random_state) + int(n_nets)))
+    models = [DeepDyslexiaModel(n_epochs=n_epochs, random_state=s).fit() for s in seeds]
+    model = models[0]
     chance = model.chance_rates()
-    summary = {"intact_correct": int(np.sum(model.name() == np.arange(len(model.words_))))}
+    per_net, met = [], {pw: 0 for pw in PATHWAYS}
+    for m in models:
+        ch = m.chance_rates()
+        out = {"intact_correct": int(np.sum(m.name() == np.arange(len(m.words_))))}
+        for pw in PATHWAYS:
+            props = m.resolve_proportions(pw, proportions)
+            es = error_summary(m.lesion_sweep(pw, props, n_lesions=n_lesions, random_state=random_state), ch)
+            es["proportions"] = props
+            ok = bool(es["n_errors"] and all(es["rate"][k] > 1.15 * ch[k] for k in ("semantic", "visual", "mixed"))
+                      and es["per_trial"]["mixed"] > es["mixed_if_independent"])
+            es["meets_criteria"] = ok
+            met[pw] += ok
+            out[pw] = es
+        per_net.append(out)
+    n_cases = len(models) * len(PATHWAYS)
+    share = sum(met.values()) / n_cases
+    verdict = "reproduced" if share >= 0.8 else "not reproduced" if share < 0.5 else "approximate"
+    first = per_net[0]
+    rows = []
     for pw in PATHWAYS:
-        props = model.resolve_proportions(pw, proportions)
-        summary[pw] = error_summary(model.lesion_sweep(pw, props, n_lesions=n_lesions, random_state=random_state),
-                                    chance)
-        summary[pw]["proportions"] = props
-    return {"store": model.to_store(), "summary": summary}
+        es = first[pw]
+        r = es.get("rate", dict.fromkeys(("semantic", "visual", "mixed", "other"), float("nan")))
+        q = es.get("ratio_to_chance", dict.fromkeys(("semantic", "visual", "mixed"), float("nan")))
+        rows.append([pw, ", ".join(f"{p:g}" for p in es["proportions"]), es["n_errors"],
+                     f"{r['semantic']:.2f} ({q['semantic']:.1f}x)", f"{r['visual']:.2f} ({q['visual']:.1f}x)",
+                     f"{r['mixed']:.3f} ({q['mixed']:.1f}x)", f"{r['other']:.2f}", f"{met[pw]}/{len(models)}"])
+    rows.append(["chance", "", "", f"{chance['semantic']:.2f}", f"{chance['visual']:.2f}", f"{chance['mixed']:.3f}",
+                 f"{chance['other']:.2f}", ""])
+    fig = table_figure(rows, ["lesioned pathway", "proportions", "errors", "semantic", "visual", "mixed", "other",
+                              "nets meeting"],
+                       title=f"Error shares (ratio to chance), network seed {seeds[0]}; "
+                             f"last column: all {len(models)} nets")
+    published = {"intact_correct": 40, "error_types_after_every_lesion": "semantic, visual and mixed above chance",
+                 "cases_meeting_criteria": "all pathways"}
+    ours = {"intact_correct": min(n["intact_correct"] for n in per_net),
+            "error_types_after_every_lesion": f"{sum(met.values())}/{n_cases} network x pathway cases",
+            "cases_meeting_criteria": ", ".join(f"{pw} {met[pw]}/{len(models)}" for pw in PATHWAYS)}
+    summary = make_summary("Hinton & Shallice (1991) Psychological Review 98:74-95", published, ours, verdict, seeds,
+                           f"{len(models)} nets x {n_epochs} Adam steps; {n_lesions} lesions per proportion",
+                           networks=per_net, chance=chance)
+    return {"store": model.to_store(), "figure": fig, "summary": summary}

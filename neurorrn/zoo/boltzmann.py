@@ -12,11 +12,17 @@ Statistics come either from **exact enumeration** of all states (small nets, the
 collected over 10 sweeps at the final temperature).  Weight changes are either ``ε·gradient``
 (``update="gradient"``) or AHS's fixed-size steps by the sign of ``p⁺ − p⁻``
 (``update="sign"``), and AHS's noisy clamping is an option (``clamp_noise``).
-:func:`train_encoder` runs the 4-2-4 encoder with AHS's whole procedure (:data:`AHS_PROCEDURE`)
-and comes close to their result (47 of 50 runs learned within 2000 learning cycles, median
-125 cycles, against AHS's 250 of 250 and about 110).  Differences from AHS 1985: biases are
+:func:`train_encoder` runs the 4-2-4 encoder with AHS's whole procedure (:data:`AHS_PROCEDURE`).
+Success is judged with margins (:func:`encoder_success`: the pattern's own output unit at least
+0.05 ahead of every other, every hidden unit at least 0.05 from undecided, four distinct hidden
+codes), never a bare argmax over possibly tied probabilities; :data:`MEASURED_SUCCESS` holds the
+rates measured here (29 of 50 runs learned within 2000 learning cycles, median 94 cycles,
+against AHS's 250 of 250 and about 110; the other runs stop in a local optimum where two
+patterns share one hidden code).  Two variants bring the rate toward AHS's: statistics from 5
+annealings per pattern per cycle (32 of 40, median 48 cycles) and a small weight decay (25 of
+30, median 238 cycles).  Differences from AHS 1985: biases are
 learned like weights but are not thresholds of an always-on unit that is itself annealed (the
-same thing in effect); the success test (:func:`encoder_success`) uses exact conditional probabilities; the schedule and
+same thing in effect); the success test uses exact conditional probabilities; the schedule and
 noise values are AHS's as recalled, not re-read from the paper.  This is the general (not
 restricted) Boltzmann machine; no contrastive divergence.
 """
@@ -28,6 +34,7 @@ import itertools
 import numpy as np
 
 from ..store import from_arrays
+from ..subject import ModelSubject
 from ..utils._check import check_option, check_random_state
 
 AHS_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))
@@ -379,10 +386,81 @@ def encoder_data(n_group: int = 4) -> np.ndarray:
     return np.hstack([eye, eye])
 
 
-def encoder_success(bm: BoltzmannMachine, n_group: int = 4) -> bool:
-    """Whether clamping group 1 to each pattern makes group 2's correct unit the most probable."""
-    p = bm.conditional(np.eye(n_group))[:, n_group:2 * n_group]
-    return bool(np.all(np.argmax(p, axis=1) == np.arange(n_group)) and np.all(np.diag(p) > 0.5))
+class BoltzmannSubject(ModelSubject):
+    """A trained :class:`BoltzmannMachine` as a model subject: a visible pattern to clamp (its
+    first ``len(pattern)`` units) in, the units' states after every Gibbs sweep of the
+    annealing schedule out (``{"visible": ..., "hidden": ...}``, ``time_unit="step"``).  The
+    free units start at random states drawn from ``random_state``."""
+
+    model_id = "boltzmann"
+    frame_rate = 1.0
+    time_unit = "step"
+
+    def __init__(self, machine: BoltzmannMachine, random_state=None):
+        if not hasattr(machine, "weights_"):
+            raise ValueError("machine is not initialised or fitted; call fit() first")
+        self.machine = machine
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+
+    def config_json(self) -> str:
+        import json
+
+        m = self.machine
+        return json.dumps({"n_visible": m.n_visible, "n_hidden": m.n_hidden, "temperature": m.temperature,
+                           "schedule": [list(x) for x in m.schedule]})
+
+    def run_one(self, stimulus):
+        m = self.machine
+        v = np.asarray(stimulus, dtype=np.float64).ravel()
+        if v.size > m.n_units or not np.all(np.isin(v, (0, 1))):
+            raise ValueError(f"a stimulus must be a binary vector of at most {m.n_units} units to clamp, got {v}")
+        s0 = np.concatenate([v, self._rng.integers(0, 2, m.n_units - v.size)])[None].astype(float)
+        _, tr = m.anneal(s0, clamp=v.size, rng=self._rng, record=True)
+        return {"visible": tr[:, 0, :m.n_visible], "hidden": tr[:, 0, m.n_visible:]}
+
+
+def encoder_margins(bm: BoltzmannMachine, n_group: int = 4) -> dict:
+    """How clearly the n-h-n encoder maps each pattern across the bottleneck (exact probabilities).
+
+    With group 1 clamped to each one-hot pattern k (group 2 and the hidden units free, exact
+    conditional probabilities at the machine's temperature):
+
+    * ``output_margin``: ``min_k [P(v2_k on) − max_{j≠k} P(v2_j on)]``, how far the pattern's
+      own output unit is ahead of every other output unit (the worst pattern);
+    * ``hidden_margin``: ``min_{k,j} |P(h_j on) − 0.5|``, how far every hidden unit is from
+      being undecided;
+    * ``hidden_codes``: each pattern's hidden code (``P(h_j on) > 0.5``), as a tuple of 0/1;
+    * ``n_codes``: the number of distinct hidden codes.
+    """
+    p = bm.conditional(np.eye(n_group))
+    out = p[:, n_group:2 * n_group]
+    own = np.diag(out)
+    other = np.where(np.eye(n_group, dtype=bool), -np.inf, out).max(axis=1)
+    hid = p[:, 2 * n_group:]
+    codes = [tuple(int(x) for x in row) for row in (hid > 0.5)]
+    return {"output_margin": float(np.min(own - other)),
+            "hidden_margin": float(np.min(np.abs(hid - 0.5))) if hid.size else float("inf"),
+            "hidden_codes": codes, "n_codes": len(set(codes))}
+
+
+#: Default margin of :func:`encoder_success` (probability units).
+ENCODER_MARGIN = 0.05
+
+
+def encoder_success(bm: BoltzmannMachine, n_group: int = 4, margin: float = ENCODER_MARGIN) -> bool:
+    """Whether the machine has learned the encoder, judged with margins (never a bare argmax).
+
+    Learned means: with group 1 clamped to each pattern, the pattern's own output unit is
+    ahead of every other output unit by at least ``margin`` (exact conditional probabilities),
+    every hidden unit's P(on) is at least ``margin`` away from 0.5, and the ``n_group``
+    patterns get distinct hidden codes (:func:`encoder_margins`).  Exact ties (which a bare
+    argmax would break by the last bit of a dot product) therefore count as not learned.
+    """
+    if not (np.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+    m = encoder_margins(bm, n_group)
+    return bool(m["output_margin"] >= margin and m["hidden_margin"] >= margin and m["n_codes"] == n_group)
 
 
 #: AHS 1985's learning procedure for the encoders: statistics from simulated annealing
@@ -392,68 +470,180 @@ def encoder_success(bm: BoltzmannMachine, n_group: int = 4) -> bool:
 AHS_PROCEDURE = {"method": "sampling", "temperature": 10.0, "update": "sign", "learning_rate": 2.0,
                  "clamp_noise": (0.15, 0.05), "schedule": AHS_SCHEDULE, "n_samples": 10, "n_chains": 1,
                  "init_scale": 0.0, "n_epochs": 2000}
+#: Success rates measured here with the margin criterion (:func:`encoder_success`, margin 0.05),
+#: seeds 0-49 (``ahs1985``), 0-39 (``ahs1985_5anneal``), 0-29 (``ahs1985_decay``), at most 2000
+#: learning cycles, on one CPU (the runs are
+#: bitwise repeatable on a machine; another CPU's rounding gives other runs, so tests assert a
+#: binomial lower bound on these rates, never which seeds learn).
+MEASURED_SUCCESS = {
+    "ahs1985": {"n_runs": 50, "n_learned": 29, "rate": 0.58, "median_cycles": 94, "max_cycles": 529},
+    "ahs1985_5anneal": {"n_runs": 40, "n_learned": 32, "rate": 0.80, "median_cycles": 47.5, "max_cycles": 1144},
+    "ahs1985_decay": {"n_runs": 30, "n_learned": 25, "rate": 0.83, "median_cycles": 238, "max_cycles": 1943},
+}
 #: Exact-gradient ascent at T = 1 (no sampling noise): a deterministic comparison.
 EXACT_PROCEDURE = {"method": "exact", "temperature": 1.0, "update": "gradient", "learning_rate": 1.0,
                    "init_scale": 0.5, "n_epochs": 400}
-ENCODER_PROCEDURES = {"ahs1985": AHS_PROCEDURE, "exact": EXACT_PROCEDURE}
+#: Variants of the AHS procedure that bring the success rate toward AHS's (see
+#: :data:`MEASURED_SUCCESS`): ``"ahs1985_5anneal"`` estimates the statistics from 5 annealings
+#: per pattern and learning cycle (20 clamped and 20 free annealings per cycle; AHS's count as
+#: recalled, not re-read), ``"ahs1985_decay"`` adds a weight decay of 0.02·ε·W per cycle, which
+#: lets runs leave the local optimum where two patterns share a hidden code (slower: median 238
+#: cycles).  Neither reaches AHS's 250 of 250.
+AHS_5ANNEAL_PROCEDURE = dict(AHS_PROCEDURE, n_chains=5)
+AHS_DECAY_PROCEDURE = dict(AHS_PROCEDURE, weight_decay=0.02)
+ENCODER_PROCEDURES = {"ahs1985": AHS_PROCEDURE, "ahs1985_5anneal": AHS_5ANNEAL_PROCEDURE,
+                      "ahs1985_decay": AHS_DECAY_PROCEDURE, "exact": EXACT_PROCEDURE}
 
 
 def train_encoder(n_group: int = 4, n_hidden: int = 2, random_state=None, procedure: str = "ahs1985",
-                  stop_when_learned: bool = True, **kw) -> BoltzmannMachine:
+                  stop_when_learned: bool = True, margin: float = ENCODER_MARGIN, record_curve: bool = False,
+                  **kw) -> BoltzmannMachine:
     """Train the 4-2-4 (or n-h-n) encoder of AHS 1985.
 
     Parameters
     ----------
-    procedure : {"ahs1985", "exact"}
+    procedure : {"ahs1985", "ahs1985_5anneal", "ahs1985_decay", "exact"}
         ``"ahs1985"`` (:data:`AHS_PROCEDURE`): annealed Gibbs statistics, sign steps of 2,
-        noisy clamping, as AHS 1985.  ``"exact"`` (:data:`EXACT_PROCEDURE`): exact statistics
-        and gradient ascent at T = 1.
+        noisy clamping, as AHS 1985; ``"ahs1985_5anneal"`` / ``"ahs1985_decay"``: the variants
+        of :data:`AHS_5ANNEAL_PROCEDURE` / :data:`AHS_DECAY_PROCEDURE`.  ``"exact"``
+        (:data:`EXACT_PROCEDURE`): exact statistics and gradient ascent at T = 1.
     stop_when_learned : bool
-        Stop at the first learning cycle after which :func:`encoder_success` holds (AHS counted
-        learning cycles to a solution); ``n_epochs_`` then says how many cycles it took.
+        Stop at the first learning cycle after which :func:`encoder_success` (with ``margin``)
+        holds (AHS counted learning cycles to a solution); ``n_epochs_`` then says how many
+        cycles it took.
+    margin : float
+        The success criterion's margin (:func:`encoder_success`).
+    record_curve : bool
+        Keep, after every learning cycle, the exact log-likelihood of the four patterns and
+        the :func:`encoder_margins` in ``bm.curve_`` (dict of lists: ``loglik``,
+        ``output_margin``, ``n_codes``): the learning curve.
     **kw
         Overrides of the procedure's :class:`BoltzmannMachine` parameters.
 
     Notes
     -----
-    Measured here (seeds 0-49, 4-2-4, at most 2000 cycles): the AHS procedure learned the
-    encoder in 47 of 50 runs, median 125 cycles among them (seeds 0-19: 19 of 20, median 102;
-    AHS 1985: 250 of 250, median 110 cycles).  Exact-gradient ascent without noise learned it in 12 of
-    20 runs; the others stop in local optima where two patterns share a hidden code, which the
-    sampling noise of the AHS procedure usually escapes.
+    Success is judged with margins (:func:`encoder_success`), so exact ties never count.  See
+    :data:`MEASURED_SUCCESS` for the rates measured here with each procedure; the runs that fail
+    end in a local optimum where two patterns share one hidden code and a third code is unused.
     """
     check_option(procedure, sorted(ENCODER_PROCEDURES), "procedure")
     params = dict(ENCODER_PROCEDURES[procedure])
     params.update(kw)
     bm = BoltzmannMachine(2 * n_group, n_hidden, mask=encoder_mask(n_group, n_hidden),
                           random_state=random_state, **params)
-    stop = (lambda m, epoch: encoder_success(m, n_group)) if stop_when_learned else None
-    return bm.fit(encoder_data(n_group), callback=stop)
+    data = encoder_data(n_group)
+    curve = {"loglik": [], "output_margin": [], "n_codes": []}
+
+    def callback(m, epoch):
+        if record_curve:
+            mm = encoder_margins(m, n_group)
+            curve["loglik"].append(m.log_likelihood(data))
+            curve["output_margin"].append(mm["output_margin"])
+            curve["n_codes"].append(mm["n_codes"])
+        return bool(stop_when_learned and encoder_success(m, n_group, margin))
+
+    bm.fit(data, callback=callback if (stop_when_learned or record_curve) else None)
+    if record_curve:
+        bm.curve_ = curve
+    return bm
 
 
-def demo(random_state=0, procedure: str = "ahs1985", n_epochs=None):
-    """Train the 4-2-4 encoder; store annealing trajectories with group 1 clamped.
+def encoder_success_rate(seeds, procedure: str = "ahs1985", margin: float = ENCODER_MARGIN, n_group: int = 4,
+                         n_hidden: int = 2, record_curve: bool = False, **kw) -> dict:
+    """Train the encoder once per seed and count the runs that learn it (:func:`encoder_success`).
 
-    Returns ``{"store": Dataset, "summary": dict}`` (units' states per Gibbs sweep of the
-    annealing schedule, ``time_unit="step"``, one stimulus per input pattern); the summary
-    holds whether the encoder was learned, after how many learning cycles, and the exact
-    log-likelihood of the four patterns (optimum ``log 1/4``).
+    Returns ``dict(seeds, learned (list of bool), cycles (list of int: learning cycles to
+    success, or the budget), n_learned, rate, median_cycles (among the learned runs, NaN if
+    none), machines (the trained machines))``.
     """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one run")
+    machines = [train_encoder(n_group, n_hidden, random_state=s, procedure=procedure, margin=margin,
+                              record_curve=record_curve, **kw) for s in seeds]
+    learned = [encoder_success(m, n_group, margin) for m in machines]
+    cycles = [int(m.n_epochs_) for m in machines]
+    ok = [c for c, l in zip(cycles, learned) if l]
+    return {"seeds": seeds, "learned": learned, "cycles": cycles, "n_learned": int(sum(learned)),
+            "rate": float(np.mean(learned)), "median_cycles": float(np.median(ok)) if ok else float("nan"),
+            "machines": machines}
+
+
+#: AHS 1985's reported result for the 4-2-4 encoder (as recalled, not re-read).
+AHS_RESULT = {"success_rate": 1.0, "runs": 250, "median_cycles": 110}
+
+
+def _wilson_lower(k: int, n: int, z: float = 1.96) -> float:
+    if n == 0:
+        return 0.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre - half) / (1 + z * z / n))
+
+
+def demo(random_state=0, procedure: str = "ahs1985", n_runs: int = 10, n_epochs=None, margin: float = ENCODER_MARGIN):
+    """Train the 4-2-4 encoder ``n_runs`` times and compare the success rate with AHS 1985.
+
+    Runs seeds ``random_state, ..., random_state + n_runs - 1`` (``n_epochs`` caps the learning
+    cycles per run; default the procedure's 2000).  Returns ``{"store", "figure", "summary"}``:
+    the store holds the first learned run's (else the first run's) annealing trajectories with
+    group 1 clamped (units' states per Gibbs sweep of the schedule, ``time_unit="step"``, one
+    stimulus per input pattern); the figure shows the learning curves (output margin and exact
+    log-likelihood per learning cycle) and the cycles to success.
+
+    Verdict rule: ``"reproduced"`` when the success rate's 95 % Wilson interval reaches 0.95 and
+    the median learning cycles are within a factor of 2 of AHS's 110; ``"not reproduced"`` when
+    fewer than half the runs learn; ``"approximate"`` otherwise.
+    """
+    from ._summary import make_summary, new_figure
+
     kw = {} if n_epochs is None else {"n_epochs": int(n_epochs)}
-    bm = train_encoder(random_state=random_state, procedure=procedure, **kw)
+    seeds = list(range(int(random_state), int(random_state) + int(n_runs)))
+    res = encoder_success_rate(seeds, procedure, margin, record_curve=True, **kw)
+    machines = res.pop("machines")
+    k, n = res["n_learned"], len(seeds)
+    med = res["median_cycles"]
+    upper_ok = 1 - _wilson_lower(n - k, n) >= 0.95
+    cyc_ok = bool(np.isfinite(med) and 55 <= med <= 220)
+    verdict = ("reproduced" if upper_ok and cyc_ok else "not reproduced" if k < n / 2 else "approximate")
+    bm = machines[int(np.argmax(res["learned"]))]
     rng = check_random_state(random_state)
     arrays, ids = [], []
-    for k in range(4):
-        s = np.concatenate([np.eye(4)[k], rng.integers(0, 2, 6)])[None].astype(float)
-        _, tr = bm.anneal(s, clamp=4, rng=rng, record=True)
+    for p in range(4):
+        s0 = np.concatenate([np.eye(4)[p], rng.integers(0, 2, 6)])[None].astype(float)
+        _, tr = bm.anneal(s0, clamp=4, rng=rng, record=True)
         arrays.append(tr[:, 0])
-        ids.append(f"pattern{k}")
+        ids.append(f"pattern{p}")
     units = [f"v1:{i}" for i in range(4)] + [f"v2:{i}" for i in range(4)] + ["h:0", "h:1"]
     layer = np.array(["v1"] * 4 + ["v2"] * 4 + ["hidden"] * 2, dtype=object)
     store = from_arrays(arrays, ids, 1.0, units, time_unit="step", model_id="boltzmann_424",
-                        config={"procedure": procedure, "n_epochs": bm.n_epochs,
+                        config={"procedure": procedure, "n_epochs": bm.n_epochs, "margin": margin,
                                 "temperature": bm.temperature, "schedule": [list(x) for x in bm.schedule]},
                         layer=layer)
-    return {"store": store, "summary": {"learned": encoder_success(bm), "learning_cycles": bm.n_epochs_,
-                                        "loglik": bm.log_likelihood(encoder_data(4)),
-                                        "optimum_loglik": float(np.log(0.25))}}
+    fig, (ax1, ax2, ax3) = new_figure(3)
+    for m, ok in zip(machines, res["learned"]):
+        c = m.curve_
+        ax1.plot(np.arange(1, len(c["output_margin"]) + 1), c["output_margin"], lw=0.8,
+                 color="C0" if ok else "C3", alpha=0.8)
+        ax2.plot(np.arange(1, len(c["loglik"]) + 1), c["loglik"], lw=0.8, color="C0" if ok else "C3", alpha=0.8)
+    ax1.axhline(margin, color="k", ls="--", lw=0.8)
+    ax1.set(xscale="log", xlabel="learning cycle", ylabel="output margin (own − best other)",
+            title="4-2-4 learning curves (blue: learned)")
+    ax2.axhline(np.log(0.25), color="k", ls="--", lw=0.8)
+    ax2.set(xscale="log", xlabel="learning cycle", ylabel="log-likelihood of the 4 patterns (optimum log ¼)")
+    ax3.hist([c for c, ok in zip(res["cycles"], res["learned"]) if ok], bins=20, color="C0")
+    ax3.axvline(AHS_RESULT["median_cycles"], color="k", ls="--", lw=0.8, label="AHS median 110")
+    ax3.set(xlabel="learning cycles to success", ylabel="runs",
+            title=f"learned {k}/{n} (AHS {AHS_RESULT['runs']}/{AHS_RESULT['runs']})")
+    ax3.legend(fontsize=7)
+    fig.tight_layout()
+    budget = f"{n} runs x at most {bm.n_epochs} learning cycles ({procedure})"
+    summary = make_summary(
+        "Ackley, Hinton & Sejnowski (1985) Cognitive Science 9:147-169",
+        {"success_rate": AHS_RESULT["success_rate"], "median_cycles": AHS_RESULT["median_cycles"]},
+        {"success_rate": res["rate"], "median_cycles": med}, verdict, seeds, budget,
+        learned=res["learned"], cycles=res["cycles"], margin=margin,
+        success_rate_wilson_lower=_wilson_lower(k, n),
+        loglik=bm.log_likelihood(encoder_data(4)), optimum_loglik=float(np.log(0.25)))
+    return {"store": store, "figure": fig, "summary": summary}

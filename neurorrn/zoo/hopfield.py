@@ -16,6 +16,7 @@ import numpy as np
 from scipy.stats import norm
 
 from ..store import from_arrays
+from ..subject import ModelSubject
 from ..utils._check import check_option, check_random_state, validate_type
 
 
@@ -168,21 +169,107 @@ def mixture_state(patterns, indices=(0, 1, 2)) -> np.ndarray:
     return np.sign(x[idx].sum(0))
 
 
-def demo(random_state=0, n_units: int = 200, n_patterns: int = 10, flip: float = 0.25):
-    """Recall each stored pattern from a cue with a fraction ``flip`` of bits flipped.
+class HopfieldSubject(ModelSubject):
+    """A fitted :class:`HopfieldNetwork` as a model subject: a cue (±1 vector) in, the unit
+    states after each sweep of recall out (``{"units": (n_sweeps + 1, n_units)}``,
+    ``time_unit="step"``; recalls of different lengths are NaN-padded in the store)."""
 
-    Returns ``{"store": Dataset, "summary": dict}``: the store holds unit states per sweep
-    (``time_unit="step"``), stimuli ``cue<k>``; the summary the final overlaps.
+    model_id = "hopfield"
+    frame_rate = 1.0
+    time_unit = "step"
+
+    def __init__(self, network: HopfieldNetwork):
+        validate_type(network, HopfieldNetwork, "network")
+        network._check_fitted()
+        self.network = network
+
+    def config_json(self) -> str:
+        import json
+
+        return json.dumps({"mode": self.network.mode, "max_sweeps": self.network.max_sweeps,
+                           "n_units": int(self.network.weights_.shape[0]),
+                           "n_patterns": int(self.network.patterns_.shape[0])})
+
+    def run_one(self, stimulus):
+        _, traj = self.network.recall(np.asarray(stimulus)[None])
+        return {"units": traj[:, 0, :]}
+
+
+#: Published / theoretical values (Amit, Gutfreund & Sompolinsky 1985; Hertz, Krogh & Palmer 1991;
+#: Hopfield 1982 reported a capacity of about 0.15 N).
+PUBLISHED = {"alpha_c": 0.138, "one_step_error_at_0.138": 0.0036, "overlap_at_0.10": ">= 0.99",
+             "overlap_at_0.18": "collapsed (<= 0.6)"}
+
+
+def demo(random_state=0, n_units: int = 1000, alphas=(0.05, 0.10, 0.12, 0.138, 0.15, 0.18, 0.25), n_test: int = 8,
+         n_cue_units: int = 200, n_cue_patterns: int = 10, flip: float = 0.25):
+    """Overlap after recall and one-step error against load, compared with theory; and recall
+    from noisy cues.
+
+    For each load α in ``alphas`` (P = α·N random patterns, N = ``n_units``), recall starts
+    from ``n_test`` stored patterns and the final overlap is averaged
+    (:func:`retrieval_overlap`); the one-step error is compared with Φ(−1/√α).  The store holds
+    the unit states per sweep of recall from ``n_cue_patterns`` cues with a fraction ``flip`` of
+    bits flipped (``n_cue_units`` units, ``time_unit="step"``).
+
+    Verdict rule: ``"reproduced"`` when the one-step error at the load nearest 0.138 is within
+    20 % of theory, the overlap at the load nearest 0.10 is ≥ 0.99 and at the load nearest 0.18
+    is ≤ 0.6 (the retrieval collapse); ``"not reproduced"`` when the overlap at 0.10 fails;
+    ``"approximate"`` otherwise.
     """
+    from ._summary import make_summary, new_figure, verdict_from_checks
+
     rng = check_random_state(random_state)
-    x = random_patterns(n_patterns, n_units, rng)
+    alphas = np.asarray(alphas, dtype=float)
+    if alphas.ndim != 1 or alphas.size == 0 or np.any(alphas <= 0):
+        raise ValueError(f"alphas must be a non-empty 1-D sequence of loads > 0, got {alphas}")
+    overlap, err = [], []
+    for a in alphas:
+        p = max(1, int(round(a * n_units)))
+        x = random_patterns(p, n_units, rng)
+        net = HopfieldNetwork("async", max_sweeps=100, random_state=rng).fit(x)
+        err.append(net.one_step_error())
+        final, _ = net.recall(x[: min(n_test, p)])
+        overlap.append(float(np.mean(np.sum(final * x[: len(final)], axis=1) / n_units)))
+    overlap, err = np.asarray(overlap), np.asarray(err)
+    theory = theoretical_one_step_error(alphas)
+    near = {t: int(np.argmin(np.abs(alphas - t))) for t in (0.10, 0.138, 0.18)}
+    ours = {"alpha_c": float(alphas[np.argmax(overlap < 0.9)]) if np.any(overlap < 0.9) else float("nan"),
+            "one_step_error_at_0.138": float(err[near[0.138]]),
+            "overlap_at_0.10": float(overlap[near[0.10]]), "overlap_at_0.18": float(overlap[near[0.18]])}
+    checks = {"one_step": abs(err[near[0.138]] - theory[near[0.138]]) <= 0.2 * theory[near[0.138]],
+              "retrieval": overlap[near[0.10]] >= 0.99, "collapse": overlap[near[0.18]] <= 0.6}
+    verdict = verdict_from_checks(checks, core=("retrieval",))
+    # recall from noisy cues: the store
+    x = random_patterns(n_cue_patterns, n_cue_units, rng)
     net = HopfieldNetwork("async", max_sweeps=20, random_state=rng).fit(x)
     cues = x * np.where(rng.random(x.shape) < flip, -1.0, 1.0)
     final, traj = net.recall(cues)
-    arrays = [traj[:, k, :] for k in range(n_patterns)]
-    ids = [f"cue{k}" for k in range(n_patterns)]
-    store = from_arrays(arrays, ids, 1.0, [f"unit:{i}" for i in range(n_units)], time_unit="step",
-                        model_id="hopfield", config={"n_units": n_units, "n_patterns": n_patterns, "flip": flip},
-                        layer=np.full(n_units, "units", dtype=object))
-    m = np.sum(final * x, axis=1) / n_units
-    return {"store": store, "summary": {"final_overlap": m.tolist(), "n_sweeps": int(traj.shape[0] - 1)}}
+    arrays = [traj[:, k, :] for k in range(n_cue_patterns)]
+    ids = [f"cue{k}" for k in range(n_cue_patterns)]
+    store = from_arrays(arrays, ids, 1.0, [f"unit:{i}" for i in range(n_cue_units)], time_unit="step",
+                        model_id="hopfield", config={"n_units": n_cue_units, "n_patterns": n_cue_patterns,
+                                                     "flip": flip},
+                        layer=np.full(n_cue_units, "units", dtype=object))
+    cue_overlap = np.einsum("tkn,kn->tk", traj, x) / n_cue_units
+    fig, (ax1, ax2, ax3) = new_figure(3)
+    ax1.plot(alphas, overlap, "o-", label=f"ours (N = {n_units})")
+    ax1.axvline(0.138, color="k", ls="--", lw=0.8, label="α_c = 0.138 (AGS 1985)")
+    ax1.set(xlabel="load α = P/N", ylabel="overlap after recall", title="retrieval vs load", ylim=(0, 1.05))
+    ax1.legend(fontsize=7)
+    grid = np.linspace(alphas.min(), alphas.max(), 100)
+    ax2.plot(grid, theoretical_one_step_error(grid), "k-", lw=1, label="theory Φ(−1/√α)")
+    ax2.plot(alphas, err, "o", label="ours")
+    ax2.set(xlabel="load α", ylabel="one-step bit error", title="one-step error vs theory")
+    ax2.legend(fontsize=7)
+    ax3.plot(cue_overlap, lw=0.8)
+    ax3.set(xlabel="sweep", ylabel="overlap with the stored pattern",
+            title=f"recall from cues ({flip:.0%} bits flipped)")
+    fig.tight_layout()
+    summary = make_summary(
+        "Hopfield (1982) PNAS 79:2554-2558; Amit, Gutfreund & Sompolinsky (1985) PRL 55:1530", PUBLISHED, ours,
+        verdict, [random_state], f"N = {n_units}, {len(alphas)} loads x {n_test} recalls",
+        alphas=alphas.tolist(), overlap=overlap.tolist(), one_step_error=err.tolist(),
+        theory_one_step_error=theory.tolist(), checks={k: bool(v) for k, v in checks.items()},
+        final_overlap=cue_overlap[-1].tolist(), n_sweeps=int(traj.shape[0] - 1))
+    return {"store": store, "figure": fig, "summary": summary}

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..store import from_arrays
+from ..subject import ModelSubject
 from ..utils._check import check_random_state
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -323,13 +324,86 @@ def reicher_experiment(model: IAModel, n_trials: int = 48, exposure: int = 15, n
     return out
 
 
-def demo(random_state=0, n_cycles: int = 40):
-    """WOR? with the last letter ambiguous between K and R (M&R 1981, Fig. 8-9)."""
-    check_random_state(random_state)
+class IASubject(ModelSubject):
+    """The IA model as a model subject: a display (e.g. ``"work"``, ``"wor[kr]"``) in, letter
+    (4 × 26) and word activations per cycle out (``time_unit="cycle"``)."""
+
+    model_id = "iam"
+    frame_rate = 1.0
+    time_unit = "cycle"
+
+    def __init__(self, model: "IAModel | None" = None, n_cycles: int = 40, mask_onset: int | None = None):
+        self.model = model
+        self.n_cycles = n_cycles
+        self.mask_onset = mask_onset
+
+    def _model(self):
+        if self.model is None:
+            self.model = IAModel()
+        return self.model
+
+    def config_json(self) -> str:
+        import json
+
+        return json.dumps({**asdict(self._model().params), "n_cycles": self.n_cycles, "mask_onset": self.mask_onset})
+
+    def run_one(self, stimulus):
+        res = self._model().run([stimulus], self.n_cycles, mask_onset=self.mask_onset)
+        t = res["letters"].shape[1]
+        return {"letter": res["letters"][0].reshape(t, -1), "word": res["words"][0]}
+
+
+#: M&R 1981's qualitative results for WOR? (K/R ambiguous; Figs. 8-9) and the Reicher task.
+PUBLISHED = {"k_over_r": "K wins", "word_winner": "work", "competitor_word": "WORD rises, then falls back",
+             "reicher_order": "word > pseudoword > letter"}
+
+
+def demo(random_state=0, n_cycles: int = 40, n_trials: int = 48):
+    """WOR? with the last letter ambiguous between K and R (M&R 1981, Figs. 8-9), and the
+    Reicher word-superiority experiment (``n_trials`` word/pseudoword/letter trials drawn with
+    ``random_state``).
+
+    Verdict rule: ``"reproduced"`` when K ends above R, WORK is the most active word, its
+    competitor WORD rises (by > 0.05) and then falls back (by > 0.05), and Reicher
+    accuracy is ordered word > pseudoword > letter; ``"not reproduced"`` when K does not beat R
+    or WORK does not win; ``"approximate"`` otherwise.
+    """
+    from ._summary import make_summary, new_figure, verdict_from_checks
+
+    rng = check_random_state(random_state)
     model = IAModel()
     displays = ["wor[kr]"]
     res = model.run(displays, n_cycles)
-    w = {x: res["words"][0, -1, model.words.index(x)] for x in ("work", "word", "weak", "wear")}
-    k, r = (res["letters"][0, -1, 3, LETTERS.index(c)] for c in "kr")
-    return {"store": model.to_store(res, displays),
-            "summary": {"final_word_activation": w, "final_k": float(k), "final_r": float(r)}}
+    comp = ("work", "word", "weak", "wear")
+    words = {x: res["words"][0, :, model.words.index(x)] for x in comp}
+    k, r = (res["letters"][0, :, 3, LETTERS.index(c)] for c in "kr")
+    final = res["words"][0, -1]
+    winner = model.words[int(np.argmax(final))]
+    reicher = reicher_experiment(model, n_trials=n_trials, n_cycles=n_cycles, random_state=rng)
+    checks = {"k_over_r": bool(k[-1] > r[-1]), "work_wins": winner == "work",
+              "competitor_word": bool(words["word"].max() > words["word"][0] + 0.05
+                                      and words["word"][-1] < words["word"].max() - 0.05),
+              "reicher_order": reicher["word"] > reicher["pseudoword"] > reicher["letter"]}
+    verdict = verdict_from_checks(checks, core=("k_over_r", "work_wins"))
+    ours = {"k_over_r": f"K {k[-1]:.3f} vs R {r[-1]:.3f}", "word_winner": winner,
+            "competitor_word": f"WORD from {words['word'][0]:.2f} to max {words['word'].max():.2f}, "
+                               f"final {words['word'][-1]:.2f}",
+            "reicher_order": f"{reicher['word']:.3f} / {reicher['pseudoword']:.3f} / {reicher['letter']:.3f}"}
+    fig, (ax1, ax2, ax3) = new_figure(3)
+    for c, y in (("k", k), ("r", r)):
+        ax1.plot(y, label=c.upper())
+    ax1.set(xlabel="cycle", ylabel="activation", title="letter units, position 4 (WOR?)")
+    ax1.legend(fontsize=7)
+    for w in comp:
+        ax2.plot(words[w], label=w.upper())
+    ax2.set(xlabel="cycle", ylabel="activation", title="word units")
+    ax2.legend(fontsize=7)
+    ax3.bar(["word", "pseudoword", "letter"], [reicher[c] for c in ("word", "pseudoword", "letter")],
+            color=["C0", "C1", "C2"])
+    ax3.set(ylim=(0.5, 1.0), ylabel="2AFC accuracy (peak)", title=f"Reicher task ({n_trials} trials)")
+    fig.tight_layout()
+    summary = make_summary("McClelland & Rumelhart (1981) Psychological Review 88:375-407", PUBLISHED, ours,
+                           verdict, [random_state], f"{n_cycles} cycles; Reicher {n_trials} trials",
+                           checks=checks, final_word_activation={w: float(words[w][-1]) for w in comp},
+                           final_k=float(k[-1]), final_r=float(r[-1]), reicher=reicher)
+    return {"store": model.to_store(res, displays), "figure": fig, "summary": summary}

@@ -11,7 +11,10 @@ rehearsal of old items; Robins (1995, *Connection Science* 7:123-146) added
 McNaughton & O'Reilly (1995) explained why interleaved training avoids the problem; French
 (1991) tied forgetting to the overlap of hidden representations.
 
-:func:`simulate_interference` runs, with the same initial weights:
+:func:`simulate_arithmetic` runs M&C's arithmetic experiment: the 17 "ones" addition facts
+learned to criterion, then the 17 "twos" facts alone (ones-fact recall after every twos epoch),
+against interleaved training.  :func:`simulate_interference` runs it too (``arithmetic=True``)
+and, with the same initial weights:
 
 - ``sequential``: A-B to criterion, then A-C epochs (A-B recall measured after each);
 - ``interleaved``: A-B and A-C items mixed in every epoch;
@@ -37,7 +40,8 @@ from ..utils._check import check_finite, check_positive, check_random_state
 from ..utils._logging import logger
 from .recurrent import _layers_to_store, _new_figure
 
-__all__ = ["BackpropNetwork", "paired_associate_lists", "simulate_interference", "hidden_overlap"]
+__all__ = ["BackpropNetwork", "arithmetic_facts", "hidden_overlap", "number_code", "paired_associate_lists",
+           "simulate_arithmetic", "simulate_interference"]
 
 
 def _sigmoid(a):
@@ -195,8 +199,69 @@ def hidden_overlap(H1, H2):
     return float(np.mean(np.minimum(H1, H2)))
 
 
+def number_code(n, n_units: int = 20, width: int = 3) -> np.ndarray:
+    """Coarse code of the integer ``n`` (1-based): ``width`` adjacent units on, starting at unit
+    ``n − 1``, so neighbouring numbers share units (McCloskey & Cohen's arithmetic nets used
+    overlapping number codes; the exact code here is ours)."""
+    if not (1 <= n and n - 1 + width <= n_units):
+        raise ValueError(f"number {n} does not fit a {width}-wide code in {n_units} units")
+    v = np.zeros(n_units)
+    v[n - 1:n - 1 + width] = 1.0
+    return v
+
+
+def arithmetic_facts(operand: int, max_addend: int = 9):
+    """The addition facts of one operand: ``operand + k`` and ``k + operand`` for k = 1..max_addend
+    (17 facts for 9: the "ones" facts for operand 1, the "twos" facts for 2).
+
+    Returns ``(X, Y, labels)``: ``X`` of shape (n_facts, 2·n_units) (the two addends' coarse
+    codes), ``Y`` of shape (n_facts, n_units) (the sum's code), ``labels`` like ``"1+7"``.
+    """
+    check_positive(operand, "operand", integer=True)
+    pairs = sorted({(operand, k) for k in range(1, max_addend + 1)} | {(k, operand) for k in range(1, max_addend + 1)})
+    n_units = 2 * max_addend + 2
+    X = np.array([np.concatenate([number_code(a, n_units), number_code(b, n_units)]) for a, b in pairs])
+    Y = np.array([number_code(a + b, n_units) for a, b in pairs])
+    return X, Y, [f"{a}+{b}" for a, b in pairs]
+
+
+def simulate_arithmetic(n_hidden=50, learning_rate=0.3, n_twos_epochs=20, max_epochs=1000, random_state=0):
+    """McCloskey & Cohen (1989)'s arithmetic experiment: the "ones" facts, then the "twos" facts.
+
+    A back-propagation net (addends' coarse codes in, the sum's code out) learns the 17 ones
+    facts (1+1 ... 9+1) to criterion, then trains on the 17 twos facts only; ones-fact recall is
+    measured after every twos epoch.  Controls: ones and twos interleaved from the start.
+    (M&C found ones-fact performance destroyed within a few twos trials, whereas children
+    learning the twos keep their ones facts.)  The facts 1+2 and 2+1 belong to both sets, as in
+    M&C's design.
+
+    Returns
+    -------
+    dict with ``ones_recall`` (list: before and after each twos epoch), ``twos_recall``,
+    ``epochs_ones``, ``interleaved_ones``, ``interleaved_twos`` and the fact labels.
+    """
+    check_positive(n_twos_epochs, "n_twos_epochs", integer=True)
+    rng = check_random_state(random_state)
+    X1, Y1, lab1 = arithmetic_facts(1)
+    X2, Y2, lab2 = arithmetic_facts(2)
+    net0 = BackpropNetwork(n_hidden, learning_rate, random_state=rng).initialize(X1.shape[1], Y1.shape[1])
+    net = net0.copy()
+    epochs_ones = _to_criterion(net, X1, Y1, max_epochs)
+    ones, twos = [_recall(net, X1, Y1)], [_recall(net, X2, Y2)]
+    for _ in range(n_twos_epochs):
+        net.train_epoch(X2, Y2)
+        ones.append(_recall(net, X1, Y1))
+        twos.append(_recall(net, X2, Y2))
+    inter = net0.copy()
+    _to_criterion(inter, np.vstack([X1, X2]), np.vstack([Y1, Y2]), max_epochs)
+    return {"ones_recall": ones, "twos_recall": twos, "epochs_ones": epochs_ones,
+            "interleaved_ones": _recall(inter, X1, Y1), "interleaved_twos": _recall(inter, X2, Y2),
+            "ones_facts": lab1, "twos_facts": lab2}
+
+
 def simulate_interference(n_pairs=8, n_stimulus=20, n_response=10, n_context=10, n_hidden=50,
-                          learning_rate=0.5, n_ac_epochs=30, max_epochs=500, n_rehearse=4, random_state=0):
+                          learning_rate=0.5, n_ac_epochs=30, max_epochs=500, n_rehearse=4, random_state=0,
+                          arithmetic: bool = True, n_twos_epochs: int = 20):
     """A-B then A-C learning: catastrophic forgetting, interleaving, savings, remedies.
 
     Parameters
@@ -212,6 +277,10 @@ def simulate_interference(n_pairs=8, n_stimulus=20, n_response=10, n_context=10,
         Cap for training to criterion.
     n_rehearse : int
         Old (or pseudo-) items added to every A-C epoch in the remedies.
+    arithmetic : bool
+        Also run M&C's arithmetic experiment (:func:`simulate_arithmetic`, ``n_twos_epochs``
+        twos epochs after the ones facts); its results go into the summary (``arithmetic``,
+        ``ones_recall_after_{1,5}_twos_epochs``) and the figure's third panel.
 
     Returns
     -------
@@ -285,7 +354,15 @@ def simulate_interference(n_pairs=8, n_stimulus=20, n_response=10, n_context=10,
     runs = [{"hidden": np.asarray(r["hidden"]), "output": np.asarray(r["output"])} for r in runs]
     ds = _layers_to_store(runs, [f"AB_pair_{i:02d}" for i in range(n_pairs)], "zoo.interference.sequential",
                           json.dumps({"n_hidden": n_hidden, "learning_rate": learning_rate, "n_pairs": n_pairs}))
-    fig, ax = _new_figure(1, 2, size=(10, 3.8))
+    arith = (simulate_arithmetic(n_hidden, learning_rate=0.3, n_twos_epochs=n_twos_epochs, max_epochs=max_epochs,
+                                 random_state=rng) if arithmetic else None)
+    fig, ax = _new_figure(1, 3 if arith else 2, size=(15 if arith else 10, 3.8))
+    if arith:
+        ax[0, 2].plot(arith["ones_recall"], color="tab:red", label="ones facts")
+        ax[0, 2].plot(arith["twos_recall"], color="tab:blue", label="twos facts")
+        ax[0, 2].axhline(arith["interleaved_ones"], color="k", ls=":", label="ones, interleaved")
+        ax[0, 2].set(xlabel="twos epoch", ylabel="recall", title="Arithmetic: ones then twos", ylim=(-0.02, 1.02))
+        ax[0, 2].legend(fontsize=8)
     colors = {"sequential": "tab:red", "rehearsal": "tab:blue", "pseudo_rehearsal": "tab:green"}
     for cond, c in curves.items():
         ax[0, 0].plot(c["ab"], color=colors[cond], label=cond)
@@ -309,4 +386,26 @@ def simulate_interference(n_pairs=8, n_stimulus=20, n_response=10, n_context=10,
                "hidden_overlap_ab_ac": overlap, "hidden_drift_ab": drift, "curves": curves}
     logger.info("interference: A-B recall after 5 A-C epochs %.2f; interleaved %.2f/%.2f",
                 summary["ab_recall_after_5_ac_epochs"], inter_ab, inter_ac)
+    # published vs ours; verdict: A-B lost within 5 A-C epochs (< 0.2) while A-C is learned and
+    # interleaving keeps both (> 0.9) -> reproduced; A-B not lost -> not reproduced
+    if arith:
+        summary["arithmetic"] = arith
+        summary["ones_recall_after_1_twos_epochs"] = arith["ones_recall"][1]
+        summary["ones_recall_after_5_twos_epochs"] = arith["ones_recall"][min(5, n_twos_epochs)]
+    checks = {"catastrophic": summary["ab_recall_after_5_ac_epochs"] < 0.2,
+              "ac_learned": summary["sequential_ac_final"] >= 0.9,
+              "interleaved_keeps_both": inter_ab > 0.9 and inter_ac > 0.9}
+    if arith:
+        checks["arithmetic_disrupted"] = summary["ones_recall_after_5_twos_epochs"] < 0.5 * arith["ones_recall"][0]
+    from ._summary import make_summary, verdict_from_checks
+
+    summary = make_summary(
+        "McCloskey & Cohen (1989) Psychology of Learning and Motivation 24:109-165",
+        {"ab_recall_after_5_ac_epochs": "~0 (people: ~0.5, Barnes & Underwood 1959)",
+         "interleaved_ab": "high (no forgetting)",
+         **({"ones_recall_after_5_twos_epochs": "ones facts disrupted within a few twos trials"} if arith else {})},
+        {"ab_recall_after_5_ac_epochs": summary["ab_recall_after_5_ac_epochs"], "interleaved_ab": inter_ab,
+         **({"ones_recall_after_5_twos_epochs": summary["ones_recall_after_5_twos_epochs"]} if arith else {})},
+        verdict_from_checks(checks, core=("catastrophic",)), [random_state] if isinstance(random_state, int) else [],
+        f"A-B to criterion (<= {max_epochs} epochs), {n_ac_epochs} A-C epochs", checks=checks, **summary)
     return {"store": ds, "figure": fig, "summary": summary}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from neurorrn.encoding import BackwardTRF, phone_epochs, predictors_from_store, time_resolved_decoding
+from neurorrn.encoding import BackwardTRF, predictors_from_store, response_epochs, time_resolved_decoding
 from neurorrn.store import from_arrays
 
 
@@ -135,7 +135,7 @@ def test_time_resolved_decoding_grouped_by_word(rng):
         time_resolved_decoding(X, y, groups=np.repeat(["a", "b"], n_ep // 2))
 
 
-def test_phone_epochs_from_timeline(rng):
+def test_response_epochs_from_timeline(rng):
     from neurorrn.brain import Timeline
 
     ev = pd.DataFrame({"onset": [0.5, 0.5, 0.6, 1.0, 1.0], "duration": [0.5, 0.3, 0.2, 0.3, 0.3],
@@ -144,7 +144,25 @@ def test_phone_epochs_from_timeline(rng):
     tl = Timeline(ev, sfreq=100.0)
     resp = xr.DataArray(rng.standard_normal((200, 3)), dims=("time", "sensor"),
                         coords={"time": np.arange(200) / 100.0, "sensor": ["a", "b", "c"]})
-    ep = phone_epochs(resp, tl, tmin=-0.1, tmax=0.2)
+    ep = response_epochs(resp, tl, tmin=-0.1, tmax=0.2)
     assert ep.dims == ("epoch", "sensor", "time") and ep.sizes["time"] == 31
     assert list(ep.label.values) == ["K", "D"] and list(ep.word.values) == ["cat", "dog"]
     np.testing.assert_allclose(ep.values[0, :, 10], resp.values[60])
+
+
+def test_response_epochs_from_a_raw_at_another_rate(rng):
+    import mne
+
+    from neurorrn.brain import Timeline
+
+    ev = pd.DataFrame({"onset": [0.5, 0.5, 0.6], "duration": [0.5, 0.3, 0.2], "kind": ["sound", "word", "phone"],
+                       "stimulus": ["s"] * 3, "label": ["s", "cat", "K"]})
+    tl = Timeline(ev, sfreq=100.0)
+    data = np.zeros((2, 400))
+    data[:, 120] = 1.0  # an impulse at 0.6 s (the phone onset), sampled at 200 Hz
+    raw = mne.io.RawArray(data, mne.create_info(["EEG1", "EEG2"], 200.0, "eeg"), verbose="error")
+    ep = response_epochs(raw, tl, tmin=-0.1, tmax=0.2)
+    assert ep.sizes["time"] == 31 and list(ep["sensor"].values) == ["EEG1", "EEG2"]
+    assert float(ep["time"].values[np.argmax(ep.values[0, 0])]) == pytest.approx(0.0)
+    with pytest.raises(TypeError, match="mne.io.Raw or an xarray.DataArray"):
+        response_epochs(data, tl)

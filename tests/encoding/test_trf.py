@@ -16,7 +16,9 @@ _ORDER = "a TRF with several lags predicts from the neighbouring samples, so reo
 
 def _expected_failures(est):
     if est.tmax > est.tmin:
-        return {"check_methods_sample_order_invariance": _ORDER, "check_methods_subset_invariance": _ORDER}
+        return {"check_methods_sample_order_invariance": _ORDER, "check_methods_subset_invariance": _ORDER,
+                "check_sample_weight_equivalence_on_dense_data": "repeating a sample of a time series shifts "
+                "the samples after it by one lag, so a weight of 2 is not a repeated row"}
     return {}
 
 
@@ -98,9 +100,10 @@ def test_recovery_at_minus_10_db():
     trf = TRF(0.0, 0.5, 100.0).fit(X, Y)
     r = [np.corrcoef(trf.coef_[c].ravel(), h[c].ravel())[0, 1] for c in range(4)]
     assert min(r) >= 0.9, r
-    # undriven sensors: no held-out prediction
-    assert np.all(np.abs(trf.best_score_[4:]) < 0.03)
-    assert np.all(trf.best_score_[:4] > 0.2)
+    # undriven sensors: no held-out prediction (best_score_ is R² by default; population R² of the
+    # driven sensors at -10 dB is 1/11 = 0.091)
+    assert np.all(np.abs(trf.best_score_[4:]) < 0.003)
+    assert np.all(trf.best_score_[:4] > 0.06)
 
 
 def test_per_target_alpha_tracks_snr(rng):

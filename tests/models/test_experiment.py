@@ -32,7 +32,8 @@ def test_train_on_features_end_to_end(make_planted, tmp_path):
     assert summary["accuracy"]["time_dependent"]["trained"] >= 0.8
     assert json.loads((tmp_path / "summary.json").read_text())["epochs"] == summary["epochs"]
     b = ModelBundle.load(tmp_path / "model.pt")
-    assert b.features["kind"] == "logmel" and b.frame_rate == 100.0 and b.network.n_input == 12
+    # the bundle records the features actually trained on (their attrs), not the config's kind (logmel)
+    assert b.features["kind"] == "planted" and b.frame_rate == 100.0 and b.network.n_input == 12
     assert b.network.n_output == 24 and b.pronunciations["w0"] == ["P", "V0", "C0"]
     # the normaliser was fitted on the trained tokens only (talkers a, b)
     tr = feats.sel(stimulus=[s for s in feats.stimulus.values if not s.endswith("__c")]).values.reshape(-1, 12)

@@ -158,14 +158,12 @@ def _ddp_worker(rank, world, port, planted_nc, out):
         dist.destroy_process_group()
 
 
-def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted):
+def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted, ranks):
     """DDP on CPU: 2 ranks with half batches give the same weights as 1 process with full batches.
 
     Equal-length tokens make the mean of the ranks' mean losses equal the full-batch mean.
     """
     import socket
-
-    import torch.multiprocessing as mp
 
     planted = make_planted()
     planted = planted.isel(time=slice(0, 18))
@@ -176,9 +174,8 @@ def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # fork: the children inherit the imported modules (spawn would re-import torch in each, ~10 s)
-    mp.start_processes(_ddp_worker, args=(2, port, str(nc), str(tmp_path)), nprocs=2, join=True,
-                       start_method="fork")
+    # forked ranks, each leaving with os._exit after destroying its group, killed after 120 s
+    ranks(_ddp_worker, 2, args=(2, port, str(nc), str(tmp_path)), timeout=120)
     r0 = torch.load(tmp_path / "rank0.pt")
     r1 = torch.load(tmp_path / "rank1.pt")
     data, _, model, tr = _setup(planted, batch_size=6, max_epochs=1, carry=False,
@@ -187,6 +184,55 @@ def test_ddp_gloo_two_processes_matches_single_process(tmp_path, make_planted):
     for k, v in model.state_dict().items():
         assert torch.equal(r0[k], r1[k]), k
         torch.testing.assert_close(r0[k], v, atol=1e-5, rtol=1e-4)
+
+
+def _never_exits(rank, marker):
+    import time
+
+    open(f"{marker}{rank}", "w").close()
+    while True:  # a rank stuck forever, as in gloo's shutdown deadlock
+        time.sleep(0.05)
+
+
+def _raises(rank):
+    if rank == 1:
+        raise RuntimeError("rank 1 broke")
+
+
+def test_a_hung_rank_fails_the_test_instead_of_hanging_the_suite(tmp_path, ranks):
+    import time
+
+    t0 = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"rank\(s\) \[0, 1\] of 2 still running after 2 s; killed"):
+        ranks(_never_exits, 2, args=(str(tmp_path / "started"),), timeout=2)
+    assert time.monotonic() - t0 < 30
+    assert (tmp_path / "started0").exists() and (tmp_path / "started1").exists()
+    with pytest.raises(pytest.fail.Exception, match=r"rank\(s\) failed with exit codes \{1: 1\}"):
+        ranks(_raises, 2, timeout=60)
+
+
+def test_time_limit_fails_instead_of_returning_a_weaker_model(planted, tmp_path):
+    from neurorrn.models import TrainingBudgetError
+
+    data, _, _, tr = _setup(planted, max_epochs=50, max_time_s=1e-9)
+    tr.out_dir = tmp_path
+    with pytest.raises(TrainingBudgetError, match=r"stopped by max_time_s=1e-09 s at epoch 0 of max_epochs=50 .*"
+                                                  r"raise train.max_time_s or lower train.max_epochs"):
+        tr.fit(data)
+    assert tr.stop_reason_ == "max_time_s" and (tmp_path / "checkpoint.pt").exists()
+    # a bigger budget resumes the same schedule and ends on epochs, as if never interrupted
+    _, _, m2, tr2 = _setup(planted, max_epochs=3, max_time_s=1e6)
+    tr2.resume(tmp_path / "checkpoint.pt")
+    tr2.fit(data)
+    assert tr2.stop_reason_ == "max_epochs" and tr2.epoch_ == 3
+    _, _, m3, tr3 = _setup(planted, max_epochs=3)
+    tr3.fit(data)
+    for k, v in m3.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k]), k
+    # opting in to a time-budgeted (machine-dependent) run returns the partly trained model
+    _, _, _, tr4 = _setup(planted, max_epochs=50, max_time_s=1e-9, on_time_limit="stop")
+    tr4.fit(data)
+    assert tr4.stop_reason_ == "max_time_s" and tr4.epoch_ == 0
 
 
 @pytest.mark.gpu

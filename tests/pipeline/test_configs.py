@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from neurorrn.config import ConfigError
-from neurorrn.pipeline.run import load_run_config
+from neurorrn.pipelines.run import load_run_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = ["demo.yaml", "brodbeck2025.yaml", "meg_masc.yaml"]
@@ -28,7 +28,10 @@ def test_shipped_configs_validate(name):
 def test_demo_is_small_and_has_a_units_response():
     _, cfg = load_run_config(REPO / "configs" / "demo.yaml")
     assert cfg.corpus.build["lexicon"]["n_words"] * len(cfg.corpus.build["talkers"]) <= 500
-    assert cfg.train.max_time_s is not None and cfg.train.max_time_s <= 360
+    # the schedule, not the clock, ends training; the time limit is a safety net that fails the stage
+    assert cfg.train.on_time_limit == "error" and cfg.train.max_epochs <= 600
+    assert cfg.train.max_time_s is None or cfg.train.max_time_s >= 900
+    assert cfg.quality.min_accuracy >= 0.8
     assert max(cfg.network.hidden_sizes) <= 256
     preds = [r["predictor"] for r in cfg.brain.simulate["responses"]]
     assert "units" in preds and "envelope" in preds
@@ -45,6 +48,8 @@ def test_runtime_sections_do_not_change_keys(tmp_path):
     c = {**a, "encode": {**a["encode"], "n_components": 3}}
     ka, kc = pipe.keys(strip(a)), pipe.keys(strip(c))
     assert [n for n in ka if ka[n] != kc[n]] == ["encode", "report"]
+    t = {**a, "train": {**a["train"], "max_time_s": 12345.0}}
+    assert pipe.keys(strip(t)) == ka  # a safety net, not a setting of the result
     d = {**a, "probe": {**a["probe"], "cv": 3}}
     kd = pipe.keys(strip(d))
     assert [n for n in ka if ka[n] != kd[n]] == ["probe", "report"]
@@ -66,6 +71,8 @@ def test_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="no response has predictor 'units'"):
         load_run_config(_write(tmp_path, "brain: {simulate: {responses: "
                                          "[{predictor: envelope, sources: [left_auditory]}]}}\n"))
+    with pytest.raises(ConfigError, match="train.on_time_limit: a pipeline's train stage is cached"):
+        load_run_config(_write(tmp_path, "train: {on_time_limit: stop, max_time_s: 10}\n"))
     with pytest.raises(ConfigError, match="brain.simulate: invalid SimulationConfig"):
         load_run_config(_write(tmp_path, "brain: {simulate: {sensors: meg999}}\n"))
 

@@ -29,7 +29,7 @@ TINY = {
               "amp": False},
     "holdout": {"mode": "none"},
     "export": {"streams": {"n_streams": 3, "params": {"n_words": 6}}},
-    "brain": {"n_subjects": 1, "simulate": {
+    "brain": {"n_subjects": 2, "simulate": {
         "sensors": "eeg64", "sfreq": 100.0, "snr_db": 0.0, "noise": {"brain_dipoles": 10},
         "stimuli": {"pre": 0.5, "isi": [0.3, 0.5], "post": 0.5},
         "responses": [{"predictor": "envelope", "sources": ["left_auditory", "right_auditory"]},
@@ -50,7 +50,7 @@ def _write(tmp_path, cfg) -> Path:
 @pytest.mark.timeout(1200)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_tiny_pipeline_end_to_end(tmp_path):
-    from neurorrn.pipeline.run import run_config
+    from neurorrn.pipelines.run import run_config
     from neurorrn.report import SECTIONS
 
     cfg = _write(tmp_path, TINY)
@@ -79,12 +79,12 @@ def test_torchrun_ddp_trains_the_train_stage(tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "neurorrn.pipeline.ddp", str(cfg), "--out", str(out)],
+                           "-m", "neurorrn.pipelines.ddp", str(cfg), "--out", str(out)],
                           capture_output=True, text=True, timeout=1100, env=env, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads(proc.stdout.strip().splitlines()[-1])
     assert meta["epochs"] == 3
-    from neurorrn.pipeline.run import load_run_config
+    from neurorrn.pipelines.run import load_run_config
 
     module, c = load_run_config(cfg)
     keyed = {k: v for k, v in c.model_dump(mode="json").items() if k not in module.RUNTIME_SECTIONS}

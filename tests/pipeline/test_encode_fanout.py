@@ -28,7 +28,7 @@ def experiment(tmp_path_factory):
     from neurorrn.brain import SimulationConfig, load_ground_truth, simulate, synthetic_stimuli
     from neurorrn.store import from_arrays, save_store
     from neurorrn.brain import read_bids
-    from pipelines.earshot_meg.analysis_stages import unit_r2
+    from neurorrn.pipelines.earshot_meg.analysis_stages import unit_r2
 
     tmp = tmp_path_factory.mktemp("enc")
     rng = np.random.default_rng(0)
@@ -63,7 +63,7 @@ def experiment(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def serial(experiment):
-    from pipelines.earshot_meg.tasks import encode_task
+    from neurorrn.pipelines.earshot_meg.tasks import encode_task
 
     tmp, tasks, _ = experiment
     return fan_out(encode_task, tasks, tmp / "serial.zarr", scheduler="serial").load()
@@ -99,7 +99,7 @@ def test_gain_where_units_were_planted(experiment, serial):
 def test_dask_equals_serial_on_the_encoding_task(experiment, serial):
     """Two LocalCluster workers (1 BLAS thread each) against the serial run: equal up to the
     summation order of multithreaded BLAS (bit-identical when the thread counts match)."""
-    from pipelines.earshot_meg.tasks import encode_task
+    from neurorrn.pipelines.earshot_meg.tasks import encode_task
 
     tmp, tasks, _ = experiment
     dist = fan_out(encode_task, tasks, tmp / "dask.zarr", scheduler=None, n_workers=2).load()

@@ -77,6 +77,17 @@ def test_key_depends_on_section_and_inputs_only():
     assert all(k3[n] != k1[n] for n in "abcd")  # a changed: everything downstream changes
 
 
+def test_unkeyed_settings_stay_out_of_the_key():
+    def f(ctx):
+        return {}
+
+    pipe = Pipeline("t", [Stage("a", f, ("train",), unkeyed=("train.max_time_s",)), Stage("b", f, (), ("a",))])
+    k1 = pipe.keys({"train": {"max_epochs": 5, "max_time_s": 10}})
+    assert k1 == pipe.keys({"train": {"max_epochs": 5, "max_time_s": 9999}})
+    assert k1 == pipe.keys({"train": {"max_epochs": 5}})
+    assert k1["a"] != pipe.keys({"train": {"max_epochs": 6, "max_time_s": 10}})["a"]
+
+
 def test_resume_after_crash(tmp_path):
     calls = Counter()
     pipe = _make(calls, fail={"b"})

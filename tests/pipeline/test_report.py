@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from neurorrn.encoding import cluster_test
 from neurorrn.report import SECTIONS, ReportData, build_report, summarize_gain
 from neurorrn.report import figures as F
 
@@ -21,12 +22,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _info(n=32):
-    info = mne.create_info([f"MEG{i:03d}" for i in range(n)], 100.0, "mag")
-    rng = np.random.default_rng(1)
+    """The first ``n`` magnetometers of a Neuromag-306 system (real names and positions)."""
+    info = mne.channels.read_meg_canonical_info("neuromag")
+    info = mne.pick_info(info, mne.pick_types(info, meg="mag")[:n])
     with info._unlock():
-        for i, ch in enumerate(info["chs"]):
-            th, ph = rng.uniform(0, np.pi / 2.2), rng.uniform(0, 2 * np.pi)
-            ch["loc"][:3] = 0.1 * np.array([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)])
+        info["sfreq"] = 100.0
     return info
 
 
@@ -37,9 +37,14 @@ def _data(with_trf=True) -> ReportData:
     lags = np.round(np.arange(-0.05, 0.3, 0.01), 3)
     trf = xr.DataArray(rng.standard_normal((32, 2, lags.size)), dims=("sensor", "feature", "lag"),
                        coords={"sensor": sens, "feature": ["envelope", "units"], "lag": lags})
+    subs = [f"{i:02d}" for i in range(6)]
     base = xr.DataArray(rng.random(32) * 0.1, dims="sensor", coords={"sensor": sens})
     driven = xr.DataArray(np.arange(32) < 8, dims="sensor", coords={"sensor": sens})
     full = base + 0.05 * driven + 0.001 * rng.random(32)
+    subs = [f"{i:02d}" for i in range(6)]
+    share = xr.DataArray(np.tile(driven.values * 0.2, (6, 1)), dims=("subject", "sensor"),
+                         coords={"subject": subs, "sensor": sens})
+    gain = 0.25 * share + 0.005 * rng.standard_normal((6, 32))
     return ReportData(
         title="test report",
         history=pd.DataFrame({"epoch": [1, 2, 3], "loss": [1, 0.5, 0.3], "train_accuracy": [0.1, 0.5, 0.8]}),
@@ -52,8 +57,21 @@ def _data(with_trf=True) -> ReportData:
         probe_accuracy=xr.DataArray(rng.random((2, 20)), dims=("layer", "lag"),
                                     coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}),
         probe_chance=0.1, trf=trf if with_trf else None, trf_features=["units"], info=info,
-        r2_baseline=base, r2_full=full, driven=driven, variance_summary=summarize_gain(base, full, driven),
-        config_yaml="corpus:\n  n_words: 10\n")
+        r2_baseline=base, r2_full=full, driven=driven,
+        variance_summary=summarize_gain((full - base).expand_dims(subject=["01"]), driven),
+        config_yaml="corpus:\n  n_words: 10\n",
+        gain=gain, share=share, gain_clusters={"mag": cluster_test(gain, info=info, tail=1, n_permutations=64)},
+        trf_clusters={"units": cluster_test(
+            (trf.sel(feature="units") + 0.3 * xr.DataArray(rng.standard_normal((6, 32, lags.size)),
+                                                          dims=("subject", "sensor", "lag"))
+             ).assign_coords(subject=subs).transpose("subject", "sensor", "lag"),
+            info=info, n_permutations=64)},
+        trf_truth=trf.sel(feature="envelope").transpose("sensor", "lag") * 2.0, trf_truth_feature="envelope",
+        rsa_nulls={"features": rng.normal(0, 0.1, 200), "human PSI": rng.normal(0, 0.1, 200)},
+        probe_sem=xr.DataArray(np.full((2, 20), 0.03), dims=("layer", "lag"),
+                               coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}), probe_folds=4,
+        quality={"criterion": "time_dependent", "split": "trained", "accuracy": 0.91, "min_accuracy": 0.8,
+                 "passed": True, "message": "time-dependent accuracy on trained tokens 0.910 >= 0.80"})
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +83,9 @@ def test_report_has_every_section(report_file):
     text = report_file.read_text(encoding="utf-8")
     for sec in SECTIONS:
         assert f">{sec}<" in text.replace("&amp;", "&"), sec
-    assert text.count("data:image/png;base64") >= 7  # curves, competitors, PSI, RSA, probes, TRF, variance
+    assert text.count("data:image/png;base64") >= 11  # + TRF vs truth, clusters, per-subject gains
+    for title in ("Recovered TRF vs ground truth", "Gain: cluster permutation test (mag)", "Gain per subject"):
+        assert title in text, title
     assert "could not be drawn" not in text
 
 
@@ -87,19 +107,48 @@ def test_figure_input_errors():
         F.plot_rsa(pd.DataFrame({"comparison": ["x"]}))
 
 
-def test_summarize_gain_separates_groups():
+def test_summarize_gain_tests_across_subjects_not_sensors():
     rng = np.random.default_rng(3)
     sens = [f"s{i}" for i in range(40)]
-    base = xr.DataArray(rng.random(40) * 0.1, dims="sensor", coords={"sensor": sens})
-    driven = xr.DataArray(np.arange(40) < 10, dims="sensor", coords={"sensor": sens})
-    full = base + 0.02 * driven + 0.001 * rng.standard_normal(40)
-    t = summarize_gain(base, full, driven).set_index("group")
-    assert t.loc["driven by model units", "n_sensors"] == 10
-    assert t.loc["driven by model units", "median_gain"] == pytest.approx(0.02, abs=0.003)
-    assert abs(t.loc["not driven", "median_gain"]) < 0.003
-    assert t.loc["driven by model units", "p_gain_gt_0"] < 0.01
-    assert t.loc["driven by model units", "p_driven_gt_other"] < 1e-4
+    subs = [f"{i:02d}" for i in range(6)]
+    driven = xr.DataArray(np.tile(np.arange(40) < 10, (6, 1)), dims=("subject", "sensor"),
+                          coords={"subject": subs, "sensor": sens})
+    gain = 0.02 * driven + 0.004 * rng.standard_normal((6, 40))
+    t = summarize_gain(gain, driven).set_index("group")
+    assert t.loc["driven by model units", "n_subjects"] == 6
+    assert t.loc["driven by model units", "sensors_per_subject"] == 10
+    assert t.loc["driven by model units", "mean_gain"] == pytest.approx(0.02, abs=0.004)
+    assert abs(t.loc["not driven", "mean_gain"]) < 0.004
+    assert t.loc["driven by model units", "p_gain_gt_0"] < 0.001
+    assert t.loc["not driven", "p_gain_gt_0"] > 0.01
+    assert t.loc["driven by model units", "p_driven_gt_not"] < 0.001
+    # one subject: no test can be made (sensors are never the samples)
+    one = summarize_gain(gain.isel(subject=[0]), driven).set_index("group")
+    assert np.isnan(one.loc["driven by model units", "p_gain_gt_0"])
 
+
+def test_rsa_figure_draws_the_null_and_the_exact_p():
+    null = np.linspace(-0.2, 0.2, 99)
+    fig = F.plot_rsa(pd.DataFrame({"comparison": ["a"], "r": [0.15], "p": [0.1]}), {"a": null})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    k = int(np.sum(null >= 0.15))
+    assert f"p = {(1 + k) / 100:.3g}" in labels[0] and f"({k}/99" in labels[0]
+    assert fig.axes[0].collections  # the violin of the null
+
+
+def test_probe_figure_has_error_band_and_chance():
+    acc = xr.DataArray([0.2, 0.5, 0.4], dims="lag", coords={"lag": [0.0, 0.1, 0.2]})
+    fig = F.plot_probe_accuracy(acc, 0.1, sem=acc * 0 + 0.05, n_folds=4)
+    ax = fig.axes[0]
+    assert ax.collections  # fill_between band
+    labels = ax.get_legend_handles_labels()[1]
+    assert "chance (0.100)" in labels and "± 1 s.e.m. over 4 folds" in labels
+    assert ax.get_ylabel() == "accuracy (proportion correct)"
+
+
+#: What a reader must find besides the sections (the issue's list for the demo report).
+FIGURE_TITLES = ["Quality gate", "Recovered TRF vs ground truth", "TRF clusters: units", "Gain: cluster permutation test (mag)",
+                 "Gain per subject", "Gain by sensor group", "RSA", "Probe accuracy over time"]
 
 _CHECK_JS = """
 <script>
@@ -130,7 +179,7 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     text = report_file.read_text(encoding="utf-8")
     head, sep, tail = text.rpartition("</body>")  # the last one: mne's scripts contain the string too
     assert sep, "the report has no </body>"
-    page.write_text(head + _CHECK_JS % json.dumps(list(SECTIONS)) + sep + tail, encoding="utf-8")
+    page.write_text(head + _CHECK_JS % json.dumps(list(SECTIONS) + FIGURE_TITLES) + sep + tail, encoding="utf-8")
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
@@ -145,5 +194,16 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     payload = json.loads(re.search(r"NEURORRN-CHECK (\{.*\})", check[0]).group(1).replace('\\"', '"'))
     hidden = [s for s, ok in payload["shown"].items() if not ok]
     assert not hidden, f"sections not visible: {hidden}"
-    assert payload["images"] >= 7
+    assert payload["images"] >= 11
     assert "<html" in proc.stdout and "Explained variance" in proc.stdout
+    assert "Quality gate PASSED" in proc.stdout and "Sensors are not treated as independent samples" in proc.stdout
+
+
+def test_failed_quality_gate_is_shown_first(tmp_path):
+    gate = {"criterion": "time_dependent", "split": "trained", "accuracy": 0.0, "min_accuracy": 0.8,
+            "passed": False, "message": "below the configured 0.80"}
+    text = build_report(ReportData(title="t", quality=gate), tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Quality gate FAILED" in text and "alert-danger" in text
+    assert text.index("Quality gate FAILED") < text.index("Training: not computed")
+    ok = build_report(_data(), tmp_path / "ok.html").read_text(encoding="utf-8")
+    assert "Quality gate PASSED" in ok and "<strong>0.910</strong>" in ok

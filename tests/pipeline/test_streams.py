@@ -8,7 +8,7 @@ import pytest
 from scipy.io import wavfile
 
 from neurorrn.speech import Corpus
-from pipelines.earshot_meg.streams import make_corpus_streams, write_streams
+from neurorrn.pipelines.earshot_meg.streams import make_corpus_streams, write_streams
 
 
 @pytest.fixture

@@ -11,39 +11,43 @@ from neurorrn.zoo.attractor import (
 )
 
 
-@pytest.fixture(scope="module")
-def model():
+#: Networks trained in the default tests.  The per-network error pattern comes out of 3000 noisy
+#: Adam steps whose result depends on the CPU's matrix-multiply code path (AVX-512, AVX2 ... give
+#: different networks), so the tests assert the published signature over several networks with
+#: a binomial slack, never one network's numbers.
+SEEDS = (0, 1, 2)
+
+
+def _fit(**kw):
     import torch
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)       # tiny matrices: one thread is fastest, and robust on a busy machine
     try:
-        yield DeepDyslexiaModel(random_state=0).fit()
+        return DeepDyslexiaModel(**kw).fit()
     finally:
         torch.set_num_threads(n)
 
 
-def test_intact_net_names_every_word_and_settles(model):
-    assert len(model.words_) == 40
-    np.testing.assert_array_equal(model.name(), np.arange(40))
-    s, _ = model.settle()
-    # the sememes move toward the target over ticks
-    err = np.abs(s - model.sem_[:, None]).mean((0, 2))
-    assert err[-1] < err[0] and err[-1] < 0.1
+@pytest.fixture(scope="module")
+def nets():
+    return [_fit(random_state=seed) for seed in SEEDS]
 
 
-# Measured with random_state=0, the calibrated proportions and 100 lesions per proportion
-# (seed 1): each error type's share of the errors, and the per-trial mixed rate.
-MEASURED = {
-    "orth_inter": {"props": (0.4, 0.5, 0.55), "semantic": 0.366, "visual": 0.196, "mixed": 0.055,
-                   "mixed_per_trial": 0.0107},
-    "inter_sem": {"props": (0.25, 0.35, 0.45), "semantic": 0.432, "visual": 0.172, "mixed": 0.070,
-                  "mixed_per_trial": 0.0130},
-    "sem_clean": {"props": (0.15, 0.2, 0.25), "semantic": 0.559, "visual": 0.101, "mixed": 0.119,
-                  "mixed_per_trial": 0.0173},
-    "clean_sem": {"props": (0.2, 0.25, 0.3), "semantic": 0.659, "visual": 0.097, "mixed": 0.092,
-                  "mixed_per_trial": 0.0107},
-}
+@pytest.fixture(scope="module")
+def model(nets):
+    return nets[0]
+
+
+def test_intact_nets_name_every_word_and_settle(nets):
+    # measured: every network of seeds 0-11 names all 40 words, on AVX-512 and AVX2 code paths
+    for m in nets:
+        assert len(m.words_) == 40
+        np.testing.assert_array_equal(m.name(), np.arange(40))
+        s, _ = m.settle()
+        # the sememes move toward the target over ticks (measured last-tick error 0.01-0.03)
+        err = np.abs(s - m.sem_[:, None]).mean((0, 2))
+        assert err[-1] < err[0] and err[-1] < 0.1
 
 
 def _meets_criteria(s, chance):
@@ -62,89 +66,62 @@ def test_chance_rates_from_random_pairs(model):
     assert sum(chance.values()) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("pathway", PATHWAYS)
-def test_lesions_in_every_pathway_give_semantic_visual_and_mixed_errors(model, pathway):
-    chance = model.chance_rates()
-    props = model.calibrate_lesions(pathway)
-    assert props == pytest.approx(MEASURED[pathway]["props"], abs=0.051)
-    counts = model.lesion_sweep(pathway, props, n_lesions=100, random_state=1)
-    s = error_summary(counts, chance)
-    assert s["n_trials"] == 3 * 100 * 40
-    assert s["n_errors"] >= 1000
-    for kind in ("semantic", "visual", "mixed"):
-        assert s["rate"][kind] > 1.5 * chance[kind], kind
-        assert s["rate"][kind] == pytest.approx(MEASURED[pathway][kind], abs=0.05), kind
-    # mixed errors per trial exceed P(semantically related error) * P(visually related error)
-    assert s["per_trial"]["mixed"] > 2 * s["mixed_if_independent"]
-    assert s["per_trial"]["mixed"] == pytest.approx(MEASURED[pathway]["mixed_per_trial"], rel=0.3)
-    # and exceed chance by more than either pure type does (observed / chance ratios)
-    assert s["mixed_test"]
-    # the strict form (independence among the errors) is not met: documented, pinned here
-    assert s["rate"]["mixed"] < s["mixed_if_independent_among_errors"]
+# How many of the 12 network x pathway cases must meet every criterion.  Measured per-case rate:
+# calibrated lesions (100 per proportion) 44/48 over seeds 0-11 and 29/32 over seeds 0-7; the
+# same 24/24 for seeds 0-5 with MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
+# ATEN_CPU_CAPABILITY=avx2; fixed LESION_PROPORTIONS (30 per proportion) 14/16 over seeds 0-3.
+# The failures are mostly clean_sem lesions with visual errors below 1.15 x chance, or
+# orth_inter lesions with few semantic errors.  With a per-case rate of 0.9, P(fewer than 8 of
+# 12) = 0.004; a net without the attractor's error pattern meets none.
+MIN_CASES = 8
+# Visual + mixed errors after heavy cleanup lesions of a net trained without input decay
+# (3 x 20 lesions x 40 words): measured 0, 14, 0, 0 for seeds 0-3 (the decayed nets give about
+# a hundred in the same sweep).
+NODECAY_MAX_VISUAL = 30
 
 
-def test_fixed_lesion_proportions_also_give_the_pattern(model):
-    """LESION_PROPORTIONS (typical calibrated values) give the same pattern on the default net."""
-    chance = model.chance_rates()
-    for pathway in PATHWAYS:
-        s = error_summary(model.lesion_sweep(pathway, n_lesions=30, random_state=3), chance)
-        assert _meets_criteria(s, chance), pathway
-
-
-def test_other_networks_give_the_pattern_too():
-    """Not only seed 0: two more networks (seeds 1 and 2; over seeds 0-11, 44 of 48 network x
-    pathway cases met) name every word and give the pattern after lesions of every pathway."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        nets = [DeepDyslexiaModel(random_state=seed).fit() for seed in (1, 2)]
-    finally:
-        torch.set_num_threads(n)
+@pytest.mark.parametrize("proportions", ["calibrated", None])
+def test_lesions_anywhere_give_semantic_visual_and_mixed_errors(nets, proportions):
+    """H&S 1991: lesions of every pathway give semantic, visual and mixed errors above chance,
+    mixed errors above the product of the separate rates; asserted over 3 networks x 4
+    pathways with a binomial slack (``MIN_CASES``), with the calibrated severities and with the
+    fixed ``LESION_PROPORTIONS``."""
+    met, n_errors = [], []
     for m in nets:
-        np.testing.assert_array_equal(m.name(), np.arange(40))
         chance = m.chance_rates()
         for pathway in PATHWAYS:
-            s = error_summary(m.lesion_sweep(pathway, "calibrated", n_lesions=40, random_state=1), chance)
-            assert _meets_criteria(s, chance), (m.random_state, pathway)
+            counts = m.lesion_sweep(pathway, proportions, n_lesions=40, random_state=1)
+            s = error_summary(counts, chance)
+            assert s["n_trials"] == 3 * 40 * 40
+            n_errors.append(s["n_errors"])
+            met.append(_meets_criteria(s, chance))
+    # the lesions leave the nets partly correct and make many errors (measured >= 600 per case)
+    assert min(n_errors) >= 200, n_errors
+    assert sum(met) >= MIN_CASES, met
 
 
-def test_without_input_decay_cleanup_lesions_give_no_visual_errors():
+def test_without_input_decay_cleanup_lesions_give_few_visual_errors():
     """The smooth feed-forward mapping is what gives visual errors after cleanup lesions."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        m = DeepDyslexiaModel(input_decay=0.0, n_epochs=600, random_state=0).fit()
-    finally:
-        torch.set_num_threads(n)
+    m = _fit(input_decay=0.0, n_epochs=600, random_state=0)
     np.testing.assert_array_equal(m.name(), np.arange(40))
     counts = m.lesion_sweep("clean_sem", (0.3, 0.5, 0.7), n_lesions=20, random_state=1)
-    assert counts["visual"] + counts["mixed"] <= 2
+    assert counts["visual"] + counts["mixed"] <= NODECAY_MAX_VISUAL
 
 
 @pytest.mark.slow
 def test_twelve_networks():
     """Seeds 0-11, calibrated lesions, 100 per proportion: every net names all 40 words and at
-    least 44 of the 48 network x pathway cases meet every criterion (measured: 44)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+    least 38 of the 48 network x pathway cases meet every criterion (measured: 44 on AVX-512;
+    with a per-case rate of 0.9, P(< 38 of 48) = 0.006)."""
     met = 0
-    try:
-        for seed in range(12):
-            m = DeepDyslexiaModel(random_state=seed).fit()
-            np.testing.assert_array_equal(m.name(), np.arange(40))
-            chance = m.chance_rates()
-            for pathway in PATHWAYS:
-                counts = m.lesion_sweep(pathway, "calibrated", n_lesions=100, random_state=1)
-                met += _meets_criteria(error_summary(counts, chance), chance)
-    finally:
-        torch.set_num_threads(n)
-    assert met >= 44
+    for seed in range(12):
+        m = _fit(random_state=seed)
+        np.testing.assert_array_equal(m.name(), np.arange(40))
+        chance = m.chance_rates()
+        for pathway in PATHWAYS:
+            counts = m.lesion_sweep(pathway, "calibrated", n_lesions=100, random_state=1)
+            met += _meets_criteria(error_summary(counts, chance), chance)
+    assert met >= 38
 
 
 def test_error_summary_products():
@@ -187,3 +164,22 @@ def test_lesion_is_undone_and_helpers(model):
     np.testing.assert_array_equal(respond(np.array([[1, 0.1, 0], [1, 1, 0]]), t), [0, -1])
     assert sum(len(v) for v in HS_WORDS.values()) == 40
     validate_store(model.to_store())
+
+
+def test_subject_and_demo(model):
+    from neurorrn.zoo.attractor import AttractorSubject, demo
+
+    sub = AttractorSubject(model)
+    ds = sub.record(["cat", "dog", model.orth_[0]], ["cat", "dog", "first"])
+    validate_store(ds)
+    assert ds.attrs["time_unit"] == "step" and ds.sizes["time"] == model.n_ticks
+    s, c = model.settle()
+    np.testing.assert_allclose(ds["activation"].sel(stimulus="cat").values[:, :68],
+                               s[model.words_.index("cat")], atol=1e-6)
+    with pytest.raises(ValueError, match="unknown word 'zzz'"):
+        sub.run_one("zzz")
+    res = demo(n_epochs=200, n_lesions=2, n_nets=1, proportions=None)
+    summary = res["summary"]
+    assert summary["verdict"] in ("reproduced", "approximate", "not reproduced")
+    assert set(summary["published"]) <= set(summary["ours"]) and summary["seeds"] == [0]
+    validate_store(res["store"])

@@ -64,7 +64,25 @@ def test_errors_and_demo():
         net.recall(np.ones((1, 5)))
     with pytest.raises(ValueError, match="Invalid value for mode"):
         net.recall(np.ones((1, 10)), mode="asynch")
-    res = demo(n_units=100, n_patterns=5)
+    res = demo(n_units=400, alphas=(0.05, 0.10, 0.138, 0.25), n_test=4, n_cue_units=100, n_cue_patterns=5)
     validate_store(res["store"])
     assert res["store"].attrs["time_unit"] == "step"
-    assert min(res["summary"]["final_overlap"]) > 0.9
+    s = res["summary"]
+    assert min(s["final_overlap"]) > 0.9
+    assert s["ours"]["overlap_at_0.10"] >= 0.99 and s["checks"]["retrieval"]
+    assert s["verdict"] in ("reproduced", "approximate")
+    with pytest.raises(ValueError, match="alphas must be"):
+        demo(alphas=())
+
+
+def test_subject_records_recall():
+    from neurorrn.zoo.hopfield import HopfieldSubject
+
+    x = random_patterns(3, 50, 0)
+    sub = HopfieldSubject(HopfieldNetwork(random_state=0).fit(x))
+    cue = x[0].copy()
+    cue[:5] *= -1
+    ds = sub.record([cue, x[1]], ["noisy0", "clean1"])
+    validate_store(ds)
+    assert ds.attrs["time_unit"] == "step" and ds.sizes["unit"] == 50
+    np.testing.assert_array_equal(ds["activation"].sel(stimulus="clean1").isel(time=0), x[1])

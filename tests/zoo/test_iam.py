@@ -74,3 +74,18 @@ def test_errors_and_store(model):
     validate_store(ds)
     assert list(ds.stimulus.values) == ["work#0", "work#1"]
     assert ds.attrs["time_unit"] == "cycle" and ds.sizes["unit"] == 104 + len(model.words)
+
+
+def test_subject_and_demo(model):
+    from neurorrn.zoo.iam import IASubject, demo
+
+    ds = IASubject(model, n_cycles=6).record(["work", "wor[kr]"], ["work", "ambiguous"])
+    validate_store(ds)
+    assert ds.attrs["time_unit"] == "cycle" and ds.sizes["time"] == 6
+    assert ds.sizes["unit"] == 104 + len(model.words)
+    res = demo(n_cycles=30, n_trials=12)
+    s = res["summary"]
+    assert s["ours"]["word_winner"] == "work" and s["checks"]["k_over_r"]
+    assert s["verdict"] in ("reproduced", "approximate")
+    validate_store(res["store"])
+    assert len(res["figure"].axes) == 3

@@ -85,8 +85,8 @@ def test_zoo_list_and_run(tmp_path):
     assert res.exit_code == 0
     for name in ("trace", "iam", "hopfield", "boltzmann", "attractor", "triangle"):
         assert name in res.output
-    res = CliRunner().invoke(app, ["zoo", "run", "hopfield", "--out", str(tmp_path), "--set", "n_units=60",
-                                   "--set", "n_patterns=3"])
+    res = CliRunner().invoke(app, ["zoo", "run", "hopfield", "--out", str(tmp_path), "--set", "n_units=100",
+                                   "--set", "alphas=[0.05]", "--set", "n_cue_units=60", "--set", "n_cue_patterns=3"])
     assert res.exit_code == 0, res.output
     with open_store(tmp_path / "hopfield.nc") as ds:
         assert ds.attrs["time_unit"] == "step"

@@ -62,7 +62,8 @@ def _log10(x):
     return np.log(x) * _LOG10E
 
 
-def make_input(string: str, params: TraceParams | None = None, noise: np.ndarray | None = None) -> np.ndarray:
+def make_input(string: str, params: TraceParams | None = None, noise: np.ndarray | None = None,
+               mix: dict | None = None) -> np.ndarray:
     """Build jTRACE's pseudo-spectral input for a phoneme string.
 
     Parameters
@@ -72,6 +73,11 @@ def make_input(string: str, params: TraceParams | None = None, noise: np.ndarray
     params : TraceParams, optional
     noise : array of shape (63, f_slices), optional
         Added before clipping (input noise).
+    mix : dict, optional
+        ``{position: (other_phoneme, weight)}``: the phoneme at that position of ``string`` gets
+        the feature pattern ``(1 − weight)·own + weight·other`` (an ambiguous phoneme between
+        the two, as jTRACE's phoneme editor makes them for Ganong and restoration
+        simulations); see :func:`~neurorrn.zoo.trace.ambiguous_input`.
 
     Returns
     -------
@@ -87,12 +93,23 @@ def make_input(string: str, params: TraceParams | None = None, noise: np.ndarray
     d = np.arange(-p.spread + 1, p.spread)
     ramp_hi = p.max - (p.max - floor) * np.abs(d) / p.spread  # value at offset d, for peak 1
     centre = p.delta_input
-    for ch in string:
+    mix = {} if mix is None else dict(mix)
+    for pos, spec in mix.items():
+        if not (isinstance(pos, (int, np.integer)) and 0 <= pos < len(string)):
+            raise ValueError(f"mix position {pos!r} is not a position of the input {string!r} (0..{len(string) - 1})")
+        if not (isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] in PHONEMES
+                and np.isfinite(spec[1]) and 0 <= spec[1] <= 1):
+            raise ValueError(f"mix[{pos}] must be (phoneme, weight in [0, 1]) with a phoneme of {''.join(PHONEMES)}, "
+                             f"got {spec!r}")
+    for k, ch in enumerate(string):
         if centre >= fs:
             break
         t = centre + d
         ok = (t >= 0) & (t < fs)
         peak = defs[PHONEMES.index(ch)]
+        if k in mix:
+            other, w = mix[k]
+            peak = (1.0 - w) * peak + w * defs[PHONEMES.index(other)]
         out[:, t[ok]] += peak[:, None] * ramp_hi[ok][None, :]
         centre += p.delta_input
     if noise is not None:

@@ -38,7 +38,7 @@ class StreamSection(ConfigModel):
     ``n_streams`` streams are made with seeds ``random_state + i``.
     """
 
-    n_streams: int = 4
+    n_streams: int = Field(4, ge=1)
     params: dict[str, Any] = {}
     random_state: int = 0
 
@@ -54,7 +54,7 @@ class ExportSection(ConfigModel):
     components: list[str] = ["h"]
     stimuli: Literal["streams", "dataset"] = "streams"
     streams: StreamSection = StreamSection()
-    batch_size: int = 64
+    batch_size: int = Field(64, ge=1)
 
 
 class DatasetSection(ConfigModel):
@@ -106,34 +106,54 @@ class EncodeSection(ConfigModel):
     the largest within one standard error of it (``1se``: smoother TRFs).
     """
 
-    sfreq: float = 100.0
+    sfreq: float = Field(100.0, gt=0)
     band: tuple[float, float] = (0.5, 20.0)
     tmin: float = -0.1
     tmax: float = 0.5
     alphas: list[float] | None = None
-    cv: int = 5
+    cv: int = Field(5, ge=2)
     baseline: list[Literal["envelope", "onsets", "hilbert_envelope", "hilbert_onsets", "gammatone"]] = [
         "envelope", "onsets", "gammatone"]
-    gammatone_bands: int = 8
+    gammatone_bands: int = Field(8, ge=1)
     units_kind: Literal["units", "pca", "magnitude", "change", "kmeans"] = "pca"
-    n_components: int = 4
+    n_components: int = Field(4, ge=1)
     layers: list[str] | None = None
     banded: bool = False
     alpha_rule: Literal["best", "1se"] = "1se"
 
 
 class ProbeSection(ConfigModel):
-    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014)."""
+    """Hidden-unit analyses on the isolated-token store (Magnuson et al. 2020; Mesgarani 2014).
+
+    ``psi_threshold`` is the PSI/FSI criterion c (a unit is selective for phone p over q when its
+    mean |h| to p exceeds that to q by more than c; EARSHOT sweeps c over 0-0.5).  The default 0.1
+    keeps only differences a tenth of the tanh range; at c = 0 every unit with any difference
+    between its means counts as selective, so the maps would show every unit.
+    """
 
     window: tuple[float, float] = (0.05, 0.15)
-    psi_threshold: float = 0.0
+    psi_threshold: float = Field(0.1, ge=0.0, le=0.5)
     lags: tuple[float, float, float] = (-0.1, 0.5, 0.05)
-    cv: int = 5
+    cv: int = Field(5, ge=2)
     reference_rdm: str | None = None
-    n_permutations: int = 1000
+    n_permutations: int = Field(1000, ge=0)
     estimator: Literal["logistic", "ridge"] = "logistic"
     layers: list[str] | None = None
     random_state: int = 0
+
+
+class QualitySection(ConfigModel):
+    """The quality gate on the trained network, checked by the ``evaluate`` stage.
+
+    The network should recognise at least ``min_accuracy`` of the ``split`` tokens by
+    ``criterion`` (EARSHOT's ``time_dependent``, ``relative`` or ``absolute``).  Below it every
+    later result describes a network that has not learned its task: the run says so in the log
+    (a WARNING) and at the top of the report, and ``neurorrn run --strict`` stops with an error.
+    """
+
+    criterion: Literal["time_dependent", "relative", "absolute"] = "time_dependent"
+    split: Literal["trained", "excluded_word", "excluded_talker", "all"] = "trained"
+    min_accuracy: float = Field(0.8, ge=0.0, le=1.0)
 
 
 class ReportSection(ConfigModel):
@@ -148,8 +168,8 @@ class DistributedSection(ConfigModel):
     ``"local"`` (a LocalCluster of ``n_workers``) or a dask scheduler address."""
 
     scheduler: str = "serial"
-    n_workers: int = 2
-    threads_per_worker: int = 1
+    n_workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
 
 
 class RunConfig(ConfigModel):
@@ -169,6 +189,7 @@ class RunConfig(ConfigModel):
     train: TrainConfig = TrainConfig()
     holdout: HoldoutSection = HoldoutSection()
     evaluation: EvaluationSection = EvaluationSection()
+    quality: QualitySection = QualitySection()
     export: ExportSection = ExportSection()
     brain: BrainSection = BrainSection()
     encode: EncodeSection = EncodeSection()
@@ -181,6 +202,9 @@ def validate_sections(cfg: "RunConfig") -> None:
     """Validate the sections that other subsystems own, before anything runs (fail fast)."""
     from neurorrn.config import ConfigError
 
+    if cfg.train.on_time_limit != "error":
+        raise ConfigError("train.on_time_limit: a pipeline's train stage is cached, so it must not keep a model "
+                          "cut short by the wall clock; use 'error' (the default) and size train.max_epochs")
     if cfg.corpus.build is not None:
         from neurorrn.speech import CorpusConfig
 

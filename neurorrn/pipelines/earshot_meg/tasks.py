@@ -323,8 +323,10 @@ def probe_task(task: dict) -> xr.Dataset:
 
     Returns
     -------
-    Dataset with ``probe_accuracy`` (lag), ``probe_chance`` (scalar), ``rsa_r`` and ``rsa_p``
-    (comparison), ``n_selective`` (scalar: units with PSI > 0 for some phone).  The PSI and FSI
+    Dataset with ``probe_accuracy`` (lag, mean over folds), ``probe_sem`` (lag, its standard error
+    over the ``probe_folds`` folds), ``probe_chance`` (scalar), ``rsa_r``, ``rsa_p`` (comparison) and
+    ``rsa_null`` (comparison, permutation: the label-permutation null), ``n_selective`` (scalar:
+    units with PSI > 0 for some phone).  The PSI and FSI
     maps (unit, phone) / (unit, feature) at the chosen criterion go to ``side_dir``.
     """
     from neurorrn.probing import probes, rsa
@@ -354,7 +356,8 @@ def probe_task(task: dict) -> xr.Dataset:
     ps.drop_vars([c for c in ps.coords if c not in ps.dims]).to_netcdf(side / f"psi_{tag}.nc", engine="h5netcdf")
     fs.drop_vars([c for c in fs.coords if c not in fs.dims]).to_netcdf(side / f"fsi_{tag}.nc", engine="h5netcdf")
     # RSA: phone RDM of the PSI map against the feature-table RDM (and a reference RDM, if given)
-    comps, rs, pvals = [], [], []
+    comps, rs, pvals, nulls = [], [], [], []
+    n_perm = int(task["n_permutations"])
     varying = ps.isel(phone=np.flatnonzero(np.ptp(ps.values, axis=0) > 0)) if ps.sizes["unit"] > 1 else ps
     keep = [p for p in phones if p in varying["phone"].values and np.ptp(ps.sel(phone=p).values) > 0]
     refs = {"feature table": rsa.feature_rdm("correlation", phones=keep)}
@@ -363,19 +366,23 @@ def probe_task(task: dict) -> xr.Dataset:
     for name, ref in refs.items():
         try:
             model_rdm = rsa.rdm(ps.sel(phone=keep), "phone", "correlation")
-            res = rsa.permutation_test(model_rdm, ref, "pearson", int(task["n_permutations"]), random_state=seed)
-            comps.append(name), rs.append(res.r), pvals.append(res.pvalue)
+            res = rsa.permutation_test(model_rdm, ref, "pearson", n_perm, random_state=seed)
+            comps.append(name), rs.append(res.r), pvals.append(res.pvalue), nulls.append(np.asarray(res.null, float))
         except ValueError as err:
             logger.warning("probe %s: RSA against %s skipped: %s", tag, name, err)
-            comps.append(name), rs.append(np.nan), pvals.append(np.nan)
+            comps.append(name), rs.append(np.nan), pvals.append(np.nan), nulls.append(np.full(n_perm, np.nan))
     start, stop, step = task["lags"]
     lags = np.round(np.arange(start, stop + step / 2, step), 6)
     epochs = phone_epochs(store, lags=lags, layer=layer, phones=phones)
     pr = probes.probe_over_time(epochs, "phone", group_by="word", n_splits=int(task["cv"]), random_state=seed,
                                 estimator=task.get("estimator", "logistic"))
+    folds = pr["score"].transpose("lag", ...).values
+    sem = np.nanstd(folds, axis=1, ddof=1) / np.sqrt(np.sum(np.isfinite(folds), axis=1))
     return xr.Dataset({"probe_accuracy": ("lag", pr["mean"].values), "probe_chance": float(pr["chance"]),
+                       "probe_sem": ("lag", sem), "probe_folds": int(folds.shape[1]),
                        "rsa_r": ("comparison", np.asarray(rs, float)),
                        "rsa_p": ("comparison", np.asarray(pvals, float)),
+                       "rsa_null": (("comparison", "permutation"), np.stack(nulls)),
                        "n_selective": int((ps.values > 0).any(1).sum())},
                       coords={"lag": pr["lag"].values, "comparison": comps})
 

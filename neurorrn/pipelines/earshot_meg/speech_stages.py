@@ -85,7 +85,7 @@ def train_stage(ctx) -> dict:
 
     Checkpoints go to the stage's persistent work folder, so a crashed or interrupted run resumes
     from the last checkpoint instead of starting over (and a model trained there under torchrun,
-    :mod:`neurorrn.pipeline.ddp`, is picked up finished).
+    :mod:`neurorrn.pipelines.ddp`, is picked up finished).
     """
     cfg = _cfg(ctx)
     summary = train_in(cfg, _corpus(ctx), ctx.inputs["features"].path / "features.nc", ctx.work)
@@ -94,7 +94,7 @@ def train_stage(ctx) -> dict:
         if src.exists():
             src.replace(ctx.out / name)
     return {"accuracy": summary["accuracy"], "epochs": summary["epochs"], "steps": summary["steps"],
-            "train_time_s": summary["train_time_s"], "chance": summary["chance"]}
+            "chance": summary["chance"]}
 
 
 def train_in(cfg: RunConfig, corpus, features_path, work) -> dict:
@@ -135,17 +135,27 @@ def evaluate_stage(ctx) -> dict:
         ds["recognized"] = ds["recognized"].astype(bool)
     acc = accuracy(ds)
     rt = mean_rt(ds)
+    frame_ms = 1000.0 / float(ds.attrs.get("frame_rate", 100.0))
     rows = []
     for s in acc["split"].values:
         n = ds.sizes["stimulus"] if s == "all" else int((ds["split"].values == s).sum())
         row = {"items": str(s), "n_tokens": int(n)}
         for c in acc["criterion"].values:
             row[f"accuracy ({c})"] = float(acc.sel(split=s, criterion=c))
-        row["mean RT (frames, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent"))
+        row["mean RT (ms, time-dependent)"] = float(rt.sel(split=s, criterion="time_dependent")) * frame_ms
         rows.append(row)
     table = pd.DataFrame(rows)
     table.to_csv(ctx.out / "accuracy.csv", index=False)
-    meta = {"accuracy": table.to_dict(orient="records")}
+    gate = quality_gate(acc, _cfg(ctx).quality)
+    if not gate["passed"]:
+        logger.warning("QUALITY GATE FAILED: %s", gate["message"])
+        if ctx.options.get("strict"):
+            from neurorrn.pipeline.engine import PipelineError
+
+            raise PipelineError(f"quality gate (--strict): {gate['message']}")
+    else:
+        logger.info("quality gate passed: %s", gate["message"])
+    meta = {"accuracy": table.to_dict(orient="records"), "quality_gate": gate}
     if "cs" in ds:
         split = "trained" if "trained" in set(ds["split"].values) else None
         try:
@@ -158,6 +168,27 @@ def evaluate_stage(ctx) -> dict:
             peak = tc["mean"].max("time")
             meta["competitor_peaks"] = {str(c): float(v) for c, v in zip(peak["category"].values, peak.values)}
     return meta
+
+
+def quality_gate(acc, quality) -> dict:
+    """The gate's verdict for an accuracy table (``criterion`` × ``split``) and a
+    :class:`~.config.QualitySection`: ``accuracy``, ``min_accuracy``, ``passed``, ``message``."""
+    splits = [str(s) for s in acc["split"].values]
+    if quality.split not in splits:
+        return {"criterion": quality.criterion, "split": quality.split, "accuracy": None,
+                "min_accuracy": quality.min_accuracy, "passed": False,
+                "message": f"no {quality.split!r} tokens were evaluated (item sets: {', '.join(splits)})"}
+    value = round(float(acc.sel(split=quality.split, criterion=quality.criterion)), 4)
+    passed = bool(value >= quality.min_accuracy)
+    what = f"{quality.criterion.replace('_', '-')} accuracy on {quality.split.replace('_', ' ')} tokens"
+    if passed:
+        msg = f"{what} {value:.3f} >= {quality.min_accuracy:.2f}"
+    else:
+        msg = (f"{what} is {value:.3f}, below the configured {quality.min_accuracy:.2f} "
+               "(quality.min_accuracy): the network has not learned its words, so its hidden units and every "
+               "analysis of them describe an untrained model; train longer (train.max_epochs) or check the data")
+    return {"criterion": quality.criterion, "split": quality.split, "accuracy": value,
+            "min_accuracy": quality.min_accuracy, "passed": passed, "message": msg}
 
 
 # ----------------------------------------------------------------------------------- export
@@ -226,4 +257,4 @@ def stage_summary(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["corpus_stage", "features_stage", "train_stage", "evaluate_stage", "export_stage", "stage_summary"]
+__all__ = ["corpus_stage", "features_stage", "train_stage", "evaluate_stage", "export_stage", "quality_gate", "stage_summary"]

@@ -2,8 +2,8 @@
 
 Launch with torchrun; every rank runs this module::
 
-    torchrun --standalone --nproc_per_node=4 -m neurorrn.pipeline.ddp configs/brodbeck2025.yaml
-    torchrun --standalone --nproc_per_node=2 -m neurorrn.pipeline.ddp configs/demo.yaml --out /tmp/x  # CPU: gloo
+    torchrun --standalone --nproc_per_node=4 -m neurorrn.pipelines.ddp configs/brodbeck2025.yaml
+    torchrun --standalone --nproc_per_node=2 -m neurorrn.pipelines.ddp configs/demo.yaml --out /tmp/x  # CPU: gloo
 
 1. rank 0 runs the stages ``train`` needs (``corpus``, ``features``) through the engine (cached);
 2. every rank trains in the ``train`` stage's persistent work folder
@@ -29,7 +29,7 @@ def train_distributed(config, out_dir=None) -> dict:
     import torch.distributed as dist
 
     from ..models.training import init_distributed
-    from .engine import COMPLETE, StageResult
+    from ..pipeline.engine import COMPLETE, StageResult
     from .run import load_run_config, run_config
 
     rank, world = init_distributed()
@@ -71,7 +71,7 @@ def train_distributed(config, out_dir=None) -> dict:
 
 
 def main(argv=None) -> None:  # pragma: no cover - exercised through torchrun in the tests
-    p = argparse.ArgumentParser(prog="python -m neurorrn.pipeline.ddp", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m neurorrn.pipelines.ddp", description=__doc__.split("\n")[0])
     p.add_argument("config")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)

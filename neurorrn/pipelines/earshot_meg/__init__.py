@@ -30,8 +30,9 @@ def build_pipeline() -> Pipeline:
     return Pipeline("earshot_meg", [
         Stage("corpus", corpus_stage, ("corpus",), description="synthesize (or check) the training corpus"),
         Stage("features", features_stage, ("features",), ("corpus",), description="acoustic features"),
-        Stage("train", train_stage, TRAIN_SECTIONS, ("corpus", "features"), description="train the network"),
-        Stage("evaluate", evaluate_stage, (), ("train",), version="2",
+        Stage("train", train_stage, TRAIN_SECTIONS, ("corpus", "features"), description="train the network",
+              unkeyed=("train.max_time_s",)),
+        Stage("evaluate", evaluate_stage, ("quality",), ("train",), version="3",
               description="recognition accuracy, competitors"),
         Stage("export", export_stage, ("export",), ("corpus", "train"),
               description="hidden units of corpus tokens and experiment stimuli"),
