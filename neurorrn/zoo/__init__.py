@@ -113,8 +113,4 @@ for _module, _attr in _EXTRA_REGISTRIES:
         for _name, _func in getattr(importlib.import_module(_module), _attr, {}).items():
             register(_name, _func)
 
-if importlib.util.find_spec("neurorrn.zoo._registry_history") is not None:
-    for _name, _func in importlib.import_module("neurorrn.zoo._registry_history").HISTORY_REGISTRY.items():
-        register(_name, _func)
-
 __all__ = ["REGISTRY", "get_simulation", "register"]
