@@ -84,7 +84,8 @@ class ReservoirSubject(ModelSubject):
     """A random tanh recurrent network on the log spectrogram, with a linear phone readout.
 
     ``h_t = tanh(W h_{t-1} + U x_t)`` (``W`` random with spectral radius ``spectral_radius``;
-    ``random_state`` draws ``W``, ``U`` and the initial readout) and ``y_t = R h_t``.  Untrained,
+    ``random_state`` draws ``W``, ``U`` and the initial readout) and phone posteriors
+    ``y_t = softmax(gain · R h_t)`` (``gain = 0``: the linear readout ``R h_t``).  Untrained,
     ``R`` is random; :meth:`fit_readout` trains it by ridge regression to the phone labels of
     aligned stimuli (an echo-state phone recogniser).  So ``ReservoirSubject(random_state=s)`` is
     "an untrained copy" of the same model after :meth:`fit_readout`.  Output layers
@@ -94,7 +95,7 @@ class ReservoirSubject(ModelSubject):
     time_unit = "s"
 
     def __init__(self, n_units: int = 64, n_outputs: int = 12, n_bands: int = 16, spectral_radius: float = 0.9,
-                 input_scale: float = 0.5, frame_rate: float = 100.0, random_state=0):
+                 input_scale: float = 0.5, gain: float = 10.0, frame_rate: float = 100.0, random_state=0):
         validate_type(n_units, "int", "n_units")
         check_positive(n_units, "n_units")
         validate_type(n_outputs, "int", "n_outputs")
@@ -104,6 +105,8 @@ class ReservoirSubject(ModelSubject):
         self.n_bands = n_bands
         self.spectral_radius = spectral_radius
         self.input_scale = input_scale
+        check_positive(gain, "gain", strict=False)
+        self.gain = gain
         self.frame_rate = frame_rate
         self.random_state = random_state
         rng = check_random_state(random_state)
@@ -117,7 +120,8 @@ class ReservoirSubject(ModelSubject):
     def config_json(self) -> str:
         return json.dumps({"n_units": self.n_units, "n_outputs": self.n_outputs, "n_bands": self.n_bands,
                            "spectral_radius": self.spectral_radius, "input_scale": self.input_scale,
-                           "random_state": str(self.random_state), "trained": self.classes_ is not None})
+                           "gain": self.gain, "random_state": str(self.random_state),
+                           "trained": self.classes_ is not None})
 
     def _states(self, stimulus) -> np.ndarray:
         audio, sfreq = _audio(stimulus)
@@ -132,7 +136,12 @@ class ReservoirSubject(ModelSubject):
 
     def run_one(self, stimulus):
         h = self._states(stimulus)
-        return {"reservoir": h, "readout": h @ self.R.T}
+        y = h @ self.R.T
+        if self.gain > 0:
+            z = self.gain * y
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            y = z / z.sum(axis=1, keepdims=True)
+        return {"reservoir": h, "readout": y}
 
     def fit_readout(self, stimuli, tier: str = "phone", alpha: float = 1.0):
         """Train the readout by ridge regression to one-hot labels of ``tier`` (frames outside any

@@ -96,7 +96,7 @@ def score_predictors(predictors: xr.DataArray, data: xr.DataArray, ceiling=None,
         if missing:
             raise ValueError(f"ceiling lacks sensor(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}")
         c = ceiling.sel(sensor=sensors).values
-    est = TRF(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, standardize=True)
+    est = TRF(tmin=tmin, tmax=tmax, sfreq=sfreq, alpha=alpha, alpha_rule="best", standardize=True)
     res = cross_validate(est, x, y, cv=cv, return_predictions=False, verbose=verbose)
     r = np.asarray(res["r_mean"].values, dtype=np.float64)
     norm, score = ceiling_normalize(r, c, min_ceiling)

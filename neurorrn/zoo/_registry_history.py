@@ -72,12 +72,23 @@ def run_history_simulation(name, out_dir, random_state=0, overwrite=False, **kw)
     return {"store": Path(store), "figure": figure, "summary": summary}
 
 
+#: Small settings per simulation for fast format checks (``runner.small_kw``); the registry defaults
+#: are the documented runs.  TRACE in noise has none: it needs the jTRACE lexicon from shared data.
+SMALL_KW = {
+    "mcculloch_pitts": {"length": 50, "n_strings": 1, "n_steps": 20},
+    "perceptron": {"n_sets": 3, "n_dims": 10, "n_dichotomies": 10, "max_epochs": 100},
+    "predictive_coding": {"n_batches": 5, "batch_size": 20},
+}
+
+
 def _make_runner(name):
     def runner(out_dir, random_state=0, overwrite=False, **kw):
         return run_history_simulation(name, out_dir, random_state=random_state, overwrite=overwrite, **kw)
 
     runner.__name__ = f"run_{name}"
     runner.__doc__ = HISTORY_FUNCTIONS[name][2]
+    if name in SMALL_KW:
+        runner.small_kw = dict(SMALL_KW[name])
     return runner
 
 

@@ -201,7 +201,8 @@ class PredictiveCodingNetwork:
             if step == self.n_inference:
                 break
             e1 = r1 - r_td
-            d1 = (drive - (r1.reshape(n * 3, k) @ gram).reshape(n, 3, k)) / self.sigma2 - e1 / self.sigma2_td - self.alpha1 * 2 * r1 / (1 + r1 ** 2)
+            pred_drive = (drive - (r1.reshape(n * 3, k) @ gram).reshape(n, 3, k)) / self.sigma2
+            d1 = pred_drive - e1 / self.sigma2_td - self.alpha1 * 2 * r1 / (1 + r1 ** 2)
             if feedback:
                 d2 = e1.reshape(n, -1) @ U2 / self.sigma2_td - self.alpha2 * 2 * r2 / (1 + r2 ** 2)
                 r2 = r2 + self.k1_td * d2

@@ -112,3 +112,30 @@ def test_zoo_runner(tmp_path):
     ds = load_store(res["store"])
     assert ds.attrs["time_unit"] == "step"
     assert "McCulloch & Pitts (1943)" in s["reference"] and "McCulloch & Pitts" in REGISTRY["mcculloch_pitts"].__doc__
+
+
+def test_history_registry_hook():
+    from neurorrn.zoo._registry_history import HISTORY_FUNCTIONS, HISTORY_REGISTRY, run_history_simulation
+
+    assert set(HISTORY_REGISTRY) == set(HISTORY_FUNCTIONS) == {"mcculloch_pitts", "perceptron", "predictive_coding",
+                                                               "trace_feedback_noise"}
+    for name, runner in HISTORY_REGISTRY.items():
+        assert REGISTRY[name] is runner
+        assert "(19" in runner.__doc__ or "(20" in runner.__doc__  # the reference year
+    with pytest.raises(KeyError, match="available"):
+        run_history_simulation("rosenblatt", "unused")
+
+
+def test_runner_refuses_to_overwrite(tmp_path):
+    REGISTRY["mcculloch_pitts"](tmp_path, length=10, n_strings=1, n_steps=10)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        REGISTRY["mcculloch_pitts"](tmp_path, length=10, n_strings=1, n_steps=10)
+    REGISTRY["mcculloch_pitts"](tmp_path, length=10, n_strings=1, n_steps=10, overwrite=True)
+
+
+def test_small_settings_for_the_shared_registry_test():
+    from neurorrn.zoo._registry_history import SMALL_KW
+
+    for name, kw in SMALL_KW.items():
+        assert REGISTRY[name].small_kw == kw
+    assert not hasattr(REGISTRY["trace_feedback_noise"], "small_kw")

@@ -87,6 +87,15 @@ def test_errors(slex, tmp_path):
         run_feedback_noise(slex, 3, readout="softmax")
 
 
+def test_rescore_matches_a_direct_run(slex):
+    from neurorrn.zoo.trace.feedback_noise import rescore
+
+    rel, courses = run_feedback_noise(slex, 4, (0.0, 0.7), n_cycles=60, random_state=2)
+    absolute, _ = run_feedback_noise(slex, 4, (0.0, 0.7), n_cycles=60, criterion="absolute", random_state=2)
+    again = rescore(rel, courses, "absolute")
+    np.testing.assert_array_equal(again.rt.to_numpy(), absolute.rt.to_numpy())
+
+
 def test_luce_readout_runs(slex):
     trials, _ = run_feedback_noise(slex, 4, (0.0,), n_cycles=60, readout="luce", criterion="time")
     assert trials.correct.all()
@@ -97,7 +106,12 @@ def test_zoo_runner(slex, tmp_path):
                                            noise_sds=[0.0, 0.5], n_cycles=40)
     s = res["summary"]
     assert set(s["published"]) == set(s["ours"]) and s["seeds"] == [0]
-    assert s["verdict"] == _verdict(pd.DataFrame(s["table"]))
+    per = s["verdict_by_criterion"]
+    assert set(per) == {"relative", "absolute", "time"}
+    assert per["relative"] == _verdict(pd.DataFrame(s["table"]))
+    want = ("reproduced" if all(v == "reproduced" for v in per.values()) else
+            "approximate" if any(v != "not reproduced" for v in per.values()) else "not reproduced")
+    assert s["verdict"] == want
     assert "Magnuson" in s["reference"] and res["figure"].exists()
     ds = load_store(res["store"])
     assert ds.attrs["time_unit"] == "cycle" and ds.sizes["stimulus"] == 3 * 2 * 2
@@ -113,4 +127,13 @@ def test_full_biglex901_protocol():
     assert res["trials"].word.nunique() == 900
     assert tab.acc_no_feedback.iloc[0] > 0.99 and tab.acc_feedback.iloc[0] > 0.99
     assert tab.acc_feedback.iloc[-1] < tab.acc_feedback.iloc[0]
-    assert res["summary"]["verdict"] == _verdict(tab)
+    assert res["summary"]["verdict_by_criterion"]["relative"] == _verdict(tab)
+
+
+def test_inhibition_conditions_in_the_summary(slex):
+    res = simulate_feedback_noise(slex, n_words=3, noise_sds=(0.0,), n_cycles=40,
+                                  conditions=("feedback", "no_feedback", "feedback_no_inhibition"))
+    by = pd.DataFrame(res["summary"]["by_condition"])
+    assert set(by.condition) == {"feedback", "no_feedback", "feedback_no_inhibition"}
+    with pytest.raises(ValueError, match="must include"):
+        simulate_feedback_noise(slex, n_words=3, conditions=("feedback",))
