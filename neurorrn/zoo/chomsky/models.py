@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["TransformerEncoder", "StackRNN", "TapeRNN", "transformer", "stack_rnn", "tape_rnn"]
+# TransformerEncoder, StackRNN and TapeRNN are built on first access (module __getattr__), so that
+# importing this module does not import torch.
+__all__ = ["transformer", "stack_rnn", "tape_rnn"]
 
 
 def _nn():
