@@ -75,6 +75,9 @@ def main(argv=None):
     df = run_benchmark(tasks=a.tasks, models=a.models, seeds=a.seeds, learning_rates=a.lr,
                        training_steps=a.steps, hidden_size=a.hidden, batch_size=a.batch_size,
                        test_lengths=a.test_lengths, test_batch_size=a.test_batch_size)
+    if a.out is not None:  # save the raw results before anything else can fail
+        a.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(a.out / "results.csv", index=False)
     table = results_table(df)
     wall = time.perf_counter() - t0
     settings = {"tasks": a.tasks, "models": a.models, "seeds": a.seeds, "learning_rates": a.lr,
@@ -103,8 +106,6 @@ def main(argv=None):
             if task in lstm.index:
                 print(f"LSTM {label}: {lstm[task]:.1f} -> {'met' if ok(lstm[task]) else 'NOT met'}")
     if a.out is not None:
-        a.out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(a.out / "results.csv", index=False)
         (a.out / "table.md").write_text(md + "\n")
         (a.out / "settings.json").write_text(json.dumps(settings, indent=2))
     return table

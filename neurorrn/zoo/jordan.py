@@ -124,7 +124,8 @@ class JordanNetwork(ModelSubject):
         sequences : list of arrays of shape (n_steps_i, n_outputs)
             Target output sequences, values in [0, 1].
         masks : list of arrays like ``sequences``, optional
-            0 marks a don't-care target.
+            0 marks a don't-care target: it gives no error, and the teacher-forced state takes
+            the net's own output there (recomputed every epoch), as no target value exists.
 
         Returns
         -------
