@@ -14,7 +14,8 @@ records in its ActivationStore.
 - :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as configured in the
   paper: a tanh RNN core reads ``[input, top of stack]``; from its state a softmax over
   PUSH/POP/NO-OP and a pushed value ``tanh(W h)`` update a differentiable stack of
-  ``stack_size`` cells of ``cell_size`` values (superposition of the three stack updates).
+  ``stack_size`` cells of ``cell_size`` values (superposition of the three stack updates); by
+  default the stack is as deep as the sequence is long, so no push is ever lost.
 - :class:`TapeRNN` -- the paper's Tape-RNN: a tanh RNN core reads ``[input, cell under the
   head]``; it writes ``tanh(W h)`` under the head, then moves the head by a softmax mixture of
   the actions STAY, LEFT, RIGHT, JUMP-LEFT and JUMP-RIGHT (jumps by the input length), on a
@@ -23,7 +24,9 @@ records in its ActivationStore.
 Where we differ from the release (``google-deepmind/neural_networks_chomsky_hierarchy``,
 JAX/Haiku): written from the paper's description in torch, not translated; sizes are
 arguments (the paper: cores of 256 units, stack/tape cells of 8 values, Transformer with
-64-dimensional embeddings); the Tape-RNN's tape wraps around rather than growing.
+64-dimensional embeddings); the stack is as deep as the sequence (a fixed 30-cell stack, tried
+first, reached 99.6 % on reverse string at training lengths but 64.7 % at lengths 41-500: it
+cannot hold more than 30 pushes); the Tape-RNN's tape wraps around rather than growing.
 """
 
 from __future__ import annotations
@@ -99,9 +102,10 @@ def _make_classes():
     class StackRNN(nn.Module):
         """Tanh RNN with a differentiable stack (PUSH / POP / NO-OP), Joulin & Mikolov 2015."""
 
-        def __init__(self, input_size, output_size, hidden_size=64, stack_size=30, cell_size=8):
+        def __init__(self, input_size, output_size, hidden_size=64, stack_size=None, cell_size=8):
             super().__init__()
-            self.hidden_size, self.stack_size, self.cell_size = int(hidden_size), int(stack_size), int(cell_size)
+            self.hidden_size, self.cell_size = int(hidden_size), int(cell_size)
+            self.stack_size = None if stack_size is None else int(stack_size)
             self.core = nn.RNNCell(input_size + cell_size, hidden_size)
             self.actions = nn.Linear(hidden_size, 3)  # push, pop, no-op
             self.push_value = nn.Linear(hidden_size, cell_size)
@@ -110,7 +114,8 @@ def _make_classes():
         def features(self, x):
             B, T, _ = x.shape
             h = x.new_zeros(B, self.hidden_size)
-            stack = x.new_zeros(B, self.stack_size, self.cell_size)
+            depth = T if self.stack_size is None else self.stack_size  # None: deep enough for every push
+            stack = x.new_zeros(B, depth, self.cell_size)
             out = []
             for t in range(T):
                 h = self.core(torch.cat([x[:, t], stack[:, 0]], dim=-1), h)
