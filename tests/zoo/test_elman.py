@@ -177,8 +177,8 @@ def test_lexical_classes_first_split_nouns_verbs_and_conditional_distribution():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_number_agreement_across_relative_clause(seed):
-    """The default staged schedule at a quarter of the sentences per phase (2,500)."""
-    res = E.simulate_number_agreement(n_sentences=2500, random_state=seed)
+    """The default staged schedule at a quarter of the sentences per phase (2,500), 10 streams."""
+    res = E.simulate_number_agreement(n_sentences=2500, n_streams=10, learning_rate=0.05, random_state=seed)
     s = res["summary"]
     assert s["p_correct_number"] > 0.85  # 0.954-0.990 over seeds 0-4
     assert s["accuracy"] > 0.9  # 1.0 in seeds 0-4
@@ -190,9 +190,10 @@ def test_number_agreement_across_relative_clause(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_number_agreement_registry_default(seed):
-    """The registry's default run (4 phases x 10,000 sentences): accuracy 1.0 in seeds 0, 1, 2."""
+    """The registry's default run (4 phases x 10,000 sentences, one on-line stream): accuracy 1.0
+    and share on N1's number 0.995 / 0.971 / 0.990 in seeds 0 / 1 / 2."""
     s = E.simulate_number_agreement(random_state=seed)["summary"]
-    assert s["accuracy"] >= 0.9 and s["p_correct_number"] > 0.9  # 1.0 / 0.980-1.0
+    assert s["accuracy"] >= 0.9 and s["p_correct_number"] > 0.9
     assert s["verdict"] == "reproduced"
 
 
