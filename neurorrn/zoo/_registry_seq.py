@@ -20,7 +20,7 @@ from ..store import save_store
 from ..utils._check import check_path
 from ..utils._logging import logger
 
-__all__ = ["SEQ_REGISTRY", "SEQ_FUNCTIONS", "run_simulation"]
+__all__ = ["SEQ_REGISTRY", "SEQ_FUNCTIONS", "SUMMARY_FIELDS", "run_simulation"]
 
 #: Simulation name -> (module, function, one-line description).
 SEQ_FUNCTIONS = {
@@ -36,6 +36,8 @@ SEQ_FUNCTIONS = {
                         "Elman 1991: verb number agreement across a relative clause"),
     "jordan_attractor": ("neurorrn.zoo.jordan", "simulate_jordan_attractor",
                          "Jordan 1986: learned cyclic sequences are attractors"),
+    "jordan_coarticulation": ("neurorrn.zoo.jordan", "simulate_coarticulation",
+                              "Jordan 1986: don't-care features anticipate the coming vowel (coarticulation)"),
     "fully_recurrent_delay": ("neurorrn.zoo.recurrent", "simulate_delayed_recall",
                               "Williams & Zipser 1989: RTRL/BPTT net learns delayed recall"),
     "chomsky": ("neurorrn.zoo.chomsky.benchmark", "simulate_chomsky",
@@ -43,6 +45,11 @@ SEQ_FUNCTIONS = {
     "interference": ("neurorrn.zoo.interference", "simulate_interference",
                      "McCloskey & Cohen 1989: A-B/A-C and ones-then-twos arithmetic interference, remedies"),
 }
+
+
+#: Keys every zoo summary carries (the zoo run format): citation, published values, ours (same
+#: names), the verdict ("reproduced" / "approximate" / "not reproduced"), seeds and budget.
+SUMMARY_FIELDS = ("reference", "published", "ours", "verdict", "seeds", "budget")
 
 
 def _jsonable(obj):
@@ -91,6 +98,7 @@ def run_simulation(name, out_dir, random_state=0, overwrite=False, **kw):
         raise FileExistsError(f"'{figure}' already exists; pass overwrite=True to replace it")
     res["figure"].savefig(figure, dpi=120)
     summary = _jsonable(res["summary"])
+
     (out_dir / f"{name}.json").write_text(json.dumps(summary, indent=2))
     return {"store": Path(store), "figure": figure, "summary": summary}
 

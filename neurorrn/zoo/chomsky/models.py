@@ -1,0 +1,197 @@
+"""The memory-augmented and attention baselines of Delétang et al. (2023): Transformer, Stack-RNN, Tape-RNN.
+
+Each factory ``(input_size, output_size, hidden_size) -> torch.nn.Module`` maps
+``(batch, time, input_size)`` one-hot inputs (the task's tokens followed by ``output_length``
+"empty" tokens, last input dimension = 1 there) to ``(batch, time, output_size)`` logits, like
+the recurrent baselines in :mod:`neurorrn.zoo.chomsky.benchmark`.  Every module also has
+``features(x)``: the ``(batch, time, n_features)`` internal time course that the zoo runner
+records in its ActivationStore.
+
+- :class:`TransformerEncoder` -- a non-causal encoder over the whole sequence (input and
+  empty tokens), positional encodings added to the token embeddings: ``"sin_cos"`` (Vaswani
+  et al. 2017; the paper's default), ``"learned"`` (trained absolute positions up to
+  ``max_length``) or ``"none"``.  Pre-layer-norm blocks, ``n_layers`` x ``n_heads``.
+- :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as configured in the
+  paper: a tanh RNN core reads ``[input, top of stack]``; from its state a softmax over
+  PUSH/POP/NO-OP and a pushed value ``tanh(W h)`` update a differentiable stack of
+  ``stack_size`` cells of ``cell_size`` values (superposition of the three stack updates); by
+  default the stack is as deep as the sequence is long, so no push is ever lost.
+- :class:`TapeRNN` -- the paper's Tape-RNN: a tanh RNN core reads ``[input, cell under the
+  head]``; it writes ``tanh(W h)`` under the head, then moves the head by a softmax mixture of
+  the actions STAY, LEFT, RIGHT, JUMP-LEFT and JUMP-RIGHT (jumps by the input length), on a
+  circular tape as long as the sequence.
+
+Where we differ from the release (``google-deepmind/neural_networks_chomsky_hierarchy``,
+JAX/Haiku): written from the paper's description in torch, not translated; sizes are
+arguments (the paper: cores of 256 units, stack/tape cells of 8 values, Transformer with
+64-dimensional embeddings); the stack is as deep as the sequence (a fixed 30-cell stack, tried
+first, reached 99.6 % on reverse string at training lengths but 64.7 % at lengths 41-500: it
+cannot hold more than 30 pushes); the Tape-RNN's tape wraps around rather than growing.
+"""
+
+from __future__ import annotations
+
+import math
+
+# TransformerEncoder, StackRNN and TapeRNN are built on first access (module __getattr__), so that
+# importing this module does not import torch.
+__all__ = ["transformer", "stack_rnn", "tape_rnn"]
+
+
+def _nn():
+    import torch
+
+    return torch, torch.nn
+
+
+def _input_length(x):
+    """Number of task tokens (positions whose 'empty' flag, the last input dimension, is 0)."""
+    return int((x[0, :, -1] == 0).sum().item())
+
+
+def _make_classes():
+    torch, nn = _nn()
+
+    class TransformerEncoder(nn.Module):
+        """Non-causal Transformer encoder with sin/cos (or learned, or no) positional encodings."""
+
+        def __init__(self, input_size, output_size, d_model=64, n_layers=2, n_heads=4, positional="sin_cos",
+                     max_length=1024, dropout=0.0):
+            super().__init__()
+            if positional not in ("sin_cos", "learned", "none"):
+                raise ValueError(f"Invalid value for positional: {positional!r}; expected 'sin_cos', "
+                                 "'learned' or 'none'")
+            if d_model % n_heads:
+                raise ValueError(f"d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
+            self.positional, self.max_length, self.d_model = positional, int(max_length), int(d_model)
+            self.embed = nn.Linear(input_size, d_model)
+            if positional == "learned":
+                self.pos = nn.Parameter(torch.randn(self.max_length, d_model) * 0.02)
+            layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=4 * d_model, dropout=dropout,
+                                               batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(d_model)
+            self.readout = nn.Linear(d_model, output_size)
+
+        def _positions(self, T, device):
+            if self.positional == "sin_cos":
+                pos = torch.arange(T, device=device, dtype=torch.float32)[:, None]
+                div = torch.exp(torch.arange(0, self.d_model, 2, device=device, dtype=torch.float32)
+                                * (-math.log(10000.0) / self.d_model))
+                pe = torch.zeros(T, self.d_model, device=device)
+                pe[:, 0::2] = torch.sin(pos * div)
+                pe[:, 1::2] = torch.cos(pos * div[: self.d_model // 2])
+                return pe
+            if self.positional == "learned":
+                if T > self.max_length:
+                    raise ValueError(f"sequence of {T} steps is longer than max_length={self.max_length} "
+                                     "learned positions")
+                return self.pos[:T]
+            return None
+
+        def features(self, x):
+            h = self.embed(x) * math.sqrt(self.d_model)
+            pe = self._positions(x.shape[1], x.device)
+            if pe is not None:
+                h = h + pe
+            return self.norm(self.encoder(h))
+
+        def forward(self, x):
+            return self.readout(self.features(x))
+
+    class StackRNN(nn.Module):
+        """Tanh RNN with a differentiable stack (PUSH / POP / NO-OP), Joulin & Mikolov 2015."""
+
+        def __init__(self, input_size, output_size, hidden_size=64, stack_size=None, cell_size=8):
+            super().__init__()
+            self.hidden_size, self.cell_size = int(hidden_size), int(cell_size)
+            self.stack_size = None if stack_size is None else int(stack_size)
+            self.core = nn.RNNCell(input_size + cell_size, hidden_size)
+            self.actions = nn.Linear(hidden_size, 3)  # push, pop, no-op
+            self.push_value = nn.Linear(hidden_size, cell_size)
+            self.readout = nn.Linear(hidden_size, output_size)
+
+        def features(self, x):
+            B, T, _ = x.shape
+            h = x.new_zeros(B, self.hidden_size)
+            depth = T if self.stack_size is None else self.stack_size  # None: deep enough for every push
+            stack = x.new_zeros(B, depth, self.cell_size)
+            out = []
+            for t in range(T):
+                h = self.core(torch.cat([x[:, t], stack[:, 0]], dim=-1), h)
+                a = torch.softmax(self.actions(h), dim=-1)[:, :, None, None]
+                v = torch.tanh(self.push_value(h))[:, None]
+                pushed = torch.cat([v, stack[:, :-1]], dim=1)
+                popped = torch.cat([stack[:, 1:], stack.new_zeros(B, 1, self.cell_size)], dim=1)
+                stack = a[:, 0] * pushed + a[:, 1] * popped + a[:, 2] * stack
+                out.append(torch.cat([h, stack[:, 0]], dim=-1))
+            return torch.stack(out, dim=1)
+
+        def forward(self, x):
+            return self.readout(self.features(x)[..., : self.hidden_size])
+
+    class TapeRNN(nn.Module):
+        """Tanh RNN with a differentiable circular tape (write, then STAY/LEFT/RIGHT/JUMP-LEFT/JUMP-RIGHT)."""
+
+        def __init__(self, input_size, output_size, hidden_size=64, cell_size=8):
+            super().__init__()
+            self.hidden_size, self.cell_size = int(hidden_size), int(cell_size)
+            self.core = nn.RNNCell(input_size + cell_size, hidden_size)
+            self.actions = nn.Linear(hidden_size, 5)  # stay, left, right, jump left, jump right
+            self.write_value = nn.Linear(hidden_size, cell_size)
+            self.readout = nn.Linear(hidden_size, output_size)
+
+        def features(self, x):
+            B, T, _ = x.shape
+            n = max(_input_length(x), 1)
+            size = T  # one cell per step, so the tape never overwrites what the sequence wrote
+            h = x.new_zeros(B, self.hidden_size)
+            tape = x.new_zeros(B, size, self.cell_size)  # the head is at index 0
+            # stay, left, right, jump left, jump right: rolling the tape by -1 brings the right
+            # neighbour under the head (the head moves right)
+            shifts = (0, 1, -1, n, -n)
+            out = []
+            for t in range(T):
+                h = self.core(torch.cat([x[:, t], tape[:, 0]], dim=-1), h)
+                a = torch.softmax(self.actions(h), dim=-1)
+                w = torch.tanh(self.write_value(h))[:, None]
+                tape = torch.cat([w, tape[:, 1:]], dim=1)
+                tape = sum(a[:, k, None, None] * torch.roll(tape, s, dims=1) for k, s in enumerate(shifts))
+                out.append(torch.cat([h, tape[:, 0]], dim=-1))
+            return torch.stack(out, dim=1)
+
+        def forward(self, x):
+            return self.readout(self.features(x)[..., : self.hidden_size])
+
+    return TransformerEncoder, StackRNN, TapeRNN
+
+
+_CLASSES = None
+
+
+def _classes():
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _make_classes()
+    return _CLASSES
+
+
+def __getattr__(name):  # the classes are built on first use so that importing needs no torch
+    if name in ("TransformerEncoder", "StackRNN", "TapeRNN"):
+        return dict(zip(("TransformerEncoder", "StackRNN", "TapeRNN"), _classes()))[name]
+    raise AttributeError(name)
+
+
+def transformer(input_size, output_size, hidden_size, **kw):
+    """Factory: :class:`TransformerEncoder` with ``d_model = hidden_size`` (sin/cos positions)."""
+    return _classes()[0](input_size, output_size, d_model=hidden_size, **kw)
+
+
+def stack_rnn(input_size, output_size, hidden_size, **kw):
+    """Factory: :class:`StackRNN` with a ``hidden_size`` tanh core."""
+    return _classes()[1](input_size, output_size, hidden_size=hidden_size, **kw)
+
+
+def tape_rnn(input_size, output_size, hidden_size, **kw):
+    """Factory: :class:`TapeRNN` with a ``hidden_size`` tanh core."""
+    return _classes()[2](input_size, output_size, hidden_size=hidden_size, **kw)
