@@ -115,3 +115,20 @@ def _make_runner(name):
 #: Name -> runner ``(out_dir, random_state=0, **kw) -> dict(store, figure, summary)``; each
 #: runner's ``__doc__`` is its one-line description.
 SEQ_REGISTRY = {name: _make_runner(name) for name in SEQ_FUNCTIONS}
+
+#: Tiny budgets that exercise each runner's whole path (store, figure, summary) in seconds; the
+#: published-scale runs are the defaults.  Read by the registry tests through ``runner.small_kw``.
+SMALL_KW = {
+    "elman_xor": dict(n_triples=60, n_passes=2, n_test_triples=60),
+    "elman_letters": dict(n_consonants=60, n_passes=2),
+    "elman_words": dict(n_sentences=30, n_passes=1),
+    "elman_lexical": dict(n_sentences=200, n_passes=1, n_hidden=10),
+    "elman_agreement": dict(n_sentences=60, n_passes=1, n_hidden=10),
+    "jordan_attractor": dict(n_epochs=20, n_starts=2),
+    "jordan_coarticulation": dict(n_epochs=20),
+    "fully_recurrent_delay": dict(n_steps=40, n_epochs=2, algorithm="bptt"),
+    "chomsky": dict(tasks=["parity_check", "reverse_string"], training_steps=2, hidden_size=4, batch_size=4,
+                    test_lengths=[41, 43], n_store_sequences=2),
+}
+for _name, _kw in SMALL_KW.items():
+    SEQ_REGISTRY[_name].small_kw = _kw

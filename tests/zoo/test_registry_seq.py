@@ -8,22 +8,10 @@ import re
 import pytest
 
 from neurorrn.store import open_store
-from neurorrn.zoo._registry_seq import SEQ_REGISTRY, SUMMARY_FIELDS
+from neurorrn.zoo._registry_seq import SEQ_REGISTRY, SMALL_KW, SUMMARY_FIELDS
 
 #: Tiny budgets: the format is checked here, the published signatures in each model's tests.
-TINY = {
-    "elman_xor": dict(n_triples=60, n_passes=2, n_test_triples=60),
-    "elman_letters": dict(n_consonants=60, n_passes=2),
-    "elman_words": dict(n_sentences=30, n_passes=1),
-    "elman_lexical": dict(n_sentences=200, n_passes=1, n_hidden=10),
-    "elman_agreement": dict(n_sentences=60, n_passes=1, n_hidden=10),
-    "jordan_attractor": dict(n_epochs=20, n_starts=2),
-    "jordan_coarticulation": dict(n_epochs=20),
-    "fully_recurrent_delay": dict(n_steps=40, n_epochs=2, algorithm="bptt"),
-    "chomsky": dict(tasks=["parity_check", "reverse_string"], training_steps=2, hidden_size=4, batch_size=4,
-                    test_lengths=[41, 43], n_store_sequences=2),
-}
-
+TINY = SMALL_KW
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_runner_writes_store_figure_and_summary_fields(name, tmp_path):

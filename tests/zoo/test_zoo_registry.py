@@ -23,6 +23,7 @@ SMALL = {
     "attractor": {"n_epochs": 60, "n_lesions": 1, "n_nets": 1, "proportions": None},
     "triangle": {"n_seeds": 1, "pre_epochs": 3, "read_epochs": 5},
     "interference": {"n_pairs": 4, "max_epochs": 30, "n_ac_epochs": 5},
+    "trace_feedback_noise": {"n_words": 3, "noise_sds": (0.0, 0.5), "n_cycles": 30},
 }
 
 
@@ -33,6 +34,8 @@ def _small_kw(name, request):
     kw = dict(kw)
     if name == "trace":                     # TRACE needs the jTRACE lexicon; skips without ../shared/data
         kw["lexicon"] = request.getfixturevalue("shared_data") / "jtrace" / "slex.jt"
+    if name == "trace_feedback_noise":
+        kw["lexicon"] = request.getfixturevalue("shared_data") / "jtrace" / "biglex901.jt"
     return kw
 
 
