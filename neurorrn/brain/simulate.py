@@ -506,7 +506,7 @@ def simulate(config: SimulationConfig | dict | None = None, root=None, stimuli=N
         for ct in np.unique(types):
             sel = types == ct
             pn = np.mean(sum(noise[c] for c in cfg.snr_components)[sel].var(axis=1))
-            achieved[ct] = float(10 * np.log10(np.mean(signal[sel].var(axis=1)) / pn)) if pn > 0 else float("inf")
+            achieved[str(ct)] = float(10 * np.log10(np.mean(signal[sel].var(axis=1)) / pn)) if pn > 0 else float("inf")
 
         raw = mne.io.RawArray(data, info, verbose="error")
         eog_names = ["EOG061", "EOG062"] if cfg.sensors != "eeg64" else ["VEOG", "HEOG"]
@@ -543,7 +543,8 @@ def simulate(config: SimulationConfig | dict | None = None, root=None, stimuli=N
                    "kernel_unit": "A*m per predictor unit", "time_origin": "first sample of the recording",
                    **{f"snr_db_achieved_{k}": v for k, v in achieved.items()}},
         )
-        logger.info("simulated %d s, %d channels, achieved SNR %s", n_times / sf, len(types), achieved)
+        logger.info("simulated %d s, %d channels, achieved SNR %s", n_times / sf, len(types),
+                    ", ".join(f"{k} {v:.1f} dB" for k, v in achieved.items()))
         result = SimulationResult(raw, timeline, gt, stims, signal, noise)
         out = root if root is not None else cfg.output
         if out is not None:

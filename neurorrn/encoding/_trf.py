@@ -489,7 +489,7 @@ class TRF(RegressorMixin, BaseEstimator):
         n_used = len({b for *_, b in plan.pieces})
         downdate = n_used * p1 * p1 * item > self._keep_blocks_max_bytes
         check_memory(p1, item, n_used, downdate, n_workers(self.n_jobs), type(self).__name__, F, L)
-        logger.info("%s: %d segment(s) -> %d block(s), %d folds, p=%d%s", type(self).__name__,
+        logger.debug("%s: %d segment(s) -> %d block(s), %d folds, p=%d%s", type(self).__name__,
                     len(xdata), plan.n_blocks, len(plan.folds), L * F,
                     " (one Gram, downdated per fold)" if downdate else "")
 

@@ -395,12 +395,21 @@ def plot_gain_clusters(result: xr.Dataset, info, title: str = "") -> plt.Figure:
         if p < 0.05:
             sig |= result["cluster_mask"].values[k].astype(bool)
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    mask = sig[keep]
+    vlim, cmap, label = None, "RdBu_r", "t (across subjects)"
+    if ch_type == "grad":  # MNE draws planar pairs merged (RMS): the mask must follow the pairs
+        from mne.channels.layout import _pair_grad_sensors
+
+        order = _pair_grad_sensors(pinfo, topomap_coords=False)
+        mask = mask[order].reshape(-1, 2).any(1)
+        lim = float(np.nanmax(np.abs(t))) or 1.0
+        vlim, cmap, label = (0, lim), "Reds", "|t| (RMS of each gradiometer pair)"
     lim = float(np.nanmax(np.abs(t))) or 1.0
-    im, _ = mne.viz.plot_topomap(t, pinfo, axes=ax, show=False, vlim=(-lim, lim), cmap="RdBu_r", contours=0,
+    im, _ = mne.viz.plot_topomap(t, pinfo, axes=ax, show=False, vlim=vlim or (-lim, lim), cmap=cmap, contours=0,
                                  sphere=head_sphere(pinfo),
-                                 mask=sig[keep], mask_params=dict(marker="o", markerfacecolor="w",
-                                                                  markeredgecolor="k", markersize=5))
-    fig.colorbar(im, ax=ax, shrink=0.75, label="t (across subjects)")
+                                 mask=mask, mask_params=dict(marker="o", markerfacecolor="w",
+                                                             markeredgecolor="k", markersize=5))
+    fig.colorbar(im, ax=ax, shrink=0.75, label=label)
     best = f"best cluster p = {ps.min():.3g}" if len(ps) else "no cluster above threshold"
     ax.set_title(f"{title or 'gain ΔR²'}: {_TYPE_NAMES.get(ch_type, ch_type)}\n"
                  f"n = {result.attrs.get('n_subjects')} subjects, {best}", fontsize=9)

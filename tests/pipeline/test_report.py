@@ -207,3 +207,16 @@ def test_failed_quality_gate_is_shown_first(tmp_path):
     assert text.index("Quality gate FAILED") < text.index("Training: not computed")
     ok = build_report(_data(), tmp_path / "ok.html").read_text(encoding="utf-8")
     assert "Quality gate PASSED" in ok and "<strong>0.910</strong>" in ok
+
+
+def test_gain_cluster_map_of_gradiometers():
+    """Planar pairs are drawn merged: the cluster mask follows the pairs (was an IndexError)."""
+    info = mne.channels.read_meg_canonical_info("neuromag")
+    info = mne.pick_info(info, mne.pick_types(info, meg="grad"))
+    rng = np.random.default_rng(0)
+    g = xr.DataArray(rng.normal(size=(6, 204)), dims=("subject", "sensor"),
+                     coords={"subject": list("abcdef"), "sensor": info["ch_names"]})
+    g[:, :20] += 3.0
+    res = cluster_test(g, info=info, tail=1, n_permutations=64)
+    fig = F.plot_gain_clusters(res, info)
+    assert "gradiometers" in fig.axes[0].get_title() and "best cluster p = 0.0156" in fig.axes[0].get_title()
