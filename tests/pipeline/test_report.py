@@ -219,4 +219,5 @@ def test_gain_cluster_map_of_gradiometers():
     g[:, :20] += 3.0
     res = cluster_test(g, info=info, tail=1, n_permutations=64)
     fig = F.plot_gain_clusters(res, info)
-    assert "gradiometers" in fig.axes[0].get_title() and "best cluster p = 0.0156" in fig.axes[0].get_title()
+    assert "gradiometers" in fig.axes[0].get_title() and float(res["cluster_p"].min()) < 0.05
+    assert f"best cluster p = {float(res['cluster_p'].min()):.3g}" in fig.axes[0].get_title()
