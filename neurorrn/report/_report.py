@@ -152,6 +152,18 @@ def _dist_version(module: str) -> str:
         return "unknown"
 
 
+def _whole_pixels(fig) -> None:
+    """Size a figure to whole pixels plus half a pixel.
+
+    A size such as 4.6 in at 100 dpi is 459.99999 px: the canvas buffer and the PNG writer then
+    disagree by one pixel per row and the image comes out sheared.  Half a pixel makes truncation
+    and rounding agree.
+    """
+    dpi = float(fig.dpi)
+    w, h = fig.get_size_inches()
+    fig.set_size_inches((round(w * dpi) + 0.5) / dpi, (round(h * dpi) + 0.5) / dpi)
+
+
 class _Builder:
     def __init__(self, title: str):
         import mne
@@ -162,6 +174,7 @@ class _Builder:
     def figure(self, fig, title, section, caption=None):
         import matplotlib.pyplot as plt
 
+        _whole_pixels(fig)
         self.report.add_figure(fig, title=title, section=section, caption=caption, image_format="png")
         plt.close(fig)
         self.filled[section] += 1

@@ -221,3 +221,23 @@ def test_gain_cluster_map_of_gradiometers():
     fig = F.plot_gain_clusters(res, info)
     assert "gradiometers" in fig.axes[0].get_title() and float(res["cluster_p"].min()) < 0.05
     assert f"best cluster p = {float(res['cluster_p'].min()):.3g}" in fig.axes[0].get_title()
+
+
+def test_report_figures_have_whole_pixel_sizes():
+    """4.6 in at 100 dpi is 459.99999 px; unadjusted, mne.Report's PNG of it came out sheared."""
+    import io
+
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    from neurorrn.report._report import _whole_pixels
+
+    fig = plt.figure(figsize=(4.6, 3.3), dpi=100)
+    _whole_pixels(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    buf.seek(0)
+    assert mpimg.imread(buf).shape[:2] == (330, 460)
+    fig.canvas.draw()
+    assert fig.canvas.get_width_height() == (460, 330)
+    plt.close(fig)
