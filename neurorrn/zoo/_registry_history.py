@@ -17,6 +17,7 @@ from pathlib import Path
 from ..store import save_store
 from ..utils._check import check_path
 from ..utils._logging import logger
+from ._registry_seq import _jsonable
 
 __all__ = ["HISTORY_REGISTRY", "HISTORY_FUNCTIONS", "run_history_simulation"]
 
@@ -31,18 +32,6 @@ HISTORY_FUNCTIONS = {
     "trace_feedback_noise": ("neurorrn.zoo.trace.feedback_noise", "simulate_feedback_noise",
                              "Magnuson et al. (2018) Front. Psychol. 9:369: TRACE lexical feedback in input noise"),
 }
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return obj
 
 
 def run_history_simulation(name, out_dir, random_state=0, overwrite=False, **kw):
