@@ -53,6 +53,9 @@ class LockedError(BlockingIOError):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # survives pickling (errors raised in worker processes)
+        return (type(self), (self.message, self.holder))
+
 
 def lock_path_for(target, folder: bool = False) -> Path:
     """The lock file of ``target``: ``.NAME.lock`` beside a file, ``.neurorrn.lock`` in a folder."""

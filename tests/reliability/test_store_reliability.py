@@ -245,3 +245,11 @@ def test_U1_a_plain_xarray_file_is_not_called_an_interrupted_write(tmp_path):
 def test_store_path_that_is_a_folder_is_refused_clearly(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a folder; give a file name"):
         S.StoreWriter(tmp_path, [f"u{i}" for i in range(UNITS)], 100.0)
+
+
+def test_locked_error_survives_pickling():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(LockedError("store 'x' is locked by process 1", {"pid": "1"})))
+    assert str(err) == "store 'x' is locked by process 1" and err.holder == {"pid": "1"}
+    assert isinstance(err, BlockingIOError)
