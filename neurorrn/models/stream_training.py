@@ -39,7 +39,6 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..config import ConfigModel, config_to_json
 from ..utils._check import check_device, check_path
@@ -52,8 +51,8 @@ from .networks import NetworkConfig, SpeechRNN
 from .stream_data import StreamSampler, TokenBank, make_eval_streams
 from .stream_evaluation import evaluate_streams, stream_accuracy
 from .targets import TargetConfig, make_targets
-from .training import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, TrainingBudgetError, load_checkpoint,
-                       make_optimizer, save_checkpoint)
+from .training import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, TrainingBudgetError, apply_gradients,
+                       load_checkpoint, make_optimizer, save_checkpoint)
 
 
 #: The isolated-word trainer's error for the same safety net (one class for both trainers).
@@ -304,14 +303,7 @@ class StreamTrainer:
             logits, new_state = self.model(x, self._carry)
         target = self._targets_plus[word + 1]
         loss = self.loss(logits.float(), target, None, region=region)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if self.optim_config.clip_norm:
-            self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_config.clip_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
+        apply_gradients(loss, self.model, self.optimizer, self.scheduler, self.scaler, self.optim_config.clip_norm)
         self.step_ += 1
         self._carry = self.model.detach_state(new_state)  # truncated BPTT: no gradient across the edge
         return float(loss.detach())

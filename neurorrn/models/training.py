@@ -129,6 +129,19 @@ class TrainConfig(ConfigModel):
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
 
 
+def apply_gradients(loss, model, optimizer, scheduler, scaler, clip_norm=None) -> None:
+    """One optimiser step from ``loss``: backward (AMP-scaled), optional global-norm clipping of
+    ``model``'s gradients at ``clip_norm``, the step, the scaler update and the scheduler step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if clip_norm:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
+
+
 class TrainingBudgetError(RuntimeError):
     """Training reached ``max_time_s`` before its configured schedule (epochs/steps) ended."""
 
@@ -340,14 +353,7 @@ class Trainer:
             # packed sequences only when the state at each row's end is carried (EARSHOT)
             logits, new_state = self.net(x, state, lengths, pack=bool(self.config.carry_state))
         loss = self.loss(logits.float(), target, lengths)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if self.optim_config.clip_norm:
-            self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_config.clip_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
+        apply_gradients(loss, self.model, self.optimizer, self.scheduler, self.scaler, self.optim_config.clip_norm)
         self.step_ += 1
         if self.config.carry_state:
             self._carry = self.model.detach_state(new_state)
