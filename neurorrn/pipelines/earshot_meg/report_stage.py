@@ -104,6 +104,7 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
     feats = list(trf["feature"].values)
     unit_feats = [f for f in feats if f.startswith(UNIT_PREFIX)]
     data.trf_features = ([feats[0]] + unit_feats[: max(0, n_trf_features - 1)])[:n_trf_features]
+    _null_and_ceiling(data, sub, subjects, simulated=(en.path / "truth.nc").is_file())
     data.gain_clusters = _gain_clusters(data.gain, data.info)
     data.trf_clusters = _trf_clusters(per_subject, data.trf_features, data.info)
     if not data.gain_clusters:
@@ -122,6 +123,34 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
         _trf_truth(data, root, subjects, br.meta["task"], trf)
     else:
         data.notes["Explained variance"] = "real data: no ground truth of which sensors model units drive"
+
+
+def _null_and_ceiling(data: ReportData, sub: xr.Dataset, subjects: list, simulated: bool) -> None:
+    """Per-subject held-out r, its circular-shift null and the noise ceiling (from ``encode``)."""
+    if "shift_p" not in sub:
+        data.notes["Shift null and noise ceiling"] = "encode.n_shifts is 0 (no circular-shift null computed)"
+        return
+
+    def per_subject(name, dims=("subject", "sensor")):
+        da = sub[name].transpose("task", *dims[1:])
+        return xr.DataArray(da.values, dims=dims, coords={"subject": subjects, "sensor": sub["sensor"].values})
+
+    data.r_full = per_subject("r_full")
+    data.shift_p = per_subject("shift_p")
+    data.shift_null = per_subject("shift_null_r", ("subject", "permutation", "sensor"))
+    ceiling = per_subject("ceiling_r")
+    if simulated and np.isfinite(ceiling.values).any():
+        data.ceiling = ceiling
+        data.notes["ceiling_method"] = (
+            "the correlation of each sensor's recording with the simulator's noise-free signal (all simulated "
+            "responses: acoustic and model units; neurorrn.brain.noiseless_signal) over the same held-out "
+            "blocks, band-passed and resampled like the analysed data: the correlation a perfect model of "
+            "the stimulus-driven signal would reach")
+    else:
+        data.notes["ceiling"] = (
+            "real recordings have no noise-free signal, and a split-half (Spearman–Brown) ceiling "
+            "(neurorrn.encoding.noise_ceiling) needs repeated presentations of the same stimuli, which this "
+            "pipeline's continuous recordings do not have")
 
 
 #: The recording's acoustic predictors and the simulator's names for them.
