@@ -533,8 +533,8 @@ def summarize_shift_null(r: xr.DataArray, p: xr.DataArray, ceiling: xr.DataArray
 
     Returns
     -------
-    DataFrame: one row per subject and two summary rows (``mean``, ``s.e.m.``, over subjects), with
-    ``sensors``, ``share p < alpha`` (uncorrected; alpha expected by chance), ``share FDR q < .05``
+    DataFrame: one row per subject and two summary rows (``mean``, ``s.e.m.``, over subjects, of
+    every column but the sensor counts), with ``sensors``, ``share p < alpha`` (uncorrected; alpha expected by chance), ``share FDR q < .05``
     (Benjamini–Hochberg within the subject), ``median r``, and with a ceiling ``median ceiling r``,
     ``sensors with ceiling >= min_ceiling`` and ``median r / ceiling`` there.
     """
@@ -561,7 +561,11 @@ def summarize_shift_null(r: xr.DataArray, p: xr.DataArray, ceiling: xr.DataArray
             row["median r / ceiling"] = float(np.median(rv[ok] / cv[ok])) if ok.any() else np.nan
         rows.append(row)
     df = pd.DataFrame(rows)
-    num = df.drop(columns="subject")
+    counts = [c for c in df.columns if c.startswith("sensors")]
+    num = df.drop(columns=["subject"] + counts)  # counts are not summarised (they would print as floats)
     mean = {"subject": f"mean of {len(subs)}", **num.mean().to_dict()}
     sem = {"subject": "s.e.m.", **(num.std(ddof=1) / np.sqrt(len(subs))).to_dict()} if len(subs) > 1 else None
-    return pd.concat([df, pd.DataFrame([mean] + ([sem] if sem else []))], ignore_index=True)
+    out = pd.concat([df, pd.DataFrame([mean] + ([sem] if sem else []))], ignore_index=True)
+    for c in counts:
+        out[c] = pd.Series([int(v) if pd.notna(v) else "–" for v in out[c]], dtype=object)
+    return out

@@ -264,4 +264,16 @@ def report_stage(ctx) -> dict:
                                  for t, r in data.gain_clusters.items()}
     if data.trf_truth is not None:
         out["trf_truth_r"] = data.trf_truth_r
+    if data.shift_p is not None:
+        from neurorrn.report import group_shift_null
+
+        group = group_shift_null(data.shift_p)
+        out["shift_null"] = {"n_shifts": int(data.shift_null.sizes["permutation"]),
+                             "n_subjects": int(group.attrs["n_subjects"]),
+                             "group_significant_sensors": int(group["significant"].sum()),
+                             "mean_share_p_lt_05": float((data.shift_p < 0.05).mean("sensor").mean())}
+        if data.ceiling is not None:
+            c, r = data.ceiling.values, data.r_full.values
+            ok = c >= 0.1
+            out["shift_null"]["median_r_over_ceiling"] = float(np.median(r[ok] / c[ok])) if ok.any() else None
     return out
