@@ -554,9 +554,10 @@ def summarize_shift_null(r: xr.DataArray, p: xr.DataArray, ceiling: xr.DataArray
                "share FDR q < .05": float(np.mean(fdr_correction(pv, alpha=0.05)[0])),
                "median r": float(np.nanmedian(rv))}
         if ceiling is not None:
-            cv = ceiling.sel(subject=s, sensor=r["sensor"].values).values
+            cv = (ceiling.sel(subject=s, sensor=r["sensor"].values).values if s in ceiling["subject"].values
+                  else np.full(rv.shape, np.nan))  # a subject without a ceiling (e.g. no repeats)
             ok = cv >= min_ceiling
-            row["median ceiling r"] = float(np.nanmedian(cv))
+            row["median ceiling r"] = float(np.median(cv[np.isfinite(cv)])) if np.isfinite(cv).any() else np.nan
             row[f"sensors with ceiling ≥ {min_ceiling:g}"] = int(ok.sum())
             row["median r / ceiling"] = float(np.median(rv[ok] / cv[ok])) if ok.any() else np.nan
         rows.append(row)

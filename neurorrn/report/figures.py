@@ -606,13 +606,15 @@ def plot_noise_ceiling(r: xr.DataArray, ceiling: xr.DataArray, info, min_ceiling
     Parameters
     ----------
     r, ceiling : DataArray (subject, sensor)
-        Observed held-out correlation and the ceiling correlation.
+        Observed held-out correlation and the ceiling correlation (the subjects of ``ceiling`` are
+        drawn).
     """
     import mne
 
     _need_dims(r, ("subject", SENSOR), "r")
     _need_dims(ceiling, ("subject", SENSOR), "ceiling")
-    ceiling = ceiling.sel({SENSOR: r[SENSOR].values, "subject": r["subject"].values})
+    r = r.sel(subject=ceiling["subject"].values)  # the subjects that have a ceiling
+    ceiling = ceiling.sel({SENSOR: r[SENSOR].values})
     names = [str(x) for x in r[SENSOR].values]
     ch_type = _first_type(info, names)
     pinfo, keep = _type_info(info, names, ch_type)

@@ -114,3 +114,72 @@ def test_real_data_have_no_ceiling(tmp_path, experiment):
 
     result, task, _ = experiment
     assert _simulated_signal({**task, "bids_root": str(tmp_path)}, result.raw) is None
+
+
+def test_repeat_ceiling_of_real_data_is_the_planted_snr():
+    """Three stimuli played four times each (plus one played once): each presentation is the
+    stimulus's fixed response times a per-sensor gain plus fresh unit noise, so a single
+    presentation's ceiling is sqrt(SNR / (1 + SNR)) with SNR = gain² var(response)."""
+    import mne
+    import pandas as pd
+
+    from neurorrn.brain import Timeline
+    from neurorrn.pipelines.earshot_meg.tasks import repeat_ceiling
+
+    rng = np.random.default_rng(7)
+    sf, dur, gains = 100.0, 8.0, np.array([0.0, 0.5, 1.0, 2.0])
+    n = int(dur * sf)
+    resp = {s: _smooth_noise(n, 1, rng)[:, 0].astype(float) for s in ("a", "b", "c", "d")}
+    order = ["a", "b", "c", "d", "b", "a", "c", "c", "a", "b", "b", "a", "c"]
+    data = rng.standard_normal((4, int((len(order) * (dur + 1) + 2) * sf)))
+    rows = []
+    for k, s in enumerate(order):
+        a = int((1 + k * (dur + 1)) * sf)
+        data[:, a:a + n] += gains[:, None] * resp[s][None, :]
+        rows.append({"onset": a / sf, "duration": dur, "kind": "sound", "stimulus": s, "label": s})
+    raw = mne.io.RawArray(data, mne.create_info([f"EEG{i}" for i in range(4)], sf, "eeg"), verbose="error")
+    ceiling, R = repeat_ceiling(raw, Timeline(pd.DataFrame(rows), sf, data.shape[1]))
+    assert R == 4  # 'd' is played once and left out; the others at least 4 times
+    snr = gains ** 2 * np.mean([resp[s].var() for s in "abc"])
+    np.testing.assert_allclose(ceiling[1:], np.sqrt(snr / (1 + snr))[1:], atol=0.03)
+    assert ceiling[0] < 0.15  # no signal: sqrt of a reliability near 0 (its noise is magnified near 0)
+    # no stimulus played twice: no ceiling
+    once = Timeline(pd.DataFrame(rows[:4]), sf, data.shape[1])
+    assert repeat_ceiling(raw, once) == (None, 0)
+
+
+def test_report_stage_reads_null_and_ceiling(tmp_path):
+    """The encode results as the report stage reads them: a simulation's ceiling, a real dataset's
+    split-half ceiling (only for subjects with repeats), or a note saying why there is none."""
+    import xarray as xr
+
+    from neurorrn.pipelines.earshot_meg.report_stage import _null_and_ceiling
+    from neurorrn.report import ReportData, build_report
+
+    import mne
+
+    info = mne.channels.read_meg_canonical_info("neuromag")
+    info = mne.pick_info(info, mne.pick_types(info, meg="mag")[:8])
+    subjects = ["01", "02", "03"]
+    rng = np.random.default_rng(0)
+    sens = info["ch_names"]
+    ceil = rng.uniform(0.3, 0.9, (3, 8))
+    sub = xr.Dataset({"r_full": (("task", "sensor"), 0.5 * ceil), "shift_p": (("task", "sensor"), np.full((3, 8), 0.01)),
+                      "shift_null_r": (("task", "permutation", "sensor"), 0.02 * rng.standard_normal((3, 50, 8))),
+                      "ceiling_r": (("task", "sensor"), ceil), "ceiling_repeats": ("task", [0, 0, 0])},
+                     coords={"sensor": sens})
+    data = ReportData(info=info)
+    _null_and_ceiling(data, sub, subjects, simulated=True)
+    assert data.ceiling.dims == ("subject", "sensor") and "noise-free signal" in data.notes["ceiling_method"]
+    assert data.shift_null.dims == ("subject", "permutation", "sensor")
+    real = sub.assign(ceiling_r=sub["ceiling_r"].where(np.array([True, True, False])[:, None]),
+                      ceiling_repeats=("task", [4, 4, 0]))
+    data = ReportData(info=info)
+    _null_and_ceiling(data, real, subjects, simulated=False)
+    assert list(data.ceiling.subject.values) == ["01", "02"] and data.r_full.sizes["subject"] == 3
+    assert "split-half" in data.notes["ceiling_method"] and "without repeats: 03" in data.notes["ceiling_method"]
+    text = build_report(data, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Prediction accuracy against the noise ceiling" in text and "could not be drawn" not in text
+    data = ReportData(info=info)
+    _null_and_ceiling(data, real.assign(ceiling_r=real["ceiling_r"] * np.nan), subjects, simulated=False)
+    assert data.ceiling is None and "presented more than once" in data.notes["ceiling"]

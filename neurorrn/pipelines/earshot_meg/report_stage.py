@@ -139,6 +139,7 @@ def _null_and_ceiling(data: ReportData, sub: xr.Dataset, subjects: list, simulat
     data.shift_p = per_subject("shift_p")
     data.shift_null = per_subject("shift_null_r", ("subject", "permutation", "sensor"))
     ceiling = per_subject("ceiling_r")
+    repeats = sub["ceiling_repeats"].values if "ceiling_repeats" in sub else np.zeros(len(subjects))
     if simulated and np.isfinite(ceiling.values).any():
         data.ceiling = ceiling
         data.notes["ceiling_method"] = (
@@ -146,11 +147,19 @@ def _null_and_ceiling(data: ReportData, sub: xr.Dataset, subjects: list, simulat
             "responses: acoustic and model units; neurorrn.brain.noiseless_signal) over the same held-out "
             "blocks, band-passed and resampled like the analysed data: the correlation a perfect model of "
             "the stimulus-driven signal would reach")
+    elif np.isfinite(ceiling.values).all(axis=1).any():
+        keep = [s for s, row in zip(subjects, ceiling.values) if np.isfinite(row).all()]
+        data.ceiling = ceiling.sel(subject=keep)
+        data.notes["ceiling_method"] = (
+            f"split-half reliability of the stimuli played more than once ({int(np.max(repeats))} presentations "
+            "at most; random halves, neurorrn.encoding.noise_ceiling), brought down to one presentation by "
+            "the Spearman–Brown formula; ceiling r = its square root (subjects without repeats: "
+            f"{', '.join(s for s in subjects if s not in keep) or 'none'})")
     else:
         data.notes["ceiling"] = (
             "real recordings have no noise-free signal, and a split-half (Spearman–Brown) ceiling "
-            "(neurorrn.encoding.noise_ceiling) needs repeated presentations of the same stimuli, which this "
-            "pipeline's continuous recordings do not have")
+            "(neurorrn.encoding.noise_ceiling) needs stimuli presented more than once, which these recordings "
+            "do not have")
 
 
 #: The recording's acoustic predictors and the simulator's names for them.

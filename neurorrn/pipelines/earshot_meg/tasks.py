@@ -279,6 +279,50 @@ def _prepare(raw, task: dict):
     return raw
 
 
+def repeat_ceiling(raw, timeline, n_splits: int = 100, random_state=0):
+    """Noise ceiling of single presentations from stimuli the recording plays more than once.
+
+    Every stimulus played at least twice contributes its first ``R`` presentations (``R``: the
+    smallest number of plays among them), each cut from its sound onset for the stimulus's
+    duration; :func:`neurorrn.encoding.noise_ceiling` gives the split-half correlation ``r_h`` of
+    averages of ``m = R // 2`` presentations, which the Spearman–Brown formula brings down to one
+    presentation, ``rel_1 = r_h / (m - (m - 1) r_h)``; the ceiling of a model's correlation with a
+    single presentation is ``sqrt(rel_1)`` (signal variance over signal + noise variance).
+
+    Returns
+    -------
+    (ceiling, R) : array (n_sensors,) and the number of repeats used, or (None, 0) when no
+    stimulus is played twice.
+    """
+    from neurorrn.encoding import noise_ceiling
+
+    sounds = timeline.select("sound")
+    counts = sounds["stimulus"].value_counts()
+    repeated = sorted(counts[counts >= 2].index)
+    if not repeated:
+        return None, 0
+    R = int(counts[repeated].min())
+    sf = float(raw.info["sfreq"])
+    data = raw.get_data()
+    parts = []
+    for s in repeated:
+        rows = sounds[sounds["stimulus"] == s].sort_values("onset").iloc[:R]
+        n = int(np.floor(rows["duration"].min() * sf))
+        starts = np.round(rows["onset"].to_numpy() * sf).astype(int)
+        n = min(n, int(data.shape[1] - starts.max()))
+        if n > 1:
+            parts.append(np.stack([data[:, a:a + n] for a in starts]))  # (R, sensor, n)
+    if not parts:
+        return None, 0
+    arr = np.concatenate(parts, axis=2)
+    nc = noise_ceiling(xr.DataArray(arr, dims=("repeat", "sensor", "time")), n_splits=n_splits,
+                       random_state=random_state)
+    m = R // 2
+    rh = nc["split_half_r"].values
+    rel1 = rh / (m - (m - 1) * rh)
+    return np.sqrt(np.clip(rel1, 0.0, None)), R
+
+
 def _simulated_signal(task: dict, raw):
     """The simulator's noise-free signal at ``raw``'s channels (a RawArray with its info), or None
     when the BIDS root has no ground truth (real data)."""
@@ -313,13 +357,16 @@ def encode_task(task: dict) -> xr.Dataset:
     response shifted by ``n_shifts`` random offsets of at least the lag window + 1 s; seeded by
     ``random_state``, the subject and the layer), and for a simulated recording the noise ceiling
     is the correlation of each sensor's recording with the simulator's noise-free signal over the
-    same blocks, band-passed and resampled alike (:func:`load_recording` ``with_signal``).
+    same blocks, band-passed and resampled alike (:func:`load_recording` ``with_signal``); for real
+    data that play some stimuli more than once it is the split-half ceiling of single
+    presentations (:func:`repeat_ceiling`; ``ceiling_repeats`` the repeats used, 0 otherwise).
 
     Returns
     -------
     Dataset on ("sensor",): ``r2_baseline``, ``r2_full``, ``gain``; ``r_full`` (pooled held-out
     correlation of the full model's predictions) with ``shift_p`` and ``shift_null_r``
-    ("permutation", "sensor"; float32) when ``n_shifts`` > 0; ``ceiling_r`` (NaN for real data).
+    ("permutation", "sensor"; float32) when ``n_shifts`` > 0; ``ceiling_r`` (NaN for real data without
+    repeated presentations) and the scalar ``ceiling_repeats``.
     The full model's TRF, refitted on all segments, goes to
     ``side_dir/trf_<subject>_<model>_<layer>.nc`` as (sensor, feature, lag).
     """
@@ -341,9 +388,12 @@ def encode_task(task: dict) -> xr.Dataset:
     cat = np.concatenate(Y, 0)
     mu, sd = cat.mean(0), cat.std(0)
     Y = [(y - mu) / np.where(sd > 0, sd, 1) for y in Y]
-    ceiling = np.full(len(raw.ch_names), np.nan)
+    ceiling, repeats = np.full(len(raw.ch_names), np.nan), 0
     if signal is not None:  # the same blocks of the noise-free signal
         ceiling = _pooled_r(Y, continuous_design(signal, timeline, joint, sfreq, n_blocks=len(Y))[1])
+    else:  # real data: split halves of repeated presentations, if any
+        c, repeats = repeat_ceiling(raw, timeline, random_state=int(task.get("random_state", 0)))
+        ceiling = ceiling if c is None else c
     Xb = [x[:, :n_base] for x in Xf]
     rule = task.get("alpha_rule", "1se")
     kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]),
@@ -351,7 +401,8 @@ def encode_task(task: dict) -> xr.Dataset:
     bands = [Xb[0].shape[1], Xf[0].shape[1] - Xb[0].shape[1]] if task.get("banded") else None
     r2b, _ = cross_validated_r2(Xb, Y, **kw)
     r2f, _, pred = cross_validated_r2(Xf, Y, bands=bands, return_predictions=True, **kw)
-    extra = {"r_full": ("sensor", _pooled_r(pred, Y)), "ceiling_r": ("sensor", ceiling)}
+    extra = {"r_full": ("sensor", _pooled_r(pred, Y)), "ceiling_r": ("sensor", ceiling),
+             "ceiling_repeats": repeats}
     n_shifts = int(task.get("n_shifts", 1000))
     if n_shifts > 0:
         from neurorrn.encoding import held_out_shift_null
