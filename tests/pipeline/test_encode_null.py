@@ -164,7 +164,8 @@ def test_report_stage_reads_null_and_ceiling(tmp_path):
     rng = np.random.default_rng(0)
     sens = info["ch_names"]
     ceil = rng.uniform(0.3, 0.9, (3, 8))
-    sub = xr.Dataset({"r_full": (("task", "sensor"), 0.5 * ceil), "shift_p": (("task", "sensor"), np.full((3, 8), 0.01)),
+    sub = xr.Dataset({"r_full": (("task", "sensor"), 0.5 * ceil),
+                      "shift_p": (("task", "sensor"), np.full((3, 8), 0.01)),
                       "shift_null_r": (("task", "permutation", "sensor"), 0.02 * rng.standard_normal((3, 50, 8))),
                       "ceiling_r": (("task", "sensor"), ceil), "ceiling_repeats": ("task", [0, 0, 0])},
                      coords={"sensor": sens})
