@@ -307,6 +307,8 @@ def repeat_ceiling(raw, timeline, n_splits: int = 100, random_state=0):
     parts = []
     for s in repeated:
         rows = sounds[sounds["stimulus"] == s].sort_values("onset").iloc[:R]
+        if not np.isfinite(rows["duration"].min()):  # a sound without a duration cannot be cut
+            continue
         n = int(np.floor(rows["duration"].min() * sf))
         starts = np.round(rows["onset"].to_numpy() * sf).astype(int)
         n = min(n, int(data.shape[1] - starts.max()))
