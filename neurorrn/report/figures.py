@@ -574,7 +574,7 @@ def plot_shift_null(r: xr.DataArray, null: xr.DataArray, p: xr.DataArray, info,
     ax1 = fig.add_subplot(gs[0, half:])
     im, _ = mne.viz.plot_topomap(n_sig[keep].astype(float), pinfo, axes=ax1, show=False, vlim=(0, len(subs)),
                                  cmap="viridis", contours=0, sphere=head_sphere(pinfo))
-    fig.colorbar(im, ax=ax1, shrink=0.75, label=f"subjects with p < {alpha:g}")
+    fig.colorbar(im, ax=ax1, shrink=0.75, label=f"subjects with p < {alpha:g}" + (" (RMS of pairs)" if merge else ""))
     ax1.set_title(f"subjects beating their own null (of {len(subs)})", fontsize=9)
     for j, i in enumerate(shown):
         ax = fig.add_subplot(gs[1, j])
