@@ -652,3 +652,47 @@ def load_ground_truth(root, subject: str, task: str | None = None, session: str 
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             parts.append(ds.load())
     return xr.merge(parts, compat="override", join="outer", combine_attrs="override")
+
+
+def noiseless_signal(ground_truth: xr.Dataset, features=None) -> xr.DataArray:
+    """The noise-free sensor signal of a simulation, rebuilt from its saved ground truth.
+
+    Every predictor in ``ground_truth["predictors"]`` is convolved with its kernel at every source
+    and projected through the forward ``gain``: the stimulus-driven part of the recording, exactly
+    :attr:`SimulationResult.signal` up to the float32 rounding of the saved predictors.  It is what
+    a perfect encoding model would predict, so its correlation with the recording (after the same
+    filtering) is the recording's noise ceiling.
+
+    Parameters
+    ----------
+    ground_truth : Dataset
+        :func:`load_ground_truth` (or ``SimulationResult.ground_truth``).
+    features : list of str | None
+        Only these predictors (e.g. the ``units:*`` ones); None: all.
+
+    Returns
+    -------
+    DataArray (sensor, time), in the recording's units (T or V), ``time`` in s from its first sample.
+    """
+    validate_type(ground_truth, xr.Dataset, "ground_truth")
+    missing = [v for v in ("kernels", "predictors", "gain") if v not in ground_truth]
+    if missing:
+        raise ValueError(f"ground_truth lacks {missing}; pass load_ground_truth(...) of a simulation")
+    names = [str(f) for f in ground_truth[FEATURE].values]
+    feats = names if features is None else [str(f) for f in features]
+    unknown = sorted(set(feats) - set(names))
+    if unknown:
+        raise ValueError(f"features {unknown[:5]} are not in the ground truth; it has {names[:10]}")
+    sf = float(ground_truth.attrs["sfreq"])
+    lag0 = int(round(float(ground_truth[LAG].values[0]) * sf))
+    K = ground_truth["kernels"].sel({FEATURE: feats}).transpose(FEATURE, SOURCE, LAG).values
+    X = ground_truth["predictors"].sel({FEATURE: feats}).transpose(FEATURE, TIME).values.astype(np.float64)
+    S = np.zeros((K.shape[1], X.shape[1]))
+    for f in range(len(feats)):
+        for j in range(K.shape[1]):
+            if np.any(K[f, j]):
+                S[j] += convolve_trf(X[f], K[f, j], lag0)[0]
+    G = ground_truth["gain"].transpose(SENSOR, SOURCE)
+    return xr.DataArray(G.values @ S, dims=(SENSOR, TIME),
+                        coords={SENSOR: G[SENSOR].values, TIME: np.arange(X.shape[1]) / sf},
+                        name="signal", attrs={"sfreq": sf, "features": ",".join(feats)})

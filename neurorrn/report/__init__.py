@@ -4,6 +4,8 @@
 functions in :mod:`neurorrn.report.figures` work on labelled results and can be used alone.
 """
 
-from ._report import SECTIONS, ReportData, build_report, summarize_gain, versions
+from ._report import (SECTIONS, ReportData, build_report, group_shift_null, summarize_gain, summarize_shift_null,
+                      versions)
 
-__all__ = ["SECTIONS", "ReportData", "build_report", "summarize_gain", "versions"]
+__all__ = ["SECTIONS", "ReportData", "build_report", "summarize_gain", "summarize_shift_null", "group_shift_null",
+           "versions"]

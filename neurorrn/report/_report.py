@@ -36,6 +36,7 @@ SECTIONS = (
     "Probes",
     "TRFs",
     "Explained variance",
+    "Shift null and noise ceiling",
     "Configuration and versions",
 )
 
@@ -84,6 +85,14 @@ class ReportData:
         Ground truth of a simulation: sensors that received model-unit responses.
     variance_summary : DataFrame
         Numbers behind the explained-variance figure (group, median gain, test...).
+    r_full : DataArray (subject, sensor)
+        Held-out correlation of the full model's predictions per subject.
+    shift_p, shift_null : DataArray (subject, sensor) / (subject, permutation, sensor)
+        Each subject's circular-shift p-values and null correlations
+        (:func:`neurorrn.encoding.held_out_shift_null`).
+    ceiling : DataArray (subject, sensor)
+        Noise-ceiling correlation (for simulated data: the recording against the simulator's
+        noise-free signal); ``notes["ceiling"]`` says why there is none otherwise.
     config_yaml : str
         The run's configuration.
     stage_table : DataFrame
@@ -121,6 +130,10 @@ class ReportData:
     trf_truth_feature: str | None = None
     trf_truth_r: float | None = None
     variance_summary: pd.DataFrame | None = None
+    r_full: xr.DataArray | None = None
+    shift_p: xr.DataArray | None = None
+    shift_null: xr.DataArray | None = None
+    ceiling: xr.DataArray | None = None
     config_yaml: str | None = None
     stage_table: pd.DataFrame | None = None
     notes: dict = dataclasses.field(default_factory=dict)
@@ -213,7 +226,7 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
     if fname.suffix != ".html":
         raise ValueError(f"report file name must end in .html, got {fname.name!r}")
     b = _Builder(data.title)
-    S = dict(zip(("summary", "train", "recog", "sel", "rsa", "probe", "trf", "var", "cfg"), SECTIONS))
+    S = dict(zip(("summary", "train", "recog", "sel", "rsa", "probe", "trf", "var", "null", "cfg"), SECTIONS))
 
     if data.quality is not None:
         b.attempt(S["summary"], "Quality gate", lambda: b.html(quality_html(data.quality), "Quality gate",
@@ -310,6 +323,8 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
                          "one-sample t-test (gain > 0; df = subjects − 1), and a paired t-test of driven vs "
                          "not driven sensors. No test treats sensors as samples."),
             "Gain by sensor group", S["var"]))
+    if data.r_full is not None and data.shift_p is not None and data.shift_null is not None and data.info is not None:
+        _null_and_ceiling(b, data, S["null"])
     if data.config_yaml is not None:
         b.code(data.config_yaml, "Configuration", S["cfg"])
     if data.stage_table is not None:
@@ -325,6 +340,53 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
         tmp.chmod(0o644)
     logger.info("report written to %s", fname)
     return fname
+
+
+#: Sensors whose ceiling correlation is below this are left out of ratios to the ceiling.
+MIN_CEILING = 0.1
+
+
+def _null_and_ceiling(b: _Builder, data: ReportData, section: str) -> None:
+    """The circular-shift null of the held-out predictions and, where known, the noise ceiling."""
+    n_sub = data.r_full.sizes["subject"]
+    n_shifts = data.shift_null.sizes["permutation"]
+    group = group_shift_null(data.shift_p)
+    n_sig = int(group["significant"].sum())
+    b.attempt(section, "Circular-shift null", lambda: b.figure(
+        F.plot_shift_null(data.r_full, data.shift_null, data.shift_p, data.info, group["significant"]),
+        "Held-out prediction against its circular-shift null", section,
+        caption=(f"Correlation between each sensor's recording and the full model's cross-validated prediction "
+                 f"(every held-out block predicted by the model of the outer fold that left it out), against "
+                 f"its null from {n_shifts} circular shifts: in each subject, the response of every held-out "
+                 "block is shifted by its own random offset of at least the lag window + 1 s relative to the "
+                 "prediction (the fitted models unchanged, so the response keeps its autocorrelation), and "
+                 f"p = (1 + #null ≥ observed) / (1 + {n_shifts}). Group test across the {n_sub} subjects, not "
+                 "sensors: at each sensor the number of subjects with p < .05 against Binomial("
+                 f"{n_sub}, .05), Benjamini–Hochberg FDR q < .05 over sensors; white: the {n_sig} "
+                 f"significant sensors of {group.sizes['sensor']}. Violins: each subject's null at the 3 sensors "
+                 "with the highest mean r and at the one with the lowest (red: observed). This tests whether "
+                 "the full model predicts the sensor at all (acoustics included); what the model units add "
+                 "is tested by the gain's cluster test above.")))
+    if data.ceiling is not None:
+        b.attempt(section, "Noise ceiling", lambda: b.figure(
+            F.plot_noise_ceiling(data.r_full, data.ceiling, data.info, MIN_CEILING),
+            "Prediction accuracy against the noise ceiling", section,
+            caption=(f"Noise ceiling: {data.notes.get('ceiling_method', 'the highest correlation any model can reach')}"
+                     f". r / ceiling is the fraction of the attainable correlation the full model reaches "
+                     f"(its square: the share of the explainable variance explained); sensors with a mean "
+                     f"ceiling below {MIN_CEILING:g} are left out of the ratio. {n_sub} subjects.")))
+    else:
+        b.html(f"<p class='text-muted'>No noise ceiling: {html.escape(data.notes.get('ceiling', 'not computed'))}"
+               "</p>", "Noise ceiling: not shown", section)
+    b.attempt(section, "Null and ceiling table", lambda: b.html(
+        F.table_html(summarize_shift_null(data.r_full, data.shift_p, data.ceiling, min_ceiling=MIN_CEILING),
+                     f"Per subject: share of sensors whose held-out prediction beats the circular-shift null "
+                     f"({n_shifts} shifts; uncorrected p < .05, where .05 is expected by chance, and after "
+                     "Benjamini–Hochberg FDR within the subject), median held-out r"
+                     + (f", median noise-ceiling r and median r / ceiling at sensors with a ceiling ≥ {MIN_CEILING:g}"
+                        if data.ceiling is not None else "")
+                     + f"; last rows: mean and s.e.m. across the {n_sub} subjects."),
+        "Shift null and ceiling by subject", section))
 
 
 def _trf_cluster_rows(res: xr.Dataset, max_rows: int = 8) -> pd.DataFrame:
@@ -418,3 +480,93 @@ def summarize_gain(gain: xr.DataArray, share: xr.DataArray, *, driven: float = 0
     rows[0]["p_driven_gt_not"] = (float(ttest_rel(d[both], n[both], alternative="greater").pvalue)
                                   if both.sum() >= 2 and np.ptp(d[both] - n[both]) > 0 else np.nan)
     return pd.DataFrame(rows)
+
+
+def group_shift_null(p: xr.DataArray, alpha: float = 0.05, q: float = 0.05) -> xr.Dataset:
+    """Across subjects, per sensor: how many subjects beat their own circular-shift null.
+
+    Under the global null at a sensor (no subject's response there follows the model's
+    predictions) each subject's permutation p-value is uniform and independent of the other
+    subjects', so the count ``k`` of subjects with ``p < alpha`` is Binomial(n_subjects, alpha);
+    the group p-value is ``P(K >= k)`` (a binomial test of prevalence across subjects: the samples
+    are subjects, never sensors), and sensors are declared significant after Benjamini–Hochberg
+    FDR correction at ``q`` over sensors.
+
+    Parameters
+    ----------
+    p : DataArray (subject, sensor)
+        Each subject's permutation p-values.
+
+    Returns
+    -------
+    Dataset on ("sensor",): ``n_subjects_significant``, ``p_group``, ``significant`` (bool);
+    attrs ``n_subjects``, ``alpha``, ``q``.
+    """
+    from mne.stats import fdr_correction
+    from scipy.stats import binom
+
+    validate_type(p, xr.DataArray, "p")
+    if "subject" not in p.dims or "sensor" not in p.dims:
+        raise ValueError(f"p must have dims ('subject', 'sensor'), got {p.dims}")
+    pv = p.transpose("subject", "sensor").values
+    n = pv.shape[0]
+    k = (pv < alpha).sum(0)
+    pg = binom.sf(k - 1, n, alpha)
+    sig = fdr_correction(pg, alpha=q)[0]
+    return xr.Dataset({"n_subjects_significant": ("sensor", k), "p_group": ("sensor", pg),
+                       "significant": ("sensor", sig)}, coords={"sensor": p["sensor"].values},
+                      attrs={"n_subjects": n, "alpha": alpha, "q": q})
+
+
+def summarize_shift_null(r: xr.DataArray, p: xr.DataArray, ceiling: xr.DataArray | None = None,
+                         alpha: float = 0.05, min_ceiling: float = 0.1) -> pd.DataFrame:
+    """Per subject: the share of sensors whose held-out prediction beats the circular-shift null,
+    and the prediction accuracy against the noise ceiling; then mean and s.e.m. over subjects.
+
+    Parameters
+    ----------
+    r, p : DataArray (subject, sensor)
+        Observed held-out correlation and its permutation p-value.
+    ceiling : DataArray (subject, sensor), optional
+        Noise-ceiling correlation; ``r / ceiling`` is summarised at the sensors with
+        ``ceiling >= min_ceiling`` (elsewhere the ratio of two small numbers is noise).
+
+    Returns
+    -------
+    DataFrame: one row per subject and two summary rows (``mean``, ``s.e.m.``, over subjects, of
+    every column but the sensor counts), with ``sensors``, ``share p < alpha`` (uncorrected; alpha expected by chance), ``share FDR q < .05``
+    (Benjamini–Hochberg within the subject), ``median r``, and with a ceiling ``median ceiling r``,
+    ``sensors with ceiling >= min_ceiling`` and ``median r / ceiling`` there.
+    """
+    from mne.stats import fdr_correction
+
+    for name, da in (("r", r), ("p", p)):
+        validate_type(da, xr.DataArray, name)
+        if "subject" not in da.dims or "sensor" not in da.dims:
+            raise ValueError(f"{name} must have dims ('subject', 'sensor'), got {da.dims}")
+    subs = [str(s) for s in r["subject"].values]
+    rows = []
+    for s in r["subject"].values:
+        rv = r.sel(subject=s).values
+        pv = p.sel(subject=s, sensor=r["sensor"].values).values
+        row = {"subject": str(s), "sensors": int(np.isfinite(pv).sum()),
+               f"share p < {alpha:g}": float(np.mean(pv < alpha)),
+               "share FDR q < .05": float(np.mean(fdr_correction(pv, alpha=0.05)[0])),
+               "median r": float(np.nanmedian(rv))}
+        if ceiling is not None:
+            cv = (ceiling.sel(subject=s, sensor=r["sensor"].values).values if s in ceiling["subject"].values
+                  else np.full(rv.shape, np.nan))  # a subject without a ceiling (e.g. no repeats)
+            ok = cv >= min_ceiling
+            row["median ceiling r"] = float(np.median(cv[np.isfinite(cv)])) if np.isfinite(cv).any() else np.nan
+            row[f"sensors with ceiling ≥ {min_ceiling:g}"] = int(ok.sum())
+            row["median r / ceiling"] = float(np.median(rv[ok] / cv[ok])) if ok.any() else np.nan
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    counts = [c for c in df.columns if c.startswith("sensors")]
+    num = df.drop(columns=["subject"] + counts)  # counts are not summarised (they would print as floats)
+    mean = {"subject": f"mean of {len(subs)}", **num.mean().to_dict()}
+    sem = {"subject": "s.e.m.", **(num.std(ddof=1) / np.sqrt(len(subs))).to_dict()} if len(subs) > 1 else None
+    out = pd.concat([df, pd.DataFrame([mean] + ([sem] if sem else []))], ignore_index=True)
+    for c in counts:
+        out[c] = pd.Series([int(v) if pd.notna(v) else "–" for v in out[c]], dtype=object)
+    return out

@@ -499,3 +499,159 @@ def _escape(s: str) -> str:
 def mapping_table(rows: Mapping[str, object]) -> pd.DataFrame:
     """A two-column DataFrame (name, value) from a mapping."""
     return pd.DataFrame({"name": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def _first_type(info, names) -> str:
+    import mne
+
+    present = set(mne.pick_info(info, [info["ch_names"].index(n) for n in names]).get_channel_types())
+    return next((t for t in ("mag", "grad", "eeg") if t in present), sorted(present)[0])
+
+
+def plot_shift_null(r: xr.DataArray, null: xr.DataArray, p: xr.DataArray, info,
+                    group_significant: xr.DataArray | None = None, n_best: int = 3,
+                    alpha: float = 0.05) -> plt.Figure:
+    """Held-out prediction accuracy per sensor against its circular-shift null, over subjects.
+
+    Top: topomaps (one sensor type, the first of magnetometers, gradiometers, EEG present) of the
+    mean over subjects of the observed correlation, with ``group_significant`` sensors marked, and
+    of the number of subjects whose own null the sensor beats at ``p < alpha``.  Bottom: at the
+    ``n_best`` sensors of that type with the highest mean r and at the one with the lowest, every
+    subject's null distribution (violin) with the observed value (red dot) and its p-value.
+
+    Parameters
+    ----------
+    r : DataArray (subject, sensor)
+        Observed held-out correlation of the model's predictions.
+    null : DataArray (subject, permutation, sensor)
+        The same statistic for each circular shift.
+    p : DataArray (subject, sensor)
+        Per-subject permutation p-values.
+    info : mne.Info
+    group_significant : DataArray of bool (sensor,), optional
+        Sensors significant in the group test (marked in the first map).
+    """
+    import mne
+
+    _need_dims(r, ("subject", SENSOR), "r")
+    _need_dims(null, ("subject", "permutation", SENSOR), "null")
+    _need_dims(p, ("subject", SENSOR), "p")
+    names = [str(x) for x in r[SENSOR].values]
+    null = null.sel({SENSOR: r[SENSOR].values, "subject": r["subject"].values})
+    p = p.sel({SENSOR: r[SENSOR].values, "subject": r["subject"].values})
+    ch_type = _first_type(info, names)
+    pinfo, keep = _type_info(info, names, ch_type)
+    keep = np.asarray(keep, dtype=int)
+    subs = [str(s) for s in r["subject"].values]
+    rv = r.transpose("subject", SENSOR).values
+    pv = p.transpose("subject", SENSOR).values
+    nv = null.transpose("subject", "permutation", SENSOR).values
+    mean_r = np.nanmean(rv, 0)
+    n_sig = (pv < alpha).sum(0)
+    order = keep[np.argsort(-np.nan_to_num(mean_r[keep], nan=-np.inf))]
+    shown = list(order[:n_best]) + ([order[-1]] if len(order) > n_best else [])
+    ncol = max(2, len(shown))
+    fig = plt.figure(figsize=(3.0 * ncol, 6.4))
+    gs = fig.add_gridspec(2, ncol, height_ratios=[1.1, 1])
+    mask = None
+    if group_significant is not None:
+        mask = group_significant.sel({SENSOR: r[SENSOR].values}).values.astype(bool)[keep]
+    merge = ch_type == "grad"
+    if merge and mask is not None:  # planar pairs are drawn merged: the mask follows the pairs
+        from mne.channels.layout import _pair_grad_sensors
+
+        mask = mask[_pair_grad_sensors(pinfo, topomap_coords=False)].reshape(-1, 2).any(1)
+    mp = dict(marker="o", markerfacecolor="w", markeredgecolor="k", markersize=4)
+    half = max(1, ncol // 2)
+    ax0 = fig.add_subplot(gs[0, :half])
+    lim = float(np.nanmax(np.abs(mean_r[keep]))) or 1.0
+    im, _ = mne.viz.plot_topomap(mean_r[keep], pinfo, axes=ax0, show=False, vlim=(0, lim) if merge else (-lim, lim),
+                                 cmap="Reds" if merge else "RdBu_r", contours=0, sphere=head_sphere(pinfo),
+                                 mask=mask, mask_params=mp)
+    fig.colorbar(im, ax=ax0, shrink=0.75, label="held-out r" + (" (RMS of pairs)" if merge else ""))
+    ax0.set_title(f"observed r, mean of {len(subs)} subjects ({_TYPE_NAMES.get(ch_type, ch_type)})\n"
+                  "white: significant across subjects", fontsize=9)
+    ax1 = fig.add_subplot(gs[0, half:])
+    im, _ = mne.viz.plot_topomap(n_sig[keep].astype(float), pinfo, axes=ax1, show=False, vlim=(0, len(subs)),
+                                 cmap="viridis", contours=0, sphere=head_sphere(pinfo))
+    fig.colorbar(im, ax=ax1, shrink=0.75, label=f"subjects with p < {alpha:g}" + (" (RMS of pairs)" if merge else ""))
+    ax1.set_title(f"subjects beating their own null (of {len(subs)})", fontsize=9)
+    for j, i in enumerate(shown):
+        ax = fig.add_subplot(gs[1, j])
+        data = [nv[s, :, i][np.isfinite(nv[s, :, i])] for s in range(len(subs))]
+        ok = [k for k, d in enumerate(data) if d.size]
+        if ok:
+            ax.violinplot([data[k] for k in ok], positions=ok, showextrema=False, widths=0.8)
+        ax.scatter(np.arange(len(subs)), rv[:, i], color="tab:red", s=14, zorder=3, label="observed")
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.set_xticks(np.arange(len(subs)), subs, fontsize=7)
+        ax.set_xlabel("subject", fontsize=8)
+        tag = "lowest mean r" if j == len(shown) - 1 and len(order) > n_best else f"rank {j + 1}"
+        ax.set_title(f"{names[i]} ({tag})\np = {', '.join(f'{x:.2g}' for x in pv[:, i])}", fontsize=7)
+        if j == 0:
+            ax.set_ylabel("held-out r (null: violins)")
+            ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_ceiling(r: xr.DataArray, ceiling: xr.DataArray, info, min_ceiling: float = 0.1) -> plt.Figure:
+    """Held-out prediction accuracy as a fraction of the noise ceiling.
+
+    Left: topomap of the ceiling (mean over subjects); middle: topomap of r / ceiling (mean over
+    subjects of each subject's ratio; sensors whose mean ceiling is below ``min_ceiling`` are set
+    to 0 and marked with grey dots, since the ratio of two small numbers is noise); right: every
+    subject's r against its ceiling at every sensor (all sensor types) with the identity line.
+
+    Parameters
+    ----------
+    r, ceiling : DataArray (subject, sensor)
+        Observed held-out correlation and the ceiling correlation (the subjects of ``ceiling`` are
+        drawn).
+    """
+    import mne
+
+    _need_dims(r, ("subject", SENSOR), "r")
+    _need_dims(ceiling, ("subject", SENSOR), "ceiling")
+    r = r.sel(subject=ceiling["subject"].values)  # the subjects that have a ceiling
+    ceiling = ceiling.sel({SENSOR: r[SENSOR].values})
+    names = [str(x) for x in r[SENSOR].values]
+    ch_type = _first_type(info, names)
+    pinfo, keep = _type_info(info, names, ch_type)
+    rv = r.transpose("subject", SENSOR).values
+    cv = ceiling.transpose("subject", SENSOR).values
+    mean_c = np.nanmean(cv, 0)
+    ok = cv >= min_ceiling
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(ok, rv / cv, 0.0).sum(0) / ok.sum(0)  # mean over the subjects with a ceiling
+    low = ~(mean_c >= min_ceiling)
+    frac = np.where(low, 0.0, np.nan_to_num(frac))
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.6), gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    merge = ch_type == "grad"
+    mask = low[keep]
+    if merge:
+        from mne.channels.layout import _pair_grad_sensors
+
+        mask = mask[_pair_grad_sensors(pinfo, topomap_coords=False)].reshape(-1, 2).all(1)
+    tname = _TYPE_NAMES.get(ch_type, ch_type)
+    im, _ = mne.viz.plot_topomap(mean_c[keep], pinfo, axes=axes[0], show=False, vlim=(0, 1), cmap="viridis",
+                                 contours=0, sphere=head_sphere(pinfo))
+    fig.colorbar(im, ax=axes[0], shrink=0.75, label="ceiling r")
+    axes[0].set_title(f"noise ceiling r, mean of {rv.shape[0]} subjects\n({tname})", fontsize=9)
+    im, _ = mne.viz.plot_topomap(frac[keep], pinfo, axes=axes[1], show=False, vlim=(0, 1), cmap="viridis",
+                                 contours=0, sphere=head_sphere(pinfo), mask=mask,
+                                 mask_params=dict(marker="o", markerfacecolor="0.6", markeredgecolor="0.6",
+                                                  markersize=2))
+    fig.colorbar(im, ax=axes[1], shrink=0.75, label="r / ceiling r")
+    axes[1].set_title(f"fraction of the ceiling reached\n(grey: ceiling < {min_ceiling:g}, not shown)", fontsize=9)
+    ax = axes[2]
+    for s in range(rv.shape[0]):
+        ax.scatter(cv[s], rv[s], s=4, alpha=0.5, label=str(r["subject"].values[s]))
+    top = float(np.nanmax(np.r_[cv.ravel(), rv.ravel(), [0.1]]))
+    ax.plot([0, top], [0, top], color="k", lw=0.8, label="r = ceiling")
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set(xlabel="noise ceiling r", ylabel="held-out r (full model)",
+           title="every sensor of every subject", xlim=(min(0.0, float(np.nanmin(cv))) - 0.02, top + 0.02))
+    ax.legend(fontsize=6, markerscale=2, ncol=2, title="subject", title_fontsize=6)
+    fig.tight_layout()
+    return fig

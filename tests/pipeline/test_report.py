@@ -71,7 +71,24 @@ def _data(with_trf=True) -> ReportData:
         probe_sem=xr.DataArray(np.full((2, 20), 0.03), dims=("layer", "lag"),
                                coords={"layer": ["l0", "l1"], "lag": np.linspace(-0.1, 0.5, 20)}), probe_folds=4,
         quality={"criterion": "time_dependent", "split": "trained", "accuracy": 0.91, "min_accuracy": 0.8,
-                 "passed": True, "message": "time-dependent accuracy on trained tokens 0.910 >= 0.80"})
+                 "passed": True, "message": "time-dependent accuracy on trained tokens 0.910 >= 0.80"},
+        **_null_fields(sens, subs, rng),
+        notes={"ceiling_method": "the correlation of each sensor's recording with the simulator's noise-free "
+                                 "signal"})
+
+
+def _null_fields(sens, subs, rng, n_shifts=99):
+    """Held-out r, shift nulls and ceilings: sensors 0-7 predicted (r 0.3, ceiling 0.5), the rest not."""
+    n = len(sens)
+    ceiling = np.where(np.arange(n) < 8, 0.5, 0.05) + 0.01 * rng.random((len(subs), n))
+    null = 0.03 * rng.standard_normal((len(subs), n_shifts, n))
+    r = np.where(np.arange(n) < 8, 0.3, 0.0) + 0.03 * rng.standard_normal((len(subs), n))
+    p = (1 + (null >= r[:, None, :]).sum(1)) / (1 + n_shifts)
+    coords = {"subject": subs, "sensor": sens}
+    return dict(r_full=xr.DataArray(r, dims=("subject", "sensor"), coords=coords),
+                shift_p=xr.DataArray(p, dims=("subject", "sensor"), coords=coords),
+                shift_null=xr.DataArray(null, dims=("subject", "permutation", "sensor"), coords=coords),
+                ceiling=xr.DataArray(ceiling, dims=("subject", "sensor"), coords=coords))
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +100,13 @@ def test_report_has_every_section(report_file):
     text = report_file.read_text(encoding="utf-8")
     for sec in SECTIONS:
         assert f">{sec}<" in text.replace("&amp;", "&"), sec
-    assert text.count("data:image/png;base64") >= 11  # + TRF vs truth, clusters, per-subject gains
-    for title in ("Recovered TRF vs ground truth", "Gain: cluster permutation test (mag)", "Gain per subject"):
+    assert text.count("data:image/png;base64") >= 13  # + TRF vs truth, clusters, per-subject gains, null, ceiling
+    for title in ("Recovered TRF vs ground truth", "Gain: cluster permutation test (mag)", "Gain per subject",
+                  "Held-out prediction against its circular-shift null", "Prediction accuracy against the noise ceiling",
+                  "Shift null and ceiling by subject"):
         assert title in text, title
+    assert "from 99 circular shifts" in text and "Group test across the 6 subjects, not sensors" in text
+    assert "Binomial(6, .05)" in text and "noise-free signal" in text
     assert "could not be drawn" not in text
 
 
@@ -148,7 +169,9 @@ def test_probe_figure_has_error_band_and_chance():
 
 #: What a reader must find besides the sections (the issue's list for the demo report).
 FIGURE_TITLES = ["Quality gate", "Recovered TRF vs ground truth", "TRF clusters: units", "Gain: cluster permutation test (mag)",
-                 "Gain per subject", "Gain by sensor group", "RSA", "Probe accuracy over time"]
+                 "Gain per subject", "Gain by sensor group", "RSA", "Probe accuracy over time",
+                 "Held-out prediction against its circular-shift null", "Prediction accuracy against the noise ceiling",
+                 "Shift null and ceiling by subject"]
 
 _CHECK_JS = """
 <script>
@@ -194,7 +217,7 @@ def test_report_in_headless_chromium(report_file, tmp_path):
     payload = json.loads(re.search(r"NEURORRN-CHECK (\{.*\})", check[0]).group(1).replace('\\"', '"'))
     hidden = [s for s, ok in payload["shown"].items() if not ok]
     assert not hidden, f"sections not visible: {hidden}"
-    assert payload["images"] >= 11
+    assert payload["images"] >= 13
     assert "<html" in proc.stdout and "Explained variance" in proc.stdout
     assert "Quality gate PASSED" in proc.stdout and "Sensors are not treated as independent samples" in proc.stdout
 
@@ -241,3 +264,62 @@ def test_report_figures_have_whole_pixel_sizes():
     fig.canvas.draw()
     assert fig.canvas.get_width_height() == (460, 330)
     plt.close(fig)
+
+
+def test_shift_null_group_test_counts_subjects_not_sensors():
+    """Planted: sensors 0-7 predicted in every subject, the rest not; the binomial test across
+    subjects finds exactly those, and the table's shares are per subject."""
+    from neurorrn.report import group_shift_null, summarize_shift_null
+
+    rng = np.random.default_rng(1)
+    sens = [f"s{i}" for i in range(40)]
+    subs = [f"{i:02d}" for i in range(6)]
+    f = _null_fields(sens, subs, rng)
+    g = group_shift_null(f["shift_p"])
+    assert g["significant"].values[:8].all() and not g["significant"].values[8:].any()
+    assert (g["n_subjects_significant"].values[:8] == 6).all()
+    assert g["p_group"].values[0] == pytest.approx(0.05 ** 6)
+    assert g.attrs["n_subjects"] == 6
+    # one subject with p < .05 of six is what chance gives: P(K >= 1) = 1 - .95^6
+    one = f["shift_p"].copy(data=np.ones((6, 40)))
+    one[0, 0] = 0.01
+    assert group_shift_null(one)["p_group"].values[0] == pytest.approx(1 - 0.95 ** 6)
+    t = summarize_shift_null(f["r_full"], f["shift_p"], f["ceiling"]).set_index("subject")
+    assert list(t.index) == subs + ["mean of 6", "s.e.m."]
+    assert t.loc["01", "share p < 0.05"] >= 8 / 40 and t.loc["01", "share FDR q < .05"] == pytest.approx(8 / 40)
+    assert t.loc["01", "sensors with ceiling ≥ 0.1"] == 8
+    assert t.loc["mean of 6", "median r / ceiling"] == pytest.approx(0.6, abs=0.05)
+    with pytest.raises(ValueError, match=r"p must have dims \('subject', 'sensor'\)"):
+        group_shift_null(f["shift_p"].isel(subject=0))
+
+
+def test_null_and_ceiling_figures_show_the_data():
+    rng = np.random.default_rng(2)
+    info = _info()
+    subs = [f"{i:02d}" for i in range(6)]
+    f = _null_fields(info["ch_names"], subs, rng)
+    from neurorrn.report import group_shift_null
+
+    fig = F.plot_shift_null(f["r_full"], f["shift_null"], f["shift_p"], info, group_shift_null(f["shift_p"])["significant"])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("mean of 6 subjects" in t for t in titles)
+    violin_axes = [ax for ax in fig.axes if ax.get_xlabel() == "subject"]
+    assert len(violin_axes) == 4 and "lowest mean r" in violin_axes[-1].get_title()
+    best = int(np.argmax(f["r_full"].mean("subject").values))
+    assert violin_axes[0].get_title().startswith(info["ch_names"][best])
+    np.testing.assert_allclose(violin_axes[0].collections[-1].get_offsets()[:, 1], f["r_full"].values[:, best])
+    fig = F.plot_noise_ceiling(f["r_full"], f["ceiling"], info)
+    scatter = fig.axes[2].collections
+    assert len(scatter) == 6  # one per subject: every sensor's (ceiling, r)
+    np.testing.assert_allclose(scatter[0].get_offsets(), np.c_[f["ceiling"].values[0], f["r_full"].values[0]])
+
+
+def test_real_data_report_says_why_there_is_no_ceiling(tmp_path):
+    rng = np.random.default_rng(3)
+    info = _info()
+    f = _null_fields(info["ch_names"], [f"{i:02d}" for i in range(3)], rng)
+    f["ceiling"] = None
+    text = build_report(ReportData(title="t", info=info, **f, notes={"ceiling": "real recordings (test)"}),
+                        tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No noise ceiling: real recordings (test)" in text
+    assert "Held-out prediction against its circular-shift null" in text and "could not be drawn" not in text

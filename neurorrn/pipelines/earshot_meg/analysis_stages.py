@@ -80,25 +80,16 @@ def unit_r2(gt: xr.Dataset, raw, l_freq: float | None = 0.5, h_freq: float | Non
     """
     import mne
 
-    from neurorrn.brain.simulate import convolve_trf
+    from neurorrn.brain.simulate import noiseless_signal
 
     feats = [f for f in gt["feature"].values.astype(str) if f.startswith("units:")]
     if not feats:
         raise ValueError("the simulation has no 'units' response: brain.simulate.responses needs one "
                          "with predictor: units, so that model units drive some sources")
     sf = float(gt.attrs["sfreq"])
-    lag0 = int(round(float(gt["lag"].values[0]) * sf))
-    K = gt["kernels"].sel(feature=feats).transpose("feature", "source", "lag").values
-    X = gt["predictors"].sel(feature=feats).transpose("feature", "time").values.astype(float)
-    S = np.zeros((K.shape[1], X.shape[1]))
-    for f in range(len(feats)):
-        for j in range(K.shape[1]):
-            if np.any(K[f, j]):
-                S[j] += convolve_trf(X[f], K[f, j], lag0)[0]
     sensors = list(gt["sensor"].values.astype(str))
-    G = gt["gain"].sel(sensor=sensors).transpose("sensor", "source").values
     y = raw.get_data(picks=sensors)
-    u = G @ S
+    u = noiseless_signal(gt, feats).sel(sensor=sensors).values
     n = min(y.shape[1], u.shape[1])
     y, u = y[:, :n], u[:, :n]
     if l_freq is not None or h_freq is not None:
@@ -153,7 +144,7 @@ def encode_stage(ctx) -> dict:
                        stim_dir=str(stim_dir), sfreq=sec.sfreq, tmin=sec.tmin, tmax=sec.tmax, alphas=sec.alphas,
                        cv=sec.cv, baseline=list(sec.baseline), gammatone_bands=sec.gammatone_bands,
                        units_kind=sec.units_kind, n_components=sec.n_components, banded=sec.banded,
-                       alpha_rule=sec.alpha_rule,
+                       alpha_rule=sec.alpha_rule, n_shifts=sec.n_shifts, random_state=cfg.seed,
                        side_dir=str(ctx.out / "trf"), preprocess={**pre, "sfreq": sec.sfreq})
     res = fan_out(T.encode_task, tasks, ctx.out / "encode.zarr", **_scheduler(ctx),
                   attrs={"analysis": "encode", "config_json": json.dumps(sec.model_dump(mode="json"))}).load()

@@ -103,7 +103,10 @@ class EncodeSection(ConfigModel):
     :class:`neurorrn.encoding.BandedTRF`), which keeps many unit predictors from forcing a stronger
     penalty on the acoustic ones.  ``alpha_rule``: the inner-CV penalty with the best mean score
     (``best``: the model's best prediction, what a comparison of explained variance asks for) or
-    the largest within one standard error of it (``1se``: smoother TRFs).
+    the largest within one standard error of it (``1se``: smoother TRFs).  ``n_shifts``: draws of
+    the circular-shift null of the full model's held-out prediction accuracy per subject and sensor
+    (:func:`neurorrn.encoding.held_out_shift_null`; offsets of at least the lag window + 1 s,
+    seeded by the run's ``seed``; 0 skips it).
     """
 
     sfreq: float = Field(100.0, gt=0)
@@ -120,6 +123,7 @@ class EncodeSection(ConfigModel):
     layers: list[str] | None = None
     banded: bool = False
     alpha_rule: Literal["best", "1se"] = "1se"
+    n_shifts: int = Field(1000, ge=0)
 
 
 class ProbeSection(ConfigModel):

@@ -104,6 +104,7 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
     feats = list(trf["feature"].values)
     unit_feats = [f for f in feats if f.startswith(UNIT_PREFIX)]
     data.trf_features = ([feats[0]] + unit_feats[: max(0, n_trf_features - 1)])[:n_trf_features]
+    _null_and_ceiling(data, sub, subjects, simulated=(en.path / "truth.nc").is_file())
     data.gain_clusters = _gain_clusters(data.gain, data.info)
     data.trf_clusters = _trf_clusters(per_subject, data.trf_features, data.info)
     if not data.gain_clusters:
@@ -122,6 +123,43 @@ def _encoding(data: ReportData, inputs, n_trf_features: int) -> None:
         _trf_truth(data, root, subjects, br.meta["task"], trf)
     else:
         data.notes["Explained variance"] = "real data: no ground truth of which sensors model units drive"
+
+
+def _null_and_ceiling(data: ReportData, sub: xr.Dataset, subjects: list, simulated: bool) -> None:
+    """Per-subject held-out r, its circular-shift null and the noise ceiling (from ``encode``)."""
+    if "shift_p" not in sub:
+        data.notes["Shift null and noise ceiling"] = "encode.n_shifts is 0 (no circular-shift null computed)"
+        return
+
+    def per_subject(name, dims=("subject", "sensor")):
+        da = sub[name].transpose("task", *dims[1:])
+        return xr.DataArray(da.values, dims=dims, coords={"subject": subjects, "sensor": sub["sensor"].values})
+
+    data.r_full = per_subject("r_full")
+    data.shift_p = per_subject("shift_p")
+    data.shift_null = per_subject("shift_null_r", ("subject", "permutation", "sensor"))
+    ceiling = per_subject("ceiling_r")
+    repeats = sub["ceiling_repeats"].values if "ceiling_repeats" in sub else np.zeros(len(subjects))
+    if simulated and np.isfinite(ceiling.values).any():
+        data.ceiling = ceiling
+        data.notes["ceiling_method"] = (
+            "the correlation of each sensor's recording with the simulator's noise-free signal (all simulated "
+            "responses: acoustic and model units; neurorrn.brain.noiseless_signal) over the same held-out "
+            "blocks, band-passed and resampled like the analysed data: the correlation a perfect model of "
+            "the stimulus-driven signal would reach")
+    elif np.isfinite(ceiling.values).all(axis=1).any():
+        keep = [s for s, row in zip(subjects, ceiling.values) if np.isfinite(row).all()]
+        data.ceiling = ceiling.sel(subject=keep)
+        data.notes["ceiling_method"] = (
+            f"split-half reliability of the stimuli played more than once ({int(np.max(repeats))} presentations "
+            "at most; random halves, neurorrn.encoding.noise_ceiling), brought down to one presentation by "
+            "the Spearman–Brown formula; ceiling r = its square root (subjects without repeats: "
+            f"{', '.join(s for s in subjects if s not in keep) or 'none'})")
+    else:
+        data.notes["ceiling"] = (
+            "real recordings have no noise-free signal, and a split-half (Spearman–Brown) ceiling "
+            "(neurorrn.encoding.noise_ceiling) needs stimuli presented more than once, which these recordings "
+            "do not have")
 
 
 #: The recording's acoustic predictors and the simulator's names for them.
@@ -235,4 +273,16 @@ def report_stage(ctx) -> dict:
                                  for t, r in data.gain_clusters.items()}
     if data.trf_truth is not None:
         out["trf_truth_r"] = data.trf_truth_r
+    if data.shift_p is not None:
+        from neurorrn.report import group_shift_null
+
+        group = group_shift_null(data.shift_p)
+        out["shift_null"] = {"n_shifts": int(data.shift_null.sizes["permutation"]),
+                             "n_subjects": int(group.attrs["n_subjects"]),
+                             "group_significant_sensors": int(group["significant"].sum()),
+                             "mean_share_p_lt_05": float((data.shift_p < 0.05).mean("sensor").mean())}
+        if data.ceiling is not None:
+            c, r = data.ceiling.values, data.r_full.values
+            ok = c >= 0.1
+            out["shift_null"]["median_r_over_ceiling"] = float(np.median(r[ok] / c[ok])) if ok.any() else None
     return out

@@ -16,6 +16,7 @@ contiguous blocks of the recording (outer folds; the penalty is chosen without t
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +194,7 @@ def _make_trf(tmin, tmax, sfreq, alphas, cv, bands=None, alpha_rule="1se"):
 
 
 def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int,
-                       bands=None, alpha_rule: str = "1se") -> tuple[np.ndarray, np.ndarray]:
+                       bands=None, alpha_rule: str = "1se", return_predictions: bool = False):
     """Held-out R² per target with nested CV: outer folds of whole segments; the TRF's ridge
     penalty chosen per target by inner contiguous CV on the training segments only.
 
@@ -206,10 +207,14 @@ def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int,
     r2 : array of shape (n_targets,)
         ``1 - SSE / SST`` over all held-out samples pooled (SST about the held-out mean).
     alpha : array of shape (n_folds, n_targets)
+    predictions : list of arrays like ``Y``
+        Only with ``return_predictions``: each segment predicted by the model of the outer fold
+        that held it out (what :func:`neurorrn.encoding.held_out_shift_null` tests).
     """
     n_t = Y[0].shape[1]
     sse, yy, ys, n = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t), 0
     used = []
+    preds: list = [None] * len(Y)
     for tr, te in _outer_folds(len(X), cv):
         inner = int(max(2, min(cv, len(tr))))
         m = _make_trf(tmin, tmax, sfreq, alphas, inner, bands, alpha_rule)
@@ -217,16 +222,26 @@ def cross_validated_r2(X: list, Y: list, *, tmin, tmax, sfreq, alphas, cv: int,
         used.append(np.asarray(m.alpha_))
         for i in te:
             pred = np.asarray(m.predict(X[i]))
+            preds[i] = pred
             sse += ((Y[i] - pred) ** 2).sum(0)
             yy += (Y[i] ** 2).sum(0)
             ys += Y[i].sum(0)
             n += Y[i].shape[0]
     sst = yy - ys ** 2 / n
-    return 1.0 - sse / np.where(sst > 0, sst, np.nan), np.asarray(used)
+    r2 = 1.0 - sse / np.where(sst > 0, sst, np.nan)
+    return (r2, np.asarray(used), preds) if return_predictions else (r2, np.asarray(used))
+
+
+def _pooled_r(a: list, b: list) -> np.ndarray:
+    """Correlation per column of two lists of (time, column) segments, all samples pooled."""
+    a, b = np.concatenate(a, 0), np.concatenate(b, 0)
+    a, b = a - a.mean(0), b - b.mean(0)
+    den = np.sqrt((a ** 2).sum(0) * (b ** 2).sum(0))
+    return (a * b).sum(0) / np.where(den > 0, den, np.nan)
 
 
 # ----------------------------------------------------------------------------------- tasks
-def load_recording(task: dict):
+def load_recording(task: dict, with_signal: bool = False):
     """The recording band-passed and resampled to ``task['sfreq']``, M/EEG channels only, and its
     timeline.
 
@@ -234,6 +249,11 @@ def load_recording(task: dict):
     analysis ``sfreq``; the recording is loaded into memory (fine for the simulated and typical
     single-session recordings; for hour-long 1 kHz data run :func:`neurorrn.brain.preprocess`
     first and point the pipeline at its output).
+
+    With ``with_signal`` a third value: for a simulated recording (its BIDS root holds the
+    simulator's ground truth) the noise-free signal at the same channels
+    (:func:`neurorrn.brain.noiseless_signal`) as a Raw filtered and resampled exactly like the
+    recording; None for real data.
     """
     import mne
 
@@ -241,29 +261,119 @@ def load_recording(task: dict):
 
     raw, timeline = read_bids(task["bids_root"], subject=task["subject"], task=task["bids_task"],
                               session=task.get("bids_session"), preload=True)
-    pre = dict(task.get("preprocess") or {})
     picks = mne.pick_types(raw.info, meg=True, eeg=True, exclude="bads")
     raw = raw.pick(picks)
+    signal = _simulated_signal(task, raw) if with_signal else None
+    raw = _prepare(raw, task)
+    if not with_signal:
+        return raw, timeline
+    return raw, timeline, None if signal is None else _prepare(signal, task)
+
+
+def _prepare(raw, task: dict):
+    """Band-pass (``task['preprocess']``) and resample to ``task['sfreq']``, in place."""
+    pre = dict(task.get("preprocess") or {})
     raw.filter(pre.get("l_freq", 0.5), pre.get("h_freq", 20.0), verbose="error")
     if abs(raw.info["sfreq"] - task["sfreq"]) > 1e-6:
         raw.resample(task["sfreq"], verbose="error")
-    return raw, timeline
+    return raw
+
+
+def repeat_ceiling(raw, timeline, n_splits: int = 100, random_state=0):
+    """Noise ceiling of single presentations from stimuli the recording plays more than once.
+
+    Every stimulus played at least twice contributes its first ``R`` presentations (``R``: the
+    smallest number of plays among them), each cut from its sound onset for the stimulus's
+    duration; :func:`neurorrn.encoding.noise_ceiling` gives the split-half correlation ``r_h`` of
+    averages of ``m = R // 2`` presentations, which the Spearman–Brown formula brings down to one
+    presentation, ``rel_1 = r_h / (m - (m - 1) r_h)``; the ceiling of a model's correlation with a
+    single presentation is ``sqrt(rel_1)`` (signal variance over signal + noise variance).
+
+    Returns
+    -------
+    (ceiling, R) : array (n_sensors,) and the number of repeats used, or (None, 0) when no
+    stimulus is played twice.
+    """
+    from neurorrn.encoding import noise_ceiling
+
+    sounds = timeline.select("sound")
+    counts = sounds["stimulus"].value_counts()
+    repeated = sorted(counts[counts >= 2].index)
+    if not repeated:
+        return None, 0
+    R = int(counts[repeated].min())
+    sf = float(raw.info["sfreq"])
+    data = raw.get_data()
+    parts = []
+    for s in repeated:
+        rows = sounds[sounds["stimulus"] == s].sort_values("onset").iloc[:R]
+        if not np.isfinite(rows["duration"].min()):  # a sound without a duration cannot be cut
+            continue
+        n = int(np.floor(rows["duration"].min() * sf))
+        starts = np.round(rows["onset"].to_numpy() * sf).astype(int)
+        n = min(n, int(data.shape[1] - starts.max()))
+        if n > 1:
+            parts.append(np.stack([data[:, a:a + n] for a in starts]))  # (R, sensor, n)
+    if not parts:
+        return None, 0
+    arr = np.concatenate(parts, axis=2)
+    nc = noise_ceiling(xr.DataArray(arr, dims=("repeat", "sensor", "time")), n_splits=n_splits,
+                       random_state=random_state)
+    m = R // 2
+    rh = nc["split_half_r"].values
+    rel1 = rh / (m - (m - 1) * rh)
+    return np.sqrt(np.clip(rel1, 0.0, None)), R
+
+
+def _simulated_signal(task: dict, raw):
+    """The simulator's noise-free signal at ``raw``'s channels (a RawArray with its info), or None
+    when the BIDS root has no ground truth (real data)."""
+    import mne
+
+    from neurorrn.brain.simulate import GT_DIR, load_ground_truth, noiseless_signal
+
+    if not (Path(task["bids_root"]) / "derivatives" / GT_DIR / f"sub-{task['subject']}").is_dir():
+        return None
+    gt = load_ground_truth(task["bids_root"], task["subject"], task=task["bids_task"],
+                           session=task.get("bids_session"))
+    sig = noiseless_signal(gt)
+    missing = sorted(set(raw.ch_names) - set(sig["sensor"].values.astype(str)))
+    if missing:
+        raise ValueError(f"the ground truth of sub-{task['subject']} lacks channels {missing[:5]} of the recording")
+    data = sig.sel(sensor=raw.ch_names).values
+    if data.shape[1] != raw.n_times:
+        raise ValueError(f"the ground truth of sub-{task['subject']} has {data.shape[1]} samples but the "
+                         f"recording {raw.n_times}")
+    return mne.io.RawArray(data, raw.info.copy(), first_samp=raw.first_samp, verbose="error")
 
 
 def encode_task(task: dict) -> xr.Dataset:
     """Baseline vs baseline + model units, per sensor, for one subject × model × layer.
 
     Task keys: ``subject, model, layer, bids_root, bids_task, store, stim_dir, sfreq, tmin, tmax,
-    alphas, cv, baseline, gammatone_bands, units_kind, n_components, side_dir, preprocess``.
+    alphas, cv, baseline, gammatone_bands, units_kind, n_components, side_dir, preprocess``, and
+    optionally ``n_shifts`` (default 1000; 0: no null) and ``random_state`` (default 0).
+
+    Besides the two models' held-out R², the full model's held-out predictions are tested against
+    a circular-shift null (:func:`neurorrn.encoding.held_out_shift_null`: each held-out block's
+    response shifted by ``n_shifts`` random offsets of at least the lag window + 1 s; seeded by
+    ``random_state``, the subject and the layer), and for a simulated recording the noise ceiling
+    is the correlation of each sensor's recording with the simulator's noise-free signal over the
+    same blocks, band-passed and resampled alike (:func:`load_recording` ``with_signal``); for real
+    data that play some stimuli more than once it is the split-half ceiling of single
+    presentations (:func:`repeat_ceiling`; ``ceiling_repeats`` the repeats used, 0 otherwise).
 
     Returns
     -------
-    Dataset with ``r2_baseline``, ``r2_full`` and ``gain`` on ("sensor",).  The full model's TRF,
-    refitted on all segments, goes to ``side_dir/trf_<subject>_<model>_<layer>.nc`` as
-    (sensor, feature, lag).
+    Dataset on ("sensor",): ``r2_baseline``, ``r2_full``, ``gain``; ``r_full`` (pooled held-out
+    correlation of the full model's predictions) with ``shift_p`` and ``shift_null_r``
+    ("permutation", "sensor"; float32) when ``n_shifts`` > 0; ``ceiling_r`` (NaN for real data without
+    repeated presentations) and the scalar ``ceiling_repeats``.
+    The full model's TRF, refitted on all segments, goes to
+    ``side_dir/trf_<subject>_<model>_<layer>.nc`` as (sensor, feature, lag).
     """
     sfreq = float(task["sfreq"])
-    raw, timeline = load_recording(task)
+    raw, timeline, signal = load_recording(task, with_signal=True)
     stimuli = sorted(set(timeline.select("sound")["stimulus"]))
     ac = acoustic_predictors(task["stim_dir"], stimuli, task["baseline"], sfreq, task.get("gammatone_bands", 8))
     un = unit_predictors(task["store"], task["layer"] or None, task["units_kind"], int(task["n_components"]), sfreq)
@@ -280,13 +390,30 @@ def encode_task(task: dict) -> xr.Dataset:
     cat = np.concatenate(Y, 0)
     mu, sd = cat.mean(0), cat.std(0)
     Y = [(y - mu) / np.where(sd > 0, sd, 1) for y in Y]
+    ceiling, repeats = np.full(len(raw.ch_names), np.nan), 0
+    if signal is not None:  # the same blocks of the noise-free signal
+        ceiling = _pooled_r(Y, continuous_design(signal, timeline, joint, sfreq, n_blocks=len(Y))[1])
+    else:  # real data: split halves of repeated presentations, if any
+        c, repeats = repeat_ceiling(raw, timeline, random_state=int(task.get("random_state", 0)))
+        ceiling = ceiling if c is None else c
     Xb = [x[:, :n_base] for x in Xf]
     rule = task.get("alpha_rule", "1se")
     kw = dict(tmin=task["tmin"], tmax=task["tmax"], sfreq=sfreq, alphas=task["alphas"], cv=int(task["cv"]),
               alpha_rule=rule)
     bands = [Xb[0].shape[1], Xf[0].shape[1] - Xb[0].shape[1]] if task.get("banded") else None
     r2b, _ = cross_validated_r2(Xb, Y, **kw)
-    r2f, _ = cross_validated_r2(Xf, Y, bands=bands, **kw)
+    r2f, _, pred = cross_validated_r2(Xf, Y, bands=bands, return_predictions=True, **kw)
+    extra = {"r_full": ("sensor", _pooled_r(pred, Y)), "ceiling_r": ("sensor", ceiling),
+             "ceiling_repeats": repeats}
+    n_shifts = int(task.get("n_shifts", 1000))
+    if n_shifts > 0:
+        from neurorrn.encoding import held_out_shift_null
+
+        seed = [int(task.get("random_state", 0)), zlib.crc32(f"{task['subject']}/{task['layer']}".encode())]
+        null = held_out_shift_null(Y, pred, sfreq, n_shifts=n_shifts, min_shift=task["tmax"] - task["tmin"] + 1.0,
+                                   random_state=np.random.default_rng(seed))
+        extra["shift_p"] = ("sensor", null["p_value"].values)
+        extra["shift_null_r"] = (("permutation", "sensor"), null["null_r"].values.astype(np.float32))
     full = _make_trf(task["tmin"], task["tmax"], sfreq, task["alphas"], int(max(2, min(task["cv"], len(Xf)))),
                      bands, rule).fit(Xf, Y)
     names = [f"acoustic{i}" for i in range(Xb[0].shape[1])]
@@ -299,10 +426,12 @@ def encode_task(task: dict) -> xr.Dataset:
     side = Path(task["side_dir"])
     side.mkdir(parents=True, exist_ok=True)
     coef.to_netcdf(side / f"trf_{task['subject']}_{task['model']}_{task['layer'] or 'all'}.nc", engine="h5netcdf")
-    logger.info("encode %s/%s/%s: median R² baseline %.4f, full %.4f", task["subject"], task["model"],
-                task["layer"], np.nanmedian(r2b), np.nanmedian(r2f))
-    return xr.Dataset({"r2_baseline": ("sensor", r2b), "r2_full": ("sensor", r2f), "gain": ("sensor", r2f - r2b)},
-                      coords={"sensor": sensors})
+    logger.info("encode %s/%s/%s: median R² baseline %.4f, full %.4f%s", task["subject"], task["model"],
+                task["layer"], np.nanmedian(r2b), np.nanmedian(r2f),
+                f"; {np.mean(extra['shift_p'][1] < 0.05):.0%} of sensors p < .05 against {n_shifts} shifts"
+                if n_shifts > 0 else "")
+    return xr.Dataset({"r2_baseline": ("sensor", r2b), "r2_full": ("sensor", r2f), "gain": ("sensor", r2f - r2b),
+                       **extra}, coords={"sensor": sensors}, attrs={"n_shifts": n_shifts})
 
 
 def _baseline_names(baseline, bands) -> list[str]:
