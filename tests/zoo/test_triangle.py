@@ -106,6 +106,18 @@ def test_phoneme_readout_needs_a_margin():
     assert _phon_correct(pred, target, margin=0.01)[0]
 
 
+def test_semantic_share_by_slot(small):
+    n = len(small.vocab_["words"])
+    for slot in (None, 0, 1, 2):
+        share = small.semantic_share(slot)
+        assert share.shape == (n,) and np.all((share >= 0) & (share <= 1))
+    with pytest.raises(ValueError, match="slot must be 0, 1 or 2"):
+        small.semantic_share(3)
+    d = small.division_of_labour()
+    assert {"vowel_semantic_share_regular", "vowel_semantic_share_exception",
+            "regularisations_without_semantic"} <= set(d)
+
+
 def test_support_measures_the_lead_of_the_right_phoneme():
     target = np.zeros((1, 39))
     target[0, [0, 13, 26]] = 1
@@ -169,5 +181,6 @@ def test_division_of_labour_across_seeds():
         assert gaps[-1] > 0, wo_s
         assert intact["regular"] - wo_d["regular"] >= 0.5 and wo_d["nonword"] <= 0.1, wo_d
         assert h[-1]["semantic_share_exception"] - h[0]["semantic_share_exception"] > 0.1, h
+        assert d["vowel_semantic_share_exception"] > d["vowel_semantic_share_regular"], d
     assert np.mean(gaps) >= 0.05, gaps
     assert s["verdict"] in ("reproduced", "approximate")
