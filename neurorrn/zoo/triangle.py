@@ -482,7 +482,8 @@ class TriangleSubject(ModelSubject):
 
         m = self.model
         return json.dumps({"n_hidden": m.n_hidden, "n_hidden_direct": m.n_hidden_direct, "n_ticks": m.n_ticks,
-                           "weight_decay": m.weight_decay, "random_state": m.random_state})
+                           "weight_decay": m.weight_decay, "semantic_gain": m.semantic_gain, "skip": m.skip,
+                           "read_epochs": m.read_epochs, "random_state": m.random_state})
 
     def run_one(self, stimulus):
         if not (isinstance(stimulus, str) and len(stimulus) == 3 and stimulus[0] in CONSONANTS
