@@ -158,18 +158,19 @@ def test_zoo_runner(slex, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_feedback_helps_in_noise_protocol(biglex, seed):
-    """The signature on 150 random biglex901 words per seed at SDs 0.25-0.75 (the primary
-    scoring, jTRACE's decision rule on raw activations, and Luce probabilities with the relative
-    criterion): feedback at least as accurate at every noise level and most words faster.  On
-    the whole lexicon (seed 0) feedback was more accurate by 0.04-0.23 at SD 0.25-1.0 and
-    faster for 0.85-0.97 of the words; see docs/zoo_history.md."""
-    res = simulate_feedback_noise(biglex, n_words=150, noise_sds=(0.25, 0.5, 0.75), random_state=seed)
+    """The signature on 150 random biglex901 words per seed at SDs 0.5 and 0.75, under the
+    primary scoring (jTRACE's decision rule on raw activations): feedback more accurate at both
+    levels and most words faster; Luce probabilities with the relative criterion at least
+    "approximate".  On 300 words (seed 0, docs/zoo_history.md) feedback was more accurate by
+    0.21 and 0.22 at these SDs and faster for 0.84 and 0.96 of the words recognised in both."""
+    res = simulate_feedback_noise(biglex, n_words=150, noise_sds=(0.5, 0.75), random_state=seed)
     s = res["summary"]
     assert s["verdict_by_scoring"]["raw/first"] == "reproduced", s["by_scoring"]["raw/first"]
     assert s["verdict_by_scoring"]["luce/relative"] != "not reproduced"
     tab = res["table"]
-    assert (tab.acc_feedback - tab.acc_no_feedback).max() >= 0.1
-    assert (tab[tab.n_both >= 20].frac_faster_feedback >= 0.7).all()
+    assert (tab.acc_feedback - tab.acc_no_feedback).min() >= 0.08
+    paired = tab[tab.n_both >= 20]
+    assert len(paired) >= 1 and (paired.frac_faster_feedback >= 0.7).all()
 
 
 def test_inhibition_conditions_in_the_summary(slex):

@@ -420,13 +420,14 @@ def _figure(scored: dict):
         t = v["table"]
         col = f"C{k}"
         x = t.noise_sd
-        lw = 2.2 if k == 0 else 1.0
-        axes[0, 0].plot(x, t.acc_feedback, "o-", color=col, lw=lw, label=f"{readout}/{crit}: feedback")
-        axes[0, 0].plot(x, t.acc_no_feedback, "s--", color=col, lw=lw, mfc="none", label=f"{readout}/{crit}: none")
+        lw, z = (2.4, 3) if k == 0 else (1.0, 2)          # the primary scoring drawn on top
+        axes[0, 0].plot(x, t.acc_feedback, "o-", color=col, lw=lw, zorder=z, label=f"{readout}/{crit}: feedback")
+        axes[0, 0].plot(x, t.acc_no_feedback, "s--", color=col, lw=lw, zorder=z, mfc="none",
+                        label=f"{readout}/{crit}: none")
         ok = t.n_both >= MIN_PAIRS
-        axes[0, 1].plot(x[ok], t.rt_feedback[ok], "o-", color=col, lw=lw)
-        axes[0, 1].plot(x[ok], t.rt_no_feedback[ok], "s--", color=col, lw=lw, mfc="none")
-        axes[0, 2].plot(x[ok], t.frac_faster_feedback[ok], "o-", color=col, lw=lw,
+        axes[0, 1].plot(x[ok], t.rt_feedback[ok], "o-", color=col, lw=lw, zorder=z)
+        axes[0, 1].plot(x[ok], t.rt_no_feedback[ok], "s--", color=col, lw=lw, zorder=z, mfc="none")
+        axes[0, 2].plot(x[ok], t.frac_faster_feedback[ok], "o-", color=col, lw=lw, zorder=z,
                         label=f"{readout}/{crit} ({v['verdict']})")
     axes[0, 0].set(xlabel="input noise SD", ylabel="accuracy", title="accuracy (solid: feedback, dashed: none)")
     axes[0, 0].legend(fontsize=6, ncol=2)
