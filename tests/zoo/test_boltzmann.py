@@ -62,24 +62,26 @@ def test_learning_increases_loglik_and_fits_distribution():
 
 # The AHS procedure's success rate, judged with the margin criterion (encoder_success: own
 # output unit >= 0.05 ahead of every other, every hidden unit >= 0.05 from undecided, 4 distinct
-# hidden codes), measured over seeds 0-49 (boltzmann.MEASURED_SUCCESS).  The test runs 10 seeds
-# with a budget of 600 cycles (every measured success took at most 529) and asserts at least
-# MIN_LEARNED of them: the binomial probability of fewer at the measured rate is below 0.01.
+# hidden codes), measured over seeds 0-49 (boltzmann.MEASURED_SUCCESS: 24 of 50, every success
+# within 215 cycles).  The quick test runs 10 seeds with a budget of 250 cycles and asserts at
+# least MIN_LEARNED of them: the binomial probability of fewer at the measured rate is below 0.01.
 TEST_SEEDS = range(10)
-TEST_BUDGET = 600
-MIN_LEARNED = 2          # rate 0.58: P(fewer than 2 of 10) = 0.0025
+TEST_BUDGET = 250
+MIN_LEARNED = 1          # rate 0.48: P(none of 10) = 0.0014; P(fewer than 2) = 0.015
 
 
 def test_424_encoder_learned_with_ahs_procedure():
     """AHS 1985's procedure (annealed statistics, sign steps, noisy clamping) learns the encoder
-    in most runs, in about the number of learning cycles they reported (median ~110)."""
+    in some runs, in about the number of learning cycles they reported (median ~110)."""
     from scipy.stats import binom
 
     res = encoder_success_rate(TEST_SEEDS, n_epochs=TEST_BUDGET)
     rate = MEASURED_SUCCESS["ahs1985"]["rate"]
     assert binom.cdf(MIN_LEARNED - 1, len(TEST_SEEDS), rate) < 0.01
+    assert binom.cdf(MIN_LEARNED, len(TEST_SEEDS), rate) >= 0.01      # the bound is the tightest such
     assert res["n_learned"] >= MIN_LEARNED, res["learned"]
-    assert 40 <= res["median_cycles"] <= 300, res["cycles"]
+    # medians of 10-seed draws from the 50 measured runs lie in 34-194 (0.5-99.5 percentiles)
+    assert 25 <= res["median_cycles"] <= TEST_BUDGET, res["cycles"]
     # every learned run passes the margins, and its 4 hidden codes are distinct
     for bm, ok in zip(res["machines"], res["learned"]):
         m = encoder_margins(bm)
@@ -88,14 +90,17 @@ def test_424_encoder_learned_with_ahs_procedure():
 
 @pytest.mark.slow
 def test_424_success_rate_over_fifty_runs():
-    """The measured rate over 50 seeds, with a binomial lower bound: at least 20 of 50 learn
-    (rate 0.58: P(fewer than 20) = 0.003)."""
+    """The measured rate over 50 seeds, with a binomial lower bound: at least 16 of 50 learn
+    (rate 0.48: P(fewer than 16) = 0.007), and AHS's own measure, four distinct hidden codes,
+    reached in a median of fewer than AHS's 110 cycles (here 31)."""
     from scipy.stats import binom
 
-    res = encoder_success_rate(range(50))
-    assert binom.cdf(19, 50, MEASURED_SUCCESS["ahs1985"]["rate"]) < 0.01
-    assert res["n_learned"] >= 20, res["learned"]
-    assert 50 <= res["median_cycles"] <= 220
+    res = encoder_success_rate(range(50), record_curve=True)
+    assert binom.cdf(15, 50, MEASURED_SUCCESS["ahs1985"]["rate"]) < 0.01
+    assert res["n_learned"] >= 16, res["learned"]
+    assert 35 <= res["median_cycles"] <= 110
+    assert res["median_cycles_four_codes"] <= 110
+    assert sum(c > 0 for c in res["four_codes"]) >= res["n_learned"]
 
 
 @pytest.mark.slow
@@ -199,8 +204,12 @@ def test_demo_store():
     assert res["store"].sizes["time"] == 10                 # AHS's schedule: 2 + 2 + 2 + 4 sweeps
     s = res["summary"]
     assert s["verdict"] in ("reproduced", "approximate", "not reproduced")
-    assert set(s["published"]) == set(s["ours"]) == {"success_rate", "median_cycles"}
+    assert set(s["published"]) == set(s["ours"]) == {"success_rate", "four_codes_rate", "median_cycles_four_codes"}
     assert s["ours"]["success_rate"] == np.mean(s["learned"]) and s["seeds"] == [0, 1]
+    # a run that learned had four distinct codes no later than the cycle it met the margins
+    for ok, c, f in zip(s["learned"], s["cycles"], s["four_codes"]):
+        assert not ok or 0 < f <= c
+    assert s["ours"]["four_codes_rate"] == np.mean([f > 0 for f in s["four_codes"]])
     assert s["loglik"] < s["optimum_loglik"] < 0
     assert len(res["figure"].axes) == 3
 
