@@ -55,39 +55,52 @@ def lagged_design(x, d0: int, d1: int, be=None):
     return out
 
 
-def _lag_products(x, y, L: int, be, chunk: int = 512):
+def _lag_products(x, y, L: int, be, chunk: int = 512, z=None):
     """``C[delta] = x[delta:].T @ y[:T - delta]`` for ``delta = 0 .. L-1``, shape (L, Fx, Fy).
 
     All lags in one GEMM per chunk of rows: ``x[t].T @ [y(t), y(t-1), ..., y(t-L+1)]`` (the
     lag-0..L-1 design of ``y``, zero before the segment's start), ``chunk`` rows at a time: an
-    (Fx x chunk) @ (chunk x L*Fy) product instead of L thin (Fx x T) @ (T x Fy) ones.
+    (Fx x chunk) @ (chunk x L*Fy) product instead of L thin (Fx x T) @ (T x Fy) ones.  With ``z``
+    (T, C), also returns that design's cross-products with ``z``, ``(L*Fy, C)`` (the lagged
+    cross-products of ``y`` and ``z`` for lags 0..L-1, from the same chunks).
     """
     T, Fx = x.shape
     Fy = y.shape[1]
     out = be.zeros((Fx, L * Fy))
+    Z = None if z is None else be.zeros((L * Fy, z.shape[1]))
     for lo in range(0, T, chunk):
         hi = min(T, lo + chunk)
         c0 = max(0, lo - (L - 1))
         D = lagged_design(y[c0:hi], 0, L - 1, be)[lo - c0:].reshape(hi - lo, L * Fy)
         out += x[lo:hi].T @ D
-    return be.transpose(out.reshape(Fx, L, Fy), (1, 0, 2))
+        if Z is not None:
+            Z += D.T @ z[lo:hi]
+    C = be.transpose(out.reshape(Fx, L, Fy), (1, 0, 2))
+    return C if Z is None else (C, Z)
 
 
-def lagged_gram(x, d0: int, d1: int, be):
+def lagged_gram(x, d0: int, d1: int, be, y=None):
     """Gram matrix ``D.T @ D`` of the lagged design of ``x`` (T, F), shape ``(L*F, L*F)``.
 
     Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.  Block
     ``(i, j)`` (lags ``a = d0 + i <= b = d0 + j``) is ``C[j - i]`` (:func:`_lag_products`, one
     pass over the samples) minus the products that the lags push past the segment's end (lag
     ``a > 0`` loses its last ``a`` samples) or start (lag ``b < 0`` loses its first ``-b``); the
-    lower block triangle is the mirror image.
+    lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``
+    (from the same pass over the samples when ``d0 == 0``).
     """
     T, F = x.shape
     L = d1 - d0 + 1
     if _short(T, d0, d1):
         D = lagged_design(x, d0, d1, be).reshape(T, L * F)
-        return D.T @ D
-    C = _lag_products(x, x, L, be)  # C[delta] = sum_u x[u + delta] (x) x[u]
+        return D.T @ D if y is None else (D.T @ D, D.T @ y)
+    Z = None
+    if y is not None and d0 == 0:
+        C, Z = _lag_products(x, x, L, be, z=y)  # C[delta] = sum_u x[u + delta] (x) x[u]
+    else:
+        C = _lag_products(x, x, L, be)
+        if y is not None:
+            Z = lagged_cross(x, y, d0, d1, be)
     G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F)
     K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
     acc = be.zeros((L, F, F))  # tail products sum_{k <= s} x[T-k] (x) x[T-k-delta], all delta
@@ -112,7 +125,8 @@ def lagged_gram(x, d0: int, d1: int, be):
             G4[i, :, i + delta, :] -= cum[h - 1]
     for i in range(L - 1):  # the lower block triangle mirrors the upper one
         G4[i + 1:, :, i, :] = be.transpose(G4[i, :, i + 1:, :], (1, 2, 0))
-    return G4.reshape(L * F, L * F)
+    G = G4.reshape(L * F, L * F)
+    return G if y is None else (G, Z)
 
 
 def lagged_cross(x, y, d0: int, d1: int, be):
