@@ -619,6 +619,13 @@ class TRF(RegressorMixin, BaseEstimator):
 
         return to_evoked(self, feature=feature, kind=kind, info=info)
 
+    def to_source_estimate(self, feature=None, kind=None, data=None, tmin=0.0):
+        """Kernels over lags (or ``data`` such as predictions) as ``mne.SourceEstimate`` on the
+        fitted vertices; see :func:`._mne.to_source_estimate`."""
+        from ._mne import to_source_estimate
+
+        return to_source_estimate(self, feature=feature, kind=kind, data=data, tmin=tmin)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
