@@ -5,13 +5,15 @@ alpha is ``W(alpha) = V diag(1 / (lam + alpha)) V.T Z``: one eigendecomposition 
 whole alpha grid and every target, and the held-out scores of all ``W(alpha)`` come from the test
 block's statistics (:func:`._suffstats.scores`).
 
-On the CPU the eigenvectors are not needed: the Householder tridiagonalisation
-``G = Q T Q.T`` (LAPACK ``?sytrd``, the first and cheaper half of ``eigh``) gives
-``W(alpha) = Q (T + alpha I)^-1 Q.T Z``, where each ``(T + alpha I)`` system is tridiagonal
-(``?gtsv``, O(p) per right-hand side, solved in float64) and ``Q`` is applied from its
-reflectors (``?ormqr``) without being formed.  This is exact (the same solution as the
-eigendecomposition to rounding) and about 4x cheaper than ``eigh`` plus the back-transformation
-for p = 2448; :func:`tridiagonal_path` below.  On CUDA, ``eigh`` (cuSOLVER) is used.  Banded ridge (one penalty per feature space)
+On the CPU the eigenvectors are not needed: an orthogonal reduction of ``G`` to a symmetric band
+matrix, ``G = Q B Q.T`` (:class:`BandPath`, the first stage of LAPACK's two-stage
+tridiagonalisation, all matrix-matrix work), gives ``W(alpha) = Q (B + alpha I)^-1 Q.T Z``, where
+each ``(B + alpha I)`` system is a banded Cholesky solve (``?pbsv``, in float64) and ``Q`` is
+applied from its block reflectors without being formed.  This is exact (the same solution as the
+eigendecomposition to rounding), about 2x cheaper than the Householder tridiagonalisation
+(``?sytrd`` + ``?gtsv`` + ``?ormqr``, :class:`TridiagonalPath`, kept for reference) and 4-5x
+cheaper than ``eigh`` for p = 2448 with one thread (``benchmarks/bench_trf.py`` times them side by
+side).  On CUDA, ``eigh`` (cuSOLVER) is used.  Banded ridge (one penalty per feature space)
 rescales the features of band ``b`` by ``sqrt(gamma_b)`` (``G -> D G D``), i.e. the penalty of
 band ``b`` is ``alpha / gamma_b``, as in himalaya's ``BandedRidgeCV``.
 """
@@ -438,8 +440,8 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
 
     ``g`` (p,) multiplies the features (banded ridge); ``decomp`` reuses ``(lam, V)`` of the
     (scaled) training Gram.  Targets are processed in batches of at most ``max_elements``
-    ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the tridiagonal path
-    (:class:`TridiagonalPath`) and return ``None`` as the decomposition.
+    ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the band path
+    (:class:`BandPath`) and return ``None`` as the decomposition.
     """
     if penalty is not None:
         if g is not None:
@@ -520,7 +522,7 @@ def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
     elif decomp is None and _use_tridiagonal(be) and len(np.unique(alpha)) > MAX_CHOLESKY_TRI:
-        # many distinct alphas on the CPU: one tridiagonalisation, one O(p) solve per alpha
+        # several distinct alphas on the CPU: one band reduction, one banded solve per alpha
         tri = BandPath(be.to_numpy(cs.G))
         if not _tridiagonal_ok(tri, alpha):
             return solve(c, alpha, be, g, decomp=eig(cs.G, be))
@@ -594,7 +596,7 @@ def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: 
     """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
 
     Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
-    matrices and one temporary (the tridiagonalisation works in place).  Downdated: the total
+    matrices and one temporary (the band reduction works in place; its reflectors take half a matrix).  Downdated: the total
     Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
     centred matrix.
     """

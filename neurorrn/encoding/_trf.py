@@ -55,7 +55,7 @@ class TRF(RegressorMixin, BaseEstimator):
     zero-padded at their own edges, so nothing leaks across them.  The lagged Gram matrix is built
     from blocked lag cross-products of each segment (never the ``(n_times, n_features*n_lags)``
     design), then ridge is solved with Cholesky (one alpha) or with one decomposition per
-    cross-validation fold for the whole alpha grid (a tridiagonalisation on the CPU, an
+    cross-validation fold for the whole alpha grid (a band reduction on the CPU, an
     eigendecomposition on CUDA; see :mod:`._solve`), choosing an alpha per target.
 
     Parameters
