@@ -11,7 +11,7 @@ tridiagonalisation, all matrix-matrix work), gives ``W(alpha) = Q (B + alpha I)^
 each ``(B + alpha I)`` system is a banded Cholesky solve (``?pbsv``, in float64) and ``Q`` is
 applied from its block reflectors without being formed.  This is exact (the same solution as the
 eigendecomposition to rounding), about 2x cheaper than the Householder tridiagonalisation
-(``?sytrd`` + ``?gtsv`` + ``?ormqr``, :class:`TridiagonalPath`, kept for reference) and 4-5x
+(``?sytrd`` + ``?gtsv`` + ``?ormqr``, :class:`TridiagonalPath`, kept for reference) and 4x
 cheaper than ``eigh`` for p = 2448 with one thread (``benchmarks/bench_trf.py`` times them side by
 side).  On CUDA, ``eigh`` (cuSOLVER) is used.  Banded ridge (one penalty per feature space)
 rescales the features of band ``b`` by ``sqrt(gamma_b)`` (``G -> D G D``), i.e. the penalty of
@@ -276,7 +276,7 @@ class BandPath:
     (``?geqrt``) of the part below the band gives ``b`` Householder reflectors ``I - V T V.T``,
     applied to both sides of the trailing matrix by a symmetric rank-2b update (``?symm`` +
     ``?syr2k``).  Unlike ``?sytrd``, whose half is memory-bound matrix-vector products, all of this
-    is matrix-matrix work (3-4x faster at p = 2448 with one thread).  Each alpha is then a banded
+    is matrix-matrix work (2x faster at p = 2448 with one thread).  Each alpha is then a banded
     Cholesky solve (``?pbsv``, O(p b^2), in float64), and ``Q`` is applied from the stored
     reflectors.  Exact: the same solution as the eigendecomposition, to rounding.
 
