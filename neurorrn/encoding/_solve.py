@@ -382,8 +382,21 @@ class BandPath:
         ab[0] += alpha
         try:
             return solveh_banded(ab, QZ, lower=True, check_finite=False)
+        except LinAlgError:
+            pass
+        # not positive definite to rounding (alpha at the Gram's rounding level): banded LU with
+        # partial pivoting, as ?gtsv on the tridiagonal path
+        from scipy.linalg import solve_banded
+
+        b = self.b
+        full = np.zeros((2 * b + 1, self.p))
+        full[b:] = ab  # lower part: full[b + i, c] = B[c + i, c]
+        for i in range(1, b + 1):  # upper part: full[b - i, c] = B[c - i, c] = B[c, c - i]
+            full[b - i, i:] = ab[i, : self.p - i]
+        try:
+            return solve_banded((b, b), full, QZ, check_finite=False)
         except LinAlgError as err:
-            raise np.linalg.LinAlgError(f"banded Cholesky failed (alpha={alpha}): {err}") from None
+            raise np.linalg.LinAlgError(f"banded solve failed (alpha={alpha}): {err}") from None
 
 
 def _compact_trailing(buf, m: int, b: int):

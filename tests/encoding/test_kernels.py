@@ -197,3 +197,19 @@ def test_band_path_solves_every_alpha(p, b, dtype, rng):
         lam = np.linalg.eigvalsh(G64)
         np.testing.assert_allclose(np.linalg.eigvalsh(B), lam, atol=tol * lam.max())
         assert band.scale >= lam.max() * (1 - tol)
+
+
+def test_band_path_indefinite_to_rounding_falls_back_to_lu(rng):
+    """Where ``B + alpha I`` is not positive definite (a negative shift here), the banded Cholesky
+    fails and the banded LU solve still gives ``(G + alpha I)^-1 Z``."""
+    from neurorrn.encoding._solve import BandPath
+
+    p = 30
+    X = rng.standard_normal((100, p))
+    G = X.T @ X
+    lam = np.linalg.eigvalsh(G)
+    alpha = -0.5 * (lam[0] + lam[1])                 # between the two smallest eigenvalues: indefinite
+    Z = rng.standard_normal((p, 2))
+    band = BandPath(G, bandwidth=4)
+    w = band.weights(band.rotate(Z), [alpha])[0]
+    np.testing.assert_allclose(w, np.linalg.solve(G + alpha * np.eye(p), Z), rtol=1e-8, atol=1e-10)
