@@ -37,9 +37,11 @@ Also in one run with the tools above:
 * ``--contention N``: our CV fit (numpy f64 and torch f32) timed alone, beside N busy processes
   (each a one-thread GEMM loop, like a colleague's numpy job) and alone again, and the ratio; the
   last line is one JSON object ``{"contention": ...}`` with the ratios and whether they are within
-  1.3x.  On its own (about a minute on a quiet 2-core machine)::
+  1.3x.  With ours only (about 1.5 min on a quiet 2-core machine), or the contention part alone
+  (under a minute)::
 
       python benchmarks/bench_trf.py --contention 1 --skip mne,sklearn,mtrf,himalaya
+      python benchmarks/bench_trf.py --contention 1 --only-extras --skip-floor
 
 * ``--wide F``: the memory a fit with F features x 51 lags would need, and the up-front refusal
   (``MemoryError``) where it exceeds this machine; with ``--wide-basis NB`` the same problem is
