@@ -177,23 +177,36 @@ def n_workers(n_jobs) -> int:
 
 
 class single_blas_thread:
-    """Context in which BLAS/LAPACK (OpenBLAS, MKL) and OpenMP use one thread.
+    """Context in which BLAS/LAPACK (OpenBLAS, MKL), OpenMP and torch's CPU kernels use one thread.
 
-    The ridge kernels are dominated by ``?sytrd`` and GEMMs on p x p matrices.  Multi-threaded BLAS
-    gains little on them (1.37x with 2 threads on 2 cores) and collapses when another process
-    competes for the cores (2.1-2.4x slower with one busy neighbour, docs/encoding.md); one thread
-    per task, with independent tasks (folds, segments) on ``n_jobs`` threads, degrades gracefully
-    and gives results that do not depend on the thread count.
+    The ridge kernels are dominated by the band reduction and GEMMs on p x p matrices.
+    Multi-threaded BLAS gains little on them (1.37x with 2 threads on 2 cores) and collapses when
+    another process competes for the cores (2.1-2.4x slower with one busy neighbour: a thread
+    barrier waits for a descheduled sibling, docs/encoding.md); one thread per task, with
+    independent tasks (folds, segments) on ``n_jobs`` threads, degrades gracefully and gives results
+    that do not depend on the thread count.  The limits are set whatever the environment says
+    (``OPENBLAS_NUM_THREADS`` ...), through threadpoolctl for every BLAS/OpenMP library loaded in
+    the process and ``torch.set_num_threads`` when torch is loaded, and restored on exit.
     """
 
     def __enter__(self):
+        import sys
+
         from threadpoolctl import threadpool_limits
 
         self._ctl = threadpool_limits(limits=1)
+        self._torch = sys.modules.get("torch")
+        self._torch_threads = None
+        if self._torch is not None and hasattr(self._torch, "get_num_threads"):
+            self._torch_threads = self._torch.get_num_threads()
+            if self._torch_threads != 1:
+                self._torch.set_num_threads(1)
         return self
 
     def __exit__(self, *exc):
         self._ctl.restore_original_limits()
+        if self._torch_threads not in (None, 1):
+            self._torch.set_num_threads(self._torch_threads)
 
 
 def ordered_map(fn, items, n_jobs):

@@ -24,7 +24,7 @@ class BandedTRF(TRF):
     candidate is uniform, the others are Dirichlet draws with concentrations alternating over
     ``concentrations``), as himalaya's ``BandedRidgeCV`` / ``MultipleKernelRidgeCV(solver=
     'random_search')``, or from a grid of log-spaced ratios.  Each candidate costs one
-    decomposition per fold (tridiagonalisation on the CPU, ``eigh`` on CUDA); all alphas and
+    decomposition per fold (band reduction on the CPU, ``eigh`` on CUDA); all alphas and
     targets share it.
 
     Parameters

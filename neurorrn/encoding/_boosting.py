@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._check import check_option, validate_type
 from ..utils._logging import logger, progress, use_log_level
-from ._backend import NumpyBackend
+from ._backend import NumpyBackend, single_blas_thread
 from ._inputs import check_lags
 from ._lagged import lagged_design, lagged_gram, lagged_predict
 from ._trf import TRF
@@ -455,7 +455,8 @@ class BoostingTRF(TRF):
             d0, d1 = self._check_params()
             xs, ys = self._segments(X, y, reset=True, picks=picks)
             self._store_meta(xs, ys, d0, d1)
-            self._boost(xs.data, ys.data, d0, d1)
+            with single_blas_thread():  # one BLAS thread per worker, whatever the environment
+                self._boost(xs.data, ys.data, d0, d1)
         return self
 
     # ------------------------------------------------------------------ the fit

@@ -9,10 +9,12 @@ predictor.
 
 The lagged Gram matrix ``G = D.T @ D`` of the ``(T, L*F)`` lagged design ``D`` is formed without
 building ``D``: each of its ``L x L`` blocks is a lag-``delta`` cross-product
-``C[delta] = x[delta:].T @ x[:T - delta]`` (``L`` GEMMs of ``T x F x F``) minus the products
-that fall outside the segment at its ends, which are short cumulative sums of ``F x F`` outer
-products (at most ``max |d|`` per lag difference).  This costs ``2 L F^2 T`` flops instead of the
-``T (L F)^2`` of the dense product, and the memory of one ``(L F)^2`` matrix.  The layout is
+``C[delta] = x[delta:].T @ x[:T - delta]`` (all ``L`` of them from one GEMM per chunk of rows,
+``x[t].T`` times the lag-0..L-1 design of the chunk) minus the products that fall outside the
+segment at its ends, which are running sums of ``F x F`` outer products (at most ``max |d|`` per
+lag difference).  This costs ``2 L F^2 T`` flops instead of the ``T (L F)^2`` of the dense
+product, and the memory of one ``(L F)^2`` matrix, written block row by block row (slices, no
+fancy indexing).  The layout is
 lag-major: column ``i * F + f`` holds feature ``f`` at lag ``d0 + i``.
 """
 
@@ -53,52 +55,78 @@ def lagged_design(x, d0: int, d1: int, be=None):
     return out
 
 
-def lagged_gram(x, d0: int, d1: int, be):
+def _lag_products(x, y, L: int, be, chunk: int = 512, z=None):
+    """``C[delta] = x[delta:].T @ y[:T - delta]`` for ``delta = 0 .. L-1``, shape (L, Fx, Fy).
+
+    All lags in one GEMM per chunk of rows: ``x[t].T @ [y(t), y(t-1), ..., y(t-L+1)]`` (the
+    lag-0..L-1 design of ``y``, zero before the segment's start), ``chunk`` rows at a time: an
+    (Fx x chunk) @ (chunk x L*Fy) product instead of L thin (Fx x T) @ (T x Fy) ones.  With ``z``
+    (T, C), also returns that design's cross-products with ``z``, ``(L*Fy, C)`` (the lagged
+    cross-products of ``y`` and ``z`` for lags 0..L-1, from the same chunks).
+    """
+    T, Fx = x.shape
+    Fy = y.shape[1]
+    out = be.zeros((Fx, L * Fy))
+    Z = None if z is None else be.zeros((L * Fy, z.shape[1]))
+    for lo in range(0, T, chunk):
+        hi = min(T, lo + chunk)
+        c0 = max(0, lo - (L - 1))
+        D = lagged_design(y[c0:hi], 0, L - 1, be)[lo - c0:].reshape(hi - lo, L * Fy)
+        out += x[lo:hi].T @ D
+        if Z is not None:
+            Z += D.T @ z[lo:hi]
+    C = be.transpose(out.reshape(Fx, L, Fy), (1, 0, 2))
+    return C if Z is None else (C, Z)
+
+
+def lagged_gram(x, d0: int, d1: int, be, y=None):
     """Gram matrix ``D.T @ D`` of the lagged design of ``x`` (T, F), shape ``(L*F, L*F)``.
 
-    Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.
+    Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.  Block
+    ``(i, j)`` (lags ``a = d0 + i <= b = d0 + j``) is ``C[j - i]`` (:func:`_lag_products`, one
+    pass over the samples) minus the products that the lags push past the segment's end (lag
+    ``a > 0`` loses its last ``a`` samples) or start (lag ``b < 0`` loses its first ``-b``); the
+    lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``
+    (from the same pass over the samples when ``d0 == 0``).
     """
     T, F = x.shape
     L = d1 - d0 + 1
     if _short(T, d0, d1):
         D = lagged_design(x, d0, d1, be).reshape(T, L * F)
-        return D.T @ D
-    G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F), filled block by block
+        return D.T @ D if y is None else (D.T @ D, D.T @ y)
+    Z = None
+    if y is not None and d0 == 0:
+        C, Z = _lag_products(x, x, L, be, z=y)  # C[delta] = sum_u x[u + delta] (x) x[u]
+    else:
+        C = _lag_products(x, x, L, be)
+        if y is not None:
+            Z = lagged_cross(x, y, d0, d1, be)
+    G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F)
     K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
+    acc = be.zeros((L, F, F))  # tail products sum_{k <= s} x[T-k] (x) x[T-k-delta], all delta
+    s = 0
+    deltas = np.arange(L)
+    for i in range(L):
+        a = min(max(d0 + i, 0), K)
+        while s < a:  # lag a drops the last a samples: extend the running tail sum to k = a
+            s += 1
+            acc += be.einsum("f,dg->dfg", x[T - s], x[T - s - deltas])
+        blocks = C[: L - i] - acc[: L - i] if s > 0 else C[: L - i]
+        G4[i, :, i:, :] = be.transpose(blocks, (1, 0, 2))
     H = max(-d0, 0)  # longest head correction (negative lags lose samples at the start)
-    tail_idx = T - np.arange(1, K + 1)  # x[T-k], k = 1..K
-    for delta in range(L):
-        i = np.arange(L - delta)
-        j = i + delta
-        a = d0 + i
-        b = d0 + j
-        blocks = x[delta:].T @ x[: T - delta]  # C[delta] = sum_u x[u+delta] (x) x[u]
-        blocks = blocks[None].repeat(len(i), 1, 1) if be.name == "torch" else np.repeat(
-            blocks[None], len(i), axis=0)
-        if K > 0 and (a > 0).any():
-            P = be.einsum("kf,kg->kfg", x[tail_idx], x[tail_idx - delta])
-            cum = be.cumsum(P, 0)
-            sel = np.clip(a, 0, K)
-            pos = sel > 0
-            blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
-        if H > 0 and (b < 0).any():
-            jj = np.arange(H)
-            P = be.einsum("kf,kg->kfg", x[jj + delta], x[jj])
-            cum = be.cumsum(P, 0)
-            sel = np.clip(-b, 0, H)
-            pos = sel > 0
-            blocks[pos] = blocks[pos] - cum[sel[pos] - 1]
-        ii, jx = _index(i, be), _index(j, be)
-        G4[ii, :, jx, :] = blocks
-        if delta > 0:
-            G4[jx, :, ii, :] = be.transpose(blocks, (0, 2, 1))
-    return G4.reshape(L * F, L * F)
-
-
-def _index(idx, be):
-    if be.name == "torch":
-        return be.torch.as_tensor(idx, device=be.device)
-    return idx
+    for delta in range(min(H, L)):
+        n = min(L - delta, H - delta)  # blocks (i, i + delta) with lag b = d0 + i + delta < 0
+        if n <= 0:
+            continue
+        jj = np.arange(H)
+        cum = be.cumsum(be.einsum("kf,kg->kfg", x[jj + delta], x[jj]), 0)
+        for i in range(n):
+            h = min(-(d0 + i + delta), H)
+            G4[i, :, i + delta, :] -= cum[h - 1]
+    for i in range(L - 1):  # the lower block triangle mirrors the upper one
+        G4[i + 1:, :, i, :] = be.transpose(G4[i, :, i + 1:, :], (1, 2, 0))
+    G = G4.reshape(L * F, L * F)
+    return G if y is None else (G, Z)
 
 
 def lagged_cross(x, y, d0: int, d1: int, be):

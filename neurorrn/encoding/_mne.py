@@ -13,6 +13,12 @@ wherever they take responses (forward models) or sensors (backward models):
 - ``Epochs``: each epoch is one segment; the other side is a list with one segment per epoch or an
   array of shape (n_epochs, n_times, n_features).
 - ``Evoked``: one segment.
+- ``SourceEstimate`` (surface), ``VolSourceEstimate`` and ``MixedSourceEstimate``: the vertices
+  are the targets (named ``lh:<vertex>``, ``rh:<vertex>``, ``vol:<vertex>``, or ``src<k>:<vertex>``
+  for the source spaces of a mixed estimate), ``tmin``/``tstep`` the time axis (``1 / tstep``
+  must equal the estimator's ``sfreq``); one segment per estimate, so a list of estimates (e.g.
+  from ``apply_inverse_epochs``) is one segment each.  Vector estimates (three orientations per
+  vertex) are refused with the ways to make them scalar.
 
 The channels (``mne.Info`` restricted to the picks) are kept on the fitted estimator as ``info_``;
 at ``predict``/``score`` time an MNE input is picked by those channel names.
@@ -22,7 +28,9 @@ Outputs
 :func:`to_evoked` turns a fitted TRF / BandedTRF / BoostingTRF into one ``mne.EvokedArray`` per
 predictor (channels x lags, ``tmin`` = first lag, ``sfreq`` = the estimator's), and a BackwardTRF's
 Haufe patterns (or coefficients) into one per reconstructed feature, so ``plot_joint`` and
-topomaps work.
+topomaps work.  :func:`to_source_estimate` does the same for an estimator fitted on source
+estimates (one estimate over lags per predictor, on the fitted vertices), and wraps predictions
+(time x vertices) as an estimate.
 """
 
 from __future__ import annotations
@@ -32,15 +40,38 @@ import numpy as np
 from .._dims import SENSOR, TIME
 
 _BAD_PREFIX = "bad"
+SOURCE = "source"  # the dim of source-space targets (vertices)
 
 
 def is_mne(obj) -> bool:
-    """Whether ``obj`` is an MNE Raw, Epochs or Evoked."""
+    """Whether ``obj`` is an MNE Raw, Epochs, Evoked, source estimate or list of source estimates."""
     try:
         import mne
     except ImportError:  # pragma: no cover - mne is a dependency
         return False
-    return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs, mne.Evoked))
+    return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs, mne.Evoked)) or is_stc(obj) or _is_stc_list(obj)
+
+
+def is_stc(obj) -> bool:
+    """Whether ``obj`` is an MNE source estimate (any kind)."""
+    from mne.source_estimate import _BaseSourceEstimate
+
+    return isinstance(obj, _BaseSourceEstimate)
+
+
+def _is_stc_list(obj) -> bool:
+    return isinstance(obj, (list, tuple)) and len(obj) > 0 and all(is_stc(o) for o in obj)
+
+
+def _describe_stc(stc) -> str:
+    import mne
+
+    kind = type(stc).__name__
+    if isinstance(stc, mne.SourceEstimate):
+        where = f"{len(stc.vertices[0])} lh + {len(stc.vertices[1])} rh vertices"
+    else:
+        where = f"{sum(len(v) for v in stc.vertices)} vertices"
+    return f"mne.{kind} ({where}, {len(stc.times)} samples at {stc.sfreq:g} Hz from {stc.tmin:g} s)"
 
 
 def describe(obj) -> str:
@@ -48,6 +79,10 @@ def describe(obj) -> str:
     import mne
     import xarray as xr
 
+    if is_stc(obj):
+        return _describe_stc(obj)
+    if _is_stc_list(obj):
+        return f"a list of {len(obj)} source estimates ({_describe_stc(obj[0])}, ...)"
     if isinstance(obj, mne.io.BaseRaw):
         return (f"mne.io.Raw ({len(obj.ch_names)} channels, {obj.n_times} samples at "
                 f"{obj.info['sfreq']:g} Hz)")
@@ -141,6 +176,77 @@ def mne_segments(obj, name: str, sfreq, picks=None):
     return [seg], info, ("evoked", d.shape[1])
 
 
+_VECTOR_STC = ("VectorSourceEstimate", "VolVectorSourceEstimate", "MixedVectorSourceEstimate")
+
+
+def vertex_names(stc) -> list[str]:
+    """Target names of a source estimate's vertices: ``lh:<v>``/``rh:<v>`` (surface), ``vol:<v>``
+    (volume), ``src<k>:<v>`` (the k-th source space of a mixed estimate)."""
+    import mne
+
+    if isinstance(stc, mne.SourceEstimate):
+        prefixes = ["lh", "rh"]
+    elif isinstance(stc, mne.VolSourceEstimate):
+        prefixes = ["vol"] if len(stc.vertices) == 1 else [f"vol{k}" for k in range(len(stc.vertices))]
+    else:
+        prefixes = [f"src{k}" for k in range(len(stc.vertices))]
+    return [f"{pre}:{int(v)}" for pre, verts in zip(prefixes, stc.vertices) for v in verts]
+
+
+def stc_segments(obj, name: str, sfreq, picks=None):
+    """The segments of a source estimate (or a list of them) as DataArrays (time, source).
+
+    Returns
+    -------
+    segments : list of DataArray (time, source), one per estimate
+    source : dict with the estimate's class name, the picked ``vertices`` (one array per source
+        space), their ``names`` and the ``subject``
+    layout : ('evoked', n_times) for one estimate | ('epochs', n_estimates, n_times) for a list
+    """
+    import xarray as xr
+
+    stcs = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+    first = stcs[0]
+    kind = type(first).__name__
+    if kind in _VECTOR_STC:
+        raise ValueError(
+            f"{name} is {describe(first)}, with three orientations per vertex; give a scalar estimate: "
+            f"stc.magnitude() (the amplitude), stc.normal(src) (the component normal to the cortex), "
+            f"or apply_inverse(..., pick_ori='normal' or None)")
+    names = vertex_names(first)
+    for i, stc in enumerate(stcs):
+        if type(stc).__name__ != kind or len(stc.vertices) != len(first.vertices) or not all(
+                np.array_equal(a, b) for a, b in zip(stc.vertices, first.vertices)):
+            raise ValueError(f"{name}[{i}] is {describe(stc)} but {name}[0] is {describe(first)}: every "
+                             "source estimate must have the same kind and vertices")
+        if not np.isclose(stc.sfreq, float(sfreq), rtol=1e-6):
+            raise ValueError(
+                f"{name}{'' if len(stcs) == 1 else f'[{i}]'} is {describe(stc)} (tstep = {stc.tstep:g} s) but "
+                f"the estimator's sfreq={float(sfreq):g} Hz: pass sfreq={stc.sfreq:g} or resample the "
+                f"estimate to {float(sfreq):g} Hz first (e.g. stc.copy().resample({float(sfreq):g}))")
+    if picks is None:
+        idx = np.arange(len(names))
+    else:
+        wanted = [picks] if isinstance(picks, str) else list(picks)
+        lut = {n: i for i, n in enumerate(names)}
+        missing = [str(p) for p in wanted if str(p) not in lut]
+        if missing:
+            raise ValueError(f"{name} is {describe(first)} and lacks the vertex(es) {missing[:10]} "
+                             f"(picks of a source estimate are vertex names such as {names[0]!r})")
+        idx = np.array([lut[str(p)] for p in wanted], dtype=int)
+    picked = [names[i] for i in idx]
+    bounds = np.cumsum([0] + [len(v) for v in first.vertices])
+    vertices = [np.asarray(v)[idx[(idx >= lo) & (idx < hi)] - lo] for v, lo, hi in
+                zip(first.vertices, bounds[:-1], bounds[1:])]
+    segs = [xr.DataArray(np.asarray(stc.data)[idx].T, dims=(TIME, SOURCE),
+                         coords={TIME: stc.times, SOURCE: picked}) for stc in stcs]
+    source = {"kind": kind, "vertices": vertices, "names": picked, "subject": first.subject}
+    if isinstance(obj, (list, tuple)):
+        n_t = {len(stc.times) for stc in stcs}
+        return segs, source, ("epochs", len(stcs), n_t.pop() if len(n_t) == 1 else -1)
+    return segs, source, ("evoked", len(first.times))
+
+
 def raw_to_dataarray(raw, picks=None, name="raw"):
     """A Raw as a DataArray (time, sensor), time from its first sample, NaN over spans marked bad."""
     import mne
@@ -228,6 +334,7 @@ def coerce_mne(est, X, y=None, picks=None, reset=True):
     if reset:
         est.info_ = None
         est.mne_input_ = None
+        est.source_ = None
     if not (xm or ym):
         if picks is not None:
             raise ValueError(f"picks={picks!r} applies to MNE inputs only, but X is {describe(X)}"
@@ -236,6 +343,10 @@ def coerce_mne(est, X, y=None, picks=None, reset=True):
     if not reset and picks is None:
         info = getattr(est, "info_", None)
         side = getattr(est, "mne_input_", None)
+        source = getattr(est, "source_", None)
+        if source is not None and ((side == "X" and xm) or (side == "y" and ym)):
+            picks = list(source["names"])  # vertices matched by name (stc_segments names what lacks)
+            info = None
         if info is not None and ((side == "X" and xm) or (side == "y" and ym)):
             picks = list(info["ch_names"])
             obj = X if xm else y
@@ -246,17 +357,17 @@ def coerce_mne(est, X, y=None, picks=None, reset=True):
     sf = est.sfreq
     out_x, out_y = X, y
     if xm:
-        segs, info, layout = mne_segments(X, "X", sf, picks)
+        segs, info, layout = _segments_of(X, "X", sf, picks)
         out_x = segs
         if reset:
-            est.info_, est.mne_input_ = info, "X"
+            _remember(est, info, "X")
         if y is not None and not ym:
             out_y = _cut_other(y, "y", "X", X, layout)
     if ym:
-        segs, info, layout = mne_segments(y, "y", sf, picks)
+        segs, info, layout = _segments_of(y, "y", sf, picks)
         out_y = segs
         if reset and not xm:
-            est.info_, est.mne_input_ = info, "y"
+            _remember(est, info, "y")
         if not xm:
             out_x = _cut_other(X, "X", "y", y, layout)
     if xm and ym and len(out_x) != len(out_y):
@@ -264,13 +375,30 @@ def coerce_mne(est, X, y=None, picks=None, reset=True):
                          f"{len(out_y)} segments after removing spans marked bad")
     import mne
 
-    if not reset and not any(isinstance(o, mne.BaseEpochs) for o in (X, y)):
+    if not reset and not any(isinstance(o, mne.BaseEpochs) or _is_stc_list(o) for o in (X, y)):
         # predict / score on one stretch: return one array, not a list of one
         if isinstance(out_x, list) and len(out_x) == 1:
             out_x = out_x[0]
         if isinstance(out_y, list) and len(out_y) == 1:
             out_y = out_y[0]
     return out_x, out_y
+
+
+def _segments_of(obj, name, sfreq, picks):
+    """(segments, mne.Info or source dict, layout) of a sensor-space or source-space MNE object."""
+    if is_stc(obj) or _is_stc_list(obj):
+        return stc_segments(obj, name, sfreq, picks)
+    return mne_segments(obj, name, sfreq, picks)
+
+
+def _remember(est, info, side):
+    import mne
+
+    if not isinstance(info, mne.Info):  # the dict of a source estimate
+        est.source_, est.info_ = info, None
+    else:
+        est.info_ = info
+    est.mne_input_ = side
 
 
 def from_mne(X, Y, sfreq, picks=None):
@@ -430,3 +558,69 @@ def _group_to_evoked(ds, feature, kind, info):
         return evs[int(feature)]
     check_option(str(feature), names, "feature")
     return evs[names.index(str(feature))]
+
+
+def to_source_estimate(est, feature=None, kind=None, data=None, tmin=0.0):
+    """Kernels (or predictions) of an estimator fitted on source estimates, as source estimates.
+
+    Parameters
+    ----------
+    est : fitted TRF, BandedTRF, BoostingTRF or BackwardTRF
+        Fitted with a source estimate (or a list of them) as responses (forward models) or as
+        predictors (backward models).
+    feature : int | str | None
+        Forward models: the predictor whose kernel to return; backward models: the reconstructed
+        feature.  ``None``: a list with one estimate per predictor / feature.  Ignored with ``data``.
+    kind : {'coef', 'patterns'} | None
+        As :func:`to_evoked` (``'patterns'``, the default of backward models, are their Haufe
+        patterns).
+    data : array of shape (n_times, n_vertices) | None
+        Instead of kernels, wrap these values (e.g. ``est.predict(X)``) over the fitted vertices.
+    tmin : float
+        With ``data``: the time of its first sample (s).
+
+    Returns
+    -------
+    mne.SourceEstimate (or the class the estimator was fitted on) or list of them
+        Kernels: data (n_vertices, n_lags), ``tmin`` = the first lag, ``tstep`` = ``1 / sfreq``
+        (backward models: ``times`` = the response latency ``-lag``, as :func:`to_evoked`), on the
+        fitted vertices and ``subject``.
+    """
+    import mne
+    from sklearn.utils.validation import check_is_fitted
+
+    from ..utils._check import check_option
+
+    check_is_fitted(est, "coef_")
+    source = getattr(est, "source_", None)
+    if source is None:
+        raise ValueError(f"{type(est).__name__} was not fitted on a source estimate (mne.SourceEstimate): "
+                         "use to_evoked() for sensor data, or trf_to_xarray() for arrays")
+    cls = getattr(mne, source["kind"])
+    tstep = 1.0 / float(est.sfreq)
+    n_src = len(source["names"])
+    if data is not None:
+        arr = np.asarray(data, dtype=np.float64)
+        if arr.ndim == 1 and n_src == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != n_src:
+            raise ValueError(f"data must have shape (n_times, {n_src} vertices), got {arr.shape}")
+        return cls(np.ascontiguousarray(arr.T), [v.copy() for v in source["vertices"]], float(tmin), tstep,
+                   subject=source["subject"])
+    backward = bool(getattr(est, "_backward_model", False))
+    if (est.mne_input_ == "X") != backward:
+        side = "predictors" if est.mne_input_ == "X" else "responses"
+        raise ValueError(f"the source estimate was the {side} of this "
+                         f"{'backward' if backward else 'forward'} model: its kernels are not over vertices")
+    evs = to_evoked(est, feature=None, kind=kind, info=mne.create_info(n_src, float(est.sfreq), "misc"))
+    out = [cls(ev.data, [v.copy() for v in source["vertices"]], float(ev.times[0]), tstep, subject=source["subject"])
+           for ev in evs]
+    if feature is None:
+        return out
+    names = [ev.comment for ev in evs]
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool):
+        if not -len(out) <= feature < len(out):
+            raise IndexError(f"feature={feature} is out of range for {len(out)} feature(s) {names}")
+        return out[int(feature)]
+    check_option(str(feature), names, "feature")
+    return out[names.index(str(feature))]

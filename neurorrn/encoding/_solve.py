@@ -5,13 +5,15 @@ alpha is ``W(alpha) = V diag(1 / (lam + alpha)) V.T Z``: one eigendecomposition 
 whole alpha grid and every target, and the held-out scores of all ``W(alpha)`` come from the test
 block's statistics (:func:`._suffstats.scores`).
 
-On the CPU the eigenvectors are not needed: the Householder tridiagonalisation
-``G = Q T Q.T`` (LAPACK ``?sytrd``, the first and cheaper half of ``eigh``) gives
-``W(alpha) = Q (T + alpha I)^-1 Q.T Z``, where each ``(T + alpha I)`` system is tridiagonal
-(``?gtsv``, O(p) per right-hand side, solved in float64) and ``Q`` is applied from its
-reflectors (``?ormqr``) without being formed.  This is exact (the same solution as the
-eigendecomposition to rounding) and about 4x cheaper than ``eigh`` plus the back-transformation
-for p = 2448; :func:`tridiagonal_path` below.  On CUDA, ``eigh`` (cuSOLVER) is used.  Banded ridge (one penalty per feature space)
+On the CPU the eigenvectors are not needed: an orthogonal reduction of ``G`` to a symmetric band
+matrix, ``G = Q B Q.T`` (:class:`BandPath`, the first stage of LAPACK's two-stage
+tridiagonalisation, all matrix-matrix work), gives ``W(alpha) = Q (B + alpha I)^-1 Q.T Z``, where
+each ``(B + alpha I)`` system is a banded Cholesky solve (``?pbsv``, in float64) and ``Q`` is
+applied from its block reflectors without being formed.  This is exact (the same solution as the
+eigendecomposition to rounding), about 2x cheaper than the Householder tridiagonalisation
+(``?sytrd`` + ``?gtsv`` + ``?ormqr``, :class:`TridiagonalPath`, kept for reference) and 4x
+cheaper than ``eigh`` for p = 2448 with one thread (``benchmarks/bench_trf.py`` times them side by
+side).  On CUDA, ``eigh`` (cuSOLVER) is used.  Banded ridge (one penalty per feature space)
 rescales the features of band ``b`` by ``sqrt(gamma_b)`` (``G -> D G D``), i.e. the penalty of
 band ``b`` is ``alpha / gamma_b``, as in himalaya's ``BandedRidgeCV``.
 """
@@ -23,7 +25,8 @@ import numpy as np
 from ._suffstats import Centered, center, moments, scores, total
 
 MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than one eigh (CUDA)
-MAX_CHOLESKY_TRI = 3  # on the CPU, more distinct alphas than this take the tridiagonal path
+MAX_CHOLESKY_TRI = 1  # on the CPU, more distinct alphas than this take the band path
+BANDWIDTH = 128  # half-bandwidth of the band reduction (BandPath); chosen by measurement (docs/encoding.md)
 
 
 class DowndatedBlocks:
@@ -264,6 +267,156 @@ class TridiagonalPath:
         return x
 
 
+class BandPath:
+    """``W(alpha) = Q (B + alpha I)^-1 Q.T Z`` for many alphas from one reduction of ``G`` to a
+    symmetric band matrix ``B = Q.T G Q`` of half-bandwidth ``b`` (CPU).
+
+    The reduction is the first stage of LAPACK's two-stage tridiagonalisation (``?sytrd_sy2sb``),
+    written here with scipy's LAPACK/BLAS: for each panel of ``b`` columns, a blocked QR
+    (``?geqrt``) of the part below the band gives ``b`` Householder reflectors ``I - V T V.T``,
+    applied to both sides of the trailing matrix by a symmetric rank-2b update (``?symm`` +
+    ``?syr2k``).  Unlike ``?sytrd``, whose half is memory-bound matrix-vector products, all of this
+    is matrix-matrix work (2x faster at p = 2448 with one thread).  Each alpha is then a banded
+    Cholesky solve (``?pbsv``, O(p b^2), in float64), and ``Q`` is applied from the stored
+    reflectors.  Exact: the same solution as the eigendecomposition, to rounding.
+
+    Parameters
+    ----------
+    G : array (p, p)
+        Symmetric positive semi-definite, float32 or float64.
+    overwrite : bool
+        Work in ``G``'s memory when it is C-contiguous and writeable (``G`` is destroyed).
+    bandwidth : int
+        Half-bandwidth ``b`` of the band matrix.
+    """
+
+    def __init__(self, G, overwrite: bool = False, bandwidth: int = BANDWIDTH):
+        from scipy.linalg import get_blas_funcs, get_lapack_funcs
+
+        G = np.asarray(G)
+        p = G.shape[0]
+        if overwrite and G.flags.c_contiguous and G.flags.writeable and G.dtype in (np.float32, np.float64):
+            buf = G.reshape(-1)  # symmetric: read in Fortran order it is the same matrix
+        else:
+            dt = G.dtype if G.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+            buf = np.array(G, dtype=dt, order="F").reshape(-1, order="F")
+        self.dtype = buf.dtype
+        self.p = p
+        b = max(1, min(int(bandwidth), p - 1))
+        self.b = b
+        ab = np.zeros((b + 1, p), dtype=np.float64)  # lower band storage: ab[i, c] = B[c + i, c]
+        geqrt = get_lapack_funcs("geqrt", (buf,))
+        symm, syr2k = get_blas_funcs(("symm", "syr2k"), (buf,))
+        refl = []
+        j, m = 0, p
+        while True:
+            A = buf[: m * m].reshape((m, m), order="F")  # the trailing matrix, lower triangle valid
+            if m <= b + 1:
+                for i in range(m):
+                    ab[i, j:j + m - i] = np.diagonal(A, -i)
+                break
+            for i in range(b):
+                ab[i, j:j + b - i] = np.diagonal(A[:b, :b], -i)
+            kk = min(b, m - b)
+            v, t, info = geqrt(kk, A[b:, :b])  # panel below the diagonal block = Q [R; 0]
+            if info != 0:
+                raise np.linalg.LinAlgError(f"?geqrt failed with info={info}")
+            for c in range(b):  # R (kk x b, upper trapezoidal) is the band's outermost part
+                r = min(c, kk - 1) + 1
+                ab[b - c:b - c + r, j + c] = v[:r, c]
+            V = np.tril(v[:, :kk], -1)
+            V[np.arange(kk), np.arange(kk)] = 1.0
+            m2 = m - b
+            _compact_trailing(buf, m, b)
+            A2 = buf[: m2 * m2].reshape((m2, m2), order="F")
+            # Q.T A2 Q = A2 - V Wc.T - Wc V.T with W = A2 V T, Wc = W - V (T.T V.T W) / 2
+            W = symm(1.0, A2, V, side=0, lower=1) @ t
+            Wc = W - 0.5 * (V @ (t.T @ (V.T @ W)))
+            out = syr2k(-1.0, V, Wc, beta=1.0, c=A2, trans=0, lower=1, overwrite_c=1)
+            if not np.shares_memory(out, buf):
+                A2[...] = out
+            refl.append((j + b, V, t))
+            j, m = j + b, m2
+        self._refl = refl
+        self.ab = ab
+        # eigenvalues of G lie in [min, max] of the Gershgorin discs of B
+        s = np.abs(ab[0]).copy()
+        for i in range(1, b + 1):
+            s[: p - i] += np.abs(ab[i, : p - i])
+            s[i:] += np.abs(ab[i, : p - i])
+        self.scale = float(s.max())
+
+    def apply(self, B, trans: str) -> np.ndarray:
+        """``Q.T @ B`` (trans "T") or ``Q @ B`` (trans "N") for B (p, k), in the Gram's dtype."""
+        B = np.array(B, dtype=self.dtype, order="C", copy=True)
+        refl = self._refl if trans == "T" else self._refl[::-1]
+        for k0, V, t in refl:
+            tt = t.T if trans == "T" else t
+            B[k0:] -= V @ (tt @ (V.T @ B[k0:]))
+        return B
+
+    def rotate(self, Z) -> np.ndarray:
+        """``Q.T @ Z`` in float64 (the right-hand sides of the banded systems)."""
+        return self.apply(Z, "T").astype(np.float64)
+
+    def weights2d(self, QZ, alphas) -> np.ndarray:
+        """``W`` (p, A*k), alpha-major columns, for rotated right-hand sides ``QZ`` (p, k)."""
+        k = QZ.shape[1]
+        U = np.empty((self.p, len(alphas) * k), dtype=np.float64)
+        for i, a in enumerate(alphas):
+            U[:, i * k:(i + 1) * k] = self.solve_tri(QZ, float(a))
+        return self.apply(U, "N")
+
+    def weights(self, QZ, alphas) -> np.ndarray:
+        """``W`` (A, p, k) for rotated right-hand sides ``QZ`` (p, k) and ``alphas`` (A,)."""
+        k = QZ.shape[1]
+        return self.weights2d(QZ, alphas).reshape(self.p, len(alphas), k).transpose(1, 0, 2)
+
+    def solve_tri(self, QZ, alpha: float) -> np.ndarray:
+        """``(B + alpha I)^-1 QZ`` (banded Cholesky, float64)."""
+        from scipy.linalg import LinAlgError, solveh_banded
+
+        if self.p == 1:
+            return QZ / (self.ab[0, 0] + alpha)
+        ab = self.ab.copy()
+        ab[0] += alpha
+        try:
+            return solveh_banded(ab, QZ, lower=True, check_finite=False)
+        except LinAlgError:
+            pass
+        # not positive definite to rounding (alpha at the Gram's rounding level): banded LU with
+        # partial pivoting, as ?gtsv on the tridiagonal path
+        from scipy.linalg import solve_banded
+
+        b = self.b
+        full = np.zeros((2 * b + 1, self.p))
+        full[b:] = ab  # lower part: full[b + i, c] = B[c + i, c]
+        for i in range(1, b + 1):  # upper part: full[b - i, c] = B[c - i, c] = B[c, c - i]
+            full[b - i, i:] = ab[i, : self.p - i]
+        try:
+            return solve_banded((b, b), full, QZ, check_finite=False)
+        except LinAlgError as err:
+            raise np.linalg.LinAlgError(f"banded solve failed (alpha={alpha}): {err}") from None
+
+
+def _compact_trailing(buf, m: int, b: int):
+    """Move the trailing block ``A[b:, b:]`` of the Fortran-ordered m x m matrix at the start of
+    ``buf`` to the start of ``buf`` as a Fortran-ordered (m-b) x (m-b) matrix, in place.
+
+    Column ``j`` goes to ``j (m-b)``, from ``(j+b) m + b``: never behind its source, so columns
+    copied in increasing order, in runs whose target ends before the next run's source begins,
+    only overwrite what has been read."""
+    m2 = m - b
+    A = buf[: m * m].reshape((m, m), order="F")
+    j0 = 0
+    while j0 < m2:
+        # the target of columns j0..j1-1 ends at j1 m2, at or before the source of column j0
+        j1 = max(j0 + 1, min(m2, ((j0 + b) * m + b) // m2))
+        dst = buf[j0 * m2:j1 * m2].reshape((m2, j1 - j0), order="F")
+        dst[...] = A[b:, b + j0:b + j1]
+        j0 = j1
+
+
 def _shift_reflectors(a: np.ndarray) -> np.ndarray:
     """``a[1:, :-1]`` as a Fortran-ordered (p-1, p-1) array made inside ``a``'s memory.
 
@@ -300,8 +453,8 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
 
     ``g`` (p,) multiplies the features (banded ridge); ``decomp`` reuses ``(lam, V)`` of the
     (scaled) training Gram.  Targets are processed in batches of at most ``max_elements``
-    ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the tridiagonal path
-    (:class:`TridiagonalPath`) and return ``None`` as the decomposition.
+    ``A * p * C`` numbers.  Without ``decomp``, CPU backends use the band path
+    (:class:`BandPath`) and return ``None`` as the decomposition.
     """
     if penalty is not None:
         if g is not None:
@@ -315,7 +468,7 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
         # every alpha is safely above its rounding level (the trace bounds the largest eigenvalue)
         own = (overwrite or ctr_s is not ctr) and be.name == "numpy" and \
             float(np.min(alphas64)) > 4 * np.finfo(Gn.dtype).eps * float(np.trace(Gn))
-        tri = TridiagonalPath(Gn, overwrite=own)
+        tri = BandPath(Gn, overwrite=own)
         if own or _tridiagonal_ok(tri, alphas64):
             return _tridiagonal_scores(tri, ctr_s, cte, alphas64, be, g, max_elements), None
     lam, V = eig(ctr_s.G, be) if decomp is None else decomp
@@ -347,12 +500,16 @@ def _tridiagonal_scores(tri, ctr_s, cte, alphas, be, g, max_elements):
     gn = None if g is None else be.to_numpy(g).astype(tri.dtype)
     parts = []
     for c0 in range(0, C, step):
-        W = tri.weights(QZ[:, c0:c0 + step], alphas)  # (A, p, Cb)
+        W = tri.weights2d(QZ[:, c0:c0 + step], alphas)  # (p, A * Cb): one GEMM with the test Gram
+        cb = W.shape[1] // A
         if gn is not None:
-            W = W * gn[None, :, None]
-        test = Centered(cte.G, cte.Z[:, c0:c0 + step], cte.S, cte.n, cte.ysum[c0:c0 + step],
-                        cte.ysq[c0:c0 + step])
-        parts.append(scores(test, be.asarray(W), be))
+            W *= gn[:, None]
+        Zb = cte.Z[:, c0:c0 + step]
+        Zb = Zb.repeat(1, A) if be.name == "torch" else np.tile(Zb, (1, A))  # alpha-major, as W
+        test = Centered(cte.G, Zb, cte.S, cte.n, np.tile(cte.ysum[c0:c0 + step], A),
+                        np.tile(cte.ysq[c0:c0 + step], A))
+        sc = scores(test, be.asarray(W), be)
+        parts.append({k: v.reshape(A, cb) for k, v in sc.items()})
     return {k: np.concatenate([pt[k] for pt in parts], axis=1) for k in parts[0]}
 
 
@@ -378,16 +535,28 @@ def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
     elif decomp is None and _use_tridiagonal(be) and len(np.unique(alpha)) > MAX_CHOLESKY_TRI:
-        # many distinct alphas on the CPU: one tridiagonalisation, one O(p) solve per alpha
-        tri = TridiagonalPath(be.to_numpy(cs.G))
+        # several distinct alphas on the CPU: one band reduction, one banded solve per alpha
+        tri = BandPath(be.to_numpy(cs.G))
         if not _tridiagonal_ok(tri, alpha):
             return solve(c, alpha, be, g, decomp=eig(cs.G, be))
-        QZ = tri.rotate(be.to_numpy(cs.Z))
-        U = np.empty_like(QZ)
-        for a in np.unique(alpha):
-            cols = np.flatnonzero(alpha == a)
-            U[:, cols] = tri.solve_tri(np.asfortranarray(QZ[:, cols]), float(a))
-        W = be.asarray(tri.apply(U, "N"))
+        Zn = be.to_numpy(cs.Z)
+
+        def band_solve(R):
+            QR = tri.rotate(R)
+            U = np.empty_like(QR)
+            for a in np.unique(alpha):
+                cols = np.flatnonzero(alpha == a)
+                U[:, cols] = tri.solve_tri(np.asfortranarray(QR[:, cols]), float(a))
+            return tri.apply(U, "N").astype(np.float64)
+
+        Wn = band_solve(Zn)
+        if tri.dtype != np.float64:
+            # one step of iterative refinement with a float64 residual: the float32 reduction's
+            # error (~1e-4 relative on the standard problem) falls to that of the float32
+            # statistics themselves (~1e-5), below a float32 Cholesky's
+            G64 = be.to_numpy(cs.G).astype(np.float64)
+            Wn += band_solve(Zn.astype(np.float64) - G64 @ Wn - Wn * alpha[None, :])
+        W = be.asarray(Wn)
     elif decomp is None and len(np.unique(alpha)) <= MAX_CHOLESKY:
         # a few distinct alphas: one Cholesky (p^3/3 flops) per alpha beats an eigh (~4 p^3)
         W = be.zeros(cs.Z.shape)
@@ -452,7 +621,7 @@ def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: 
     """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
 
     Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
-    matrices and one temporary (the tridiagonalisation works in place).  Downdated: the total
+    matrices and one temporary (the band reduction works in place; its reflectors take half a matrix).  Downdated: the total
     Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
     centred matrix.
     """

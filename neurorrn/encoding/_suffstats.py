@@ -47,10 +47,10 @@ def segment_stats(x: np.ndarray, y: np.ndarray, d0: int, d1: int, be) -> Stats:
     x64 = np.asarray(x, dtype=np.float64)
     y64 = np.asarray(y, dtype=np.float64)
     xa = be.asarray(np.concatenate([x, np.ones((T, 1), dtype=x.dtype)], axis=1))
-    yb = be.asarray(y)
+    G, Z = lagged_gram(xa, d0, d1, be, y=be.asarray(y))
     return Stats(
-        G=lagged_gram(xa, d0, d1, be),
-        Z=lagged_cross(xa, yb, d0, d1, be),
+        G=G,
+        Z=Z,
         S=lagged_sum(xa, d0, d1, be),
         n=T,
         xsum=x64.sum(0), xsq=(x64**2).sum(0), ysum=y64.sum(0), ysq=(y64**2).sum(0),
@@ -129,9 +129,10 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     for i in range(L):  # Gc -= K, then Gc -= K.T, one lag row at a time (no p x p temporary)
         Gc4[i] -= h[i][:, :, None] * m[None, None, :]
         Gc4[i] -= m[:, None, None] * h[:, :, i][None, :, :]
-    sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
-    Gc *= sl[:, None]
-    Gc *= sl[None, :]
+    if not np.all(sd == 1.0):
+        sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
+        Gc *= sl[:, None]
+        Gc *= sl[None, :]
     Z4 = st.Z.reshape(L, F1, C)
     S4 = st.S.reshape(L, F1)
     Sc = S4[:, :F] - m[None, :] * S4[:, F][:, None]  # sums of lagged centred x

@@ -55,7 +55,7 @@ class TRF(RegressorMixin, BaseEstimator):
     zero-padded at their own edges, so nothing leaks across them.  The lagged Gram matrix is built
     from blocked lag cross-products of each segment (never the ``(n_times, n_features*n_lags)``
     design), then ridge is solved with Cholesky (one alpha) or with one decomposition per
-    cross-validation fold for the whole alpha grid (a tridiagonalisation on the CPU, an
+    cross-validation fold for the whole alpha grid (a band reduction on the CPU, an
     eigendecomposition on CUDA; see :mod:`._solve`), choosing an alpha per target.
 
     Parameters
@@ -618,6 +618,13 @@ class TRF(RegressorMixin, BaseEstimator):
         from ._mne import to_evoked
 
         return to_evoked(self, feature=feature, kind=kind, info=info)
+
+    def to_source_estimate(self, feature=None, kind=None, data=None, tmin=0.0):
+        """Kernels over lags (or ``data`` such as predictions) as ``mne.SourceEstimate`` on the
+        fitted vertices; see :func:`._mne.to_source_estimate`."""
+        from ._mne import to_source_estimate
+
+        return to_source_estimate(self, feature=feature, kind=kind, data=data, tmin=tmin)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -23,6 +23,9 @@ def test_lagged_kernels_match_explicit_design(backend, dtype, d0, d1, T, rng):
     xb = be.asarray(x)
     np.testing.assert_allclose(be.to_numpy(lagged_gram(xb, d0, d1, be)), D.T @ D, atol=1e-12)
     np.testing.assert_allclose(be.to_numpy(lagged_cross(xb, be.asarray(y), d0, d1, be)), D.T @ y, atol=1e-12)
+    G, Z = lagged_gram(xb, d0, d1, be, y=be.asarray(y))  # both from one pass where d0 == 0
+    np.testing.assert_allclose(be.to_numpy(G), D.T @ D, atol=1e-12)
+    np.testing.assert_allclose(be.to_numpy(Z), D.T @ y, atol=1e-12)
     np.testing.assert_allclose(be.to_numpy(lagged_sum(xb, d0, d1, be)), D.sum(0), atol=1e-12)
     W = rng.standard_normal((d1 - d0 + 1, 3, 2))
     np.testing.assert_allclose(be.to_numpy(lagged_predict(xb, be.asarray(W), d0, d1, be)),
@@ -162,3 +165,51 @@ def test_tridiagonal_path_equals_eigendecomposition(backend, dtype, rng):
                                rtol=tol, atol=tol * float(np.abs(Z).max()) / alphas[0])
     one = TridiagonalPath(np.array([[4.0]]))     # p = 1
     np.testing.assert_allclose(one.weights(one.rotate(np.array([[2.0, 4.0]])), [0.0, 4.0])[:, 0], [[0.5, 1.0], [0.25, 0.5]])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("p,b", [(1, 4), (2, 4), (7, 3), (23, 4), (40, 6), (41, 128)])
+def test_band_path_solves_every_alpha(p, b, dtype, rng):
+    """The band reduction (?geqrt + ?symm/?syr2k, then banded Cholesky per alpha) gives
+    ``(G + alpha I)^-1 Z`` for every alpha, for band widths that do and do not divide p, in the
+    Gram's memory (overwrite) or on a copy, and keeps the eigenvalues of G."""
+    from neurorrn.encoding._solve import BandPath
+
+    X = rng.standard_normal((3 * p + 5, p)) @ rng.standard_normal((p, p))  # correlated columns
+    G = (X.T @ X).astype(dtype)
+    Z = rng.standard_normal((p, 5))
+    alphas = np.array([0.1, 1.0, 30.0])
+    G64 = G.astype(np.float64)
+    tol = 1e-9 if dtype == "float64" else 2e-3
+    for overwrite in (False, True):
+        Gw = G.copy()
+        band = BandPath(Gw, overwrite=overwrite, bandwidth=b)
+        if not overwrite:
+            np.testing.assert_array_equal(Gw, G)
+        W = band.weights(band.rotate(Z), alphas)
+        for a, w in zip(alphas, W):
+            ref = np.linalg.solve(G64 + a * np.eye(p), Z)
+            np.testing.assert_allclose(w, ref, rtol=tol, atol=tol * np.abs(ref).max())
+        B = np.zeros((p, p))
+        for i in range(band.ab.shape[0]):
+            B[np.arange(i, p), np.arange(p - i)] = band.ab[i, :p - i]
+        B = B + np.tril(B, -1).T
+        lam = np.linalg.eigvalsh(G64)
+        np.testing.assert_allclose(np.linalg.eigvalsh(B), lam, atol=tol * lam.max())
+        assert band.scale >= lam.max() * (1 - tol)
+
+
+def test_band_path_indefinite_to_rounding_falls_back_to_lu(rng):
+    """Where ``B + alpha I`` is not positive definite (a negative shift here), the banded Cholesky
+    fails and the banded LU solve still gives ``(G + alpha I)^-1 Z``."""
+    from neurorrn.encoding._solve import BandPath
+
+    p = 30
+    X = rng.standard_normal((100, p))
+    G = X.T @ X
+    lam = np.linalg.eigvalsh(G)
+    alpha = -0.5 * (lam[0] + lam[1])                 # between the two smallest eigenvalues: indefinite
+    Z = rng.standard_normal((p, 2))
+    band = BandPath(G, bandwidth=4)
+    w = band.weights(band.rotate(Z), [alpha])[0]
+    np.testing.assert_allclose(w, np.linalg.solve(G + alpha * np.eye(p), Z), rtol=1e-8, atol=1e-10)

@@ -222,3 +222,91 @@ def test_bad_spans_with_first_samp_and_meas_date():
     t = _trf().fit(x, raw)
     ref = _trf().fit([x[:500], x[600:]], [y[:500], y[600:]])
     np.testing.assert_allclose(t.coef_, ref.coef_, rtol=0, atol=1e-12 * np.abs(ref.coef_).max())
+
+
+# ------------------------------------------------------------------------------ source estimates
+def _stc_problem(seed=0, noise=0.3, tmin=2.0):
+    """A surface SourceEstimate (6 lh + 5 rh vertices) driven by a planted kernel of 2 predictors."""
+    rng = np.random.default_rng(seed)
+    T, F, L = 3000, 2, 11
+    x = rng.standard_normal((T, F))
+    lh, rh = np.array([3, 17, 40, 41, 90, 123]), np.array([0, 5, 8, 60, 61])
+    V = len(lh) + len(rh)
+    h = rng.standard_normal((V, F, L))
+    y = np.zeros((T, V))
+    for v in range(V):
+        for f in range(F):
+            y[:, v] += np.convolve(x[:, f], h[v, f])[:T]
+    y += noise * rng.standard_normal(y.shape)
+    stc = mne.SourceEstimate(y.T * 1e-9, vertices=[lh, rh], tmin=tmin, tstep=1 / SF, subject="sample")
+    return x, y * 1e-9, h * 1e-9, stc
+
+
+def test_source_estimate_targets_recover_the_kernel_and_equal_arrays():
+    x, y, h, stc = _stc_problem()
+    est = _trf(alpha=1e-3).fit(x, stc)
+    ref = _trf(alpha=1e-3).fit(x, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12, atol=1e-12 * np.abs(ref.coef_).max())
+    r = np.corrcoef(est.coef_.ravel(), h.ravel())[0, 1]
+    assert r > 0.99
+    names = ["lh:3", "lh:17", "lh:40", "lh:41", "lh:90", "lh:123", "rh:0", "rh:5", "rh:8", "rh:60", "rh:61"]
+    assert list(est.target_names_) == names and est.target_dim_ == "source"
+    assert est.info_ is None and est.source_["subject"] == "sample"
+    from neurorrn.encoding import trf_to_xarray
+
+    ds = trf_to_xarray(est)
+    assert list(ds["coef"].dims) == ["source", "feature", "lag"] and list(ds["source"].values) == names
+    # kernels back as SourceEstimates over lags, on the fitted vertices
+    k1 = est.to_source_estimate(1)
+    assert isinstance(k1, mne.SourceEstimate) and k1.subject == "sample"
+    np.testing.assert_array_equal(k1.vertices[0], stc.vertices[0])
+    np.testing.assert_array_equal(k1.vertices[1], stc.vertices[1])
+    np.testing.assert_allclose(k1.times, est.lags_)
+    np.testing.assert_array_equal(k1.data, est.coef_[:, 1, :])
+    assert len(est.to_source_estimate()) == 2
+    # predictions over the vertices, and scoring against the estimate picks vertices by name
+    pred = est.to_source_estimate(data=est.predict(x), tmin=stc.tmin)
+    np.testing.assert_allclose(pred.times, stc.times)
+    assert est.score(x, stc) == pytest.approx(ref.score(x, y), rel=1e-12)
+
+
+def test_source_estimate_lists_volume_and_boosting():
+    from neurorrn.encoding import BoostingTRF
+
+    x, y, h, stc = _stc_problem(seed=1)
+    halves = [stc.copy().crop(stc.times[0], stc.times[1499]), stc.copy().crop(stc.times[1500], None)]
+    a = _trf(alpha=1e-3).fit([x[:1500], x[1500:]], halves)    # one segment per estimate
+    b = _trf(alpha=1e-3).fit([x[:1500], x[1500:]], [y[:1500], y[1500:]])
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12, atol=1e-12 * np.abs(b.coef_).max())
+    vol = mne.VolSourceEstimate(y[:, :4].T, vertices=[np.array([10, 11, 12, 30])], tmin=0.0, tstep=1 / SF)
+    v = _trf(alpha=1e-3).fit(x, vol)
+    assert list(v.target_names_) == ["vol:10", "vol:11", "vol:12", "vol:30"]
+    assert isinstance(v.to_source_estimate(0), mne.VolSourceEstimate)
+    dec = BackwardTRF(-0.1, 0.0, SF, alpha=1e-20).fit(stc, x)   # decoding from the vertices
+    pat = dec.to_source_estimate(0)                              # Haufe patterns over vertices
+    assert isinstance(pat, mne.SourceEstimate) and pat.data.shape == (11, 11)
+    np.testing.assert_allclose(pat.times, -dec.lags_[::-1])
+    np.testing.assert_allclose(dec.predict(stc), BackwardTRF(-0.1, 0.0, SF, alpha=1e-20).fit(y, x).predict(y),
+                               rtol=1e-9, atol=1e-9)
+    bo = BoostingTRF(0.0, 0.1, SF).fit(x, vol)
+    np.testing.assert_allclose(bo.coef_, BoostingTRF(0.0, 0.1, SF).fit(x, y[:, :4]).coef_, rtol=1e-12, atol=1e-20)
+
+
+def test_source_estimate_errors_name_what_was_given():
+    x, y, h, stc = _stc_problem()
+    with pytest.raises(ValueError, match=r"mne.SourceEstimate \(6 lh \+ 5 rh vertices.*sfreq=50 Hz.*resample"):
+        TRF(0.0, 0.1, 50.0, alpha=1.0).fit(x, stc)
+    vec = mne.VectorSourceEstimate(np.zeros((11, 3, 3000)), vertices=stc.vertices, tmin=0.0, tstep=1 / SF)
+    with pytest.raises(ValueError, match=r"three orientations.*magnitude\(\).*normal\(src\)"):
+        _trf().fit(x, vec)
+    with pytest.raises(ValueError, match=r"X has 2000 samples but y is mne.SourceEstimate"):
+        _trf().fit(x[:2000], stc)
+    est = _trf().fit(x, stc)
+    fewer = mne.SourceEstimate(stc.data[:5], vertices=[stc.vertices[0][:5], np.array([], int)], tmin=0.0,
+                               tstep=1 / SF)
+    with pytest.raises(ValueError, match=r"lacks the vertex\(es\) \['lh:123'"):
+        est.score(x, fewer)
+    with pytest.raises(ValueError, match="not fitted on a source estimate"):
+        _trf().fit(x, y).to_source_estimate(0)
+    with pytest.raises(ValueError, match=r"shape \(n_times, 11 vertices\)"):
+        est.to_source_estimate(data=np.zeros((10, 3)))

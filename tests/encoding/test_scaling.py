@@ -184,3 +184,38 @@ def test_dual_refuses_up_front():
 
     with pytest.raises(MemoryError, match=r"dual solver for 50000 samples x p = 26112 needs about 47\.0 GiB"):
         check_dual_memory(50000, 26112, 1, "TRF", limit=16 * 2**30)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_fit_uses_one_blas_thread_whatever_the_environment(backend, monkeypatch, rng):
+    """Inside fit's hot loop (the per-fold alpha path) every BLAS/OpenMP library and torch run one
+    thread, even when the process was set to more; the settings come back after fit."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from neurorrn.encoding import _trf
+    from neurorrn.encoding._solve import alpha_path_scores
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(([lib["num_threads"] for lib in threadpool_info()], torch.get_num_threads()))
+        return alpha_path_scores(*args, **kwargs)
+
+    monkeypatch.setattr(_trf, "alpha_path_scores", spy)
+    x = rng.standard_normal((600, 2))
+    y = x @ rng.standard_normal((2, 3)) + rng.standard_normal((600, 3))
+    before = torch.get_num_threads()
+    with threadpool_limits(limits=2):
+        torch.set_num_threads(2)
+        try:
+            TRF(0.0, 0.05, 100.0, alpha=[1.0, 10.0, 100.0], cv=3, backend=backend, device="cpu"
+                if backend == "torch" else None).fit(x, y)
+            assert torch.get_num_threads() == 2                  # restored after fit
+            assert all(lib["num_threads"] == 2 for lib in threadpool_info() if lib["user_api"] == "blas")
+        finally:
+            torch.set_num_threads(before)
+    assert len(seen) == 3
+    for libs, n_torch in seen:
+        assert libs and all(n == 1 for n in libs)
+        assert n_torch == 1
