@@ -148,16 +148,27 @@ def _train_streams_in(cfg: RunConfig, corpus, work) -> dict:
         logger.removeFilter(quiet)
 
 
+def _set_torch_threads(cfg: RunConfig) -> None:
+    """Apply ``torch_threads`` when the config names it.
+
+    A stage sees the config without its runtime sections (``torch_threads`` is one), so there the
+    field holds its default, not the user's value; ``neurorrn run`` has already set the user's.
+    Setting the default here again made every pipeline train and export with 2 threads whatever
+    the config said.
+    """
+    if "torch_threads" in cfg.model_fields_set and cfg.torch_threads:
+        import torch
+
+        torch.set_num_threads(int(cfg.torch_threads))
+
+
 def train_in(cfg: RunConfig, corpus, features_path, work) -> dict:
     """Train (or resume training) in folder ``work``: on the features at ``features_path``
     (isolated words), or on streams of the corpus tokens (``train.mode: streams``; the stream
     trainer computes the token features it splices with the same ``features`` settings)."""
-    import torch
-
     from neurorrn.models.experiment import train_on_features
 
-    if cfg.torch_threads:
-        torch.set_num_threads(int(cfg.torch_threads))
+    _set_torch_threads(cfg)
     if cfg.stream_mode:
         return _train_streams_in(cfg, corpus, work)
     with xr.open_dataarray(features_path, engine="h5netcdf") as da:
@@ -339,14 +350,11 @@ def export_stage(ctx) -> dict:
     The network is the train stage's bundle: with ``train.mode: streams`` one trained on continuous
     streams, so its units come from a network that recognises words in streams.
     """
-    import torch
-
     from neurorrn.models.bundle import ModelBundle
     from neurorrn.models.export import compute_bundle_features, export_activations, export_corpus
 
     cfg = _cfg(ctx)
-    if cfg.torch_threads:
-        torch.set_num_threads(int(cfg.torch_threads))
+    _set_torch_threads(cfg)
     sec = cfg.export
     bundle = ModelBundle.load(ctx.inputs["train"].path / "model.pt")
     corpus = _corpus(ctx)
