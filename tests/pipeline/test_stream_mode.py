@@ -240,3 +240,23 @@ def test_stream_report_renders(tiny_run, tmp_path):
     assert "Stream word accuracy and WER by item set and talker" in html
     assert "stream word accuracy on the trained test streams" in html
     assert "could not be drawn" not in html
+
+
+def test_stages_leave_torch_threads_to_the_run_unless_the_config_names_them():
+    """A stage's config lacks the runtime sections: its ``torch_threads`` default must not override
+    the value ``neurorrn run`` set from the user's config."""
+    import torch
+
+    from neurorrn.pipelines.earshot_meg.config import RunConfig
+    from neurorrn.pipelines.earshot_meg.speech_stages import _set_torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        stage_view = {k: v for k, v in TINY_STREAMS.items() if k != "torch_threads"}
+        _set_torch_threads(RunConfig.from_dict(stage_view))
+        assert torch.get_num_threads() == 1
+        _set_torch_threads(RunConfig.from_dict({**TINY_STREAMS, "torch_threads": 2}))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
