@@ -1,5 +1,6 @@
-"""The ``earshot_meg`` pipeline: train an EARSHOT-style network, then ask how well its hidden units
-explain M/EEG beyond acoustics, and what they encode.
+"""The ``earshot_meg`` pipeline: train an EARSHOT-style network (on isolated words, or on continuous
+word streams as Brodbeck et al. 2025: ``train.mode``), then ask how well its hidden units explain
+M/EEG beyond acoustics, and what they encode.
 
 Stages (each cached by its config sections and its inputs' keys)::
 
