@@ -37,7 +37,8 @@ def _training(data: ReportData, inputs) -> None:
         if ev.meta.get("mode") == "streams":
             data.accuracy.attrs["caption"] = (
                 "Stream word accuracy and WER by item set and talker (Brodbeck et al. 2025: argmax over words of "
-                "the softmax, maximised over each token's last 10 frames, on test streams without silences).")
+                f"the softmax, maximised over each token's last {ev.meta.get('last_frames', 10)} frames, on test "
+                "streams without silences).")
         if (ev.path / "competitors.nc").is_file():
             with xr.open_dataset(ev.path / "competitors.nc", engine="h5netcdf") as tc:
                 tc = tc.load()

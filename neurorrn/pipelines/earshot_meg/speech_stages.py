@@ -278,11 +278,13 @@ def _evaluate_streams(ctx) -> dict:
     acc = xr.DataArray(overall["stream accuracy"].to_numpy()[None, :], dims=("criterion", "split"),
                        coords={"criterion": ["stream"], "split": overall["items"].to_numpy()})
     gate = _check_gate(ctx, quality_gate(acc, cfg.quality))
-    meta = {"mode": "streams", "accuracy": table.to_dict(orient="records"), "quality_gate": gate}
+    bundle = ModelBundle.load(tr / "model.pt")
+    meta = {"mode": "streams", "accuracy": table.to_dict(orient="records"), "quality_gate": gate,
+            "last_frames": int(bundle.run_config.get("streams", {}).get("last_frames", 10))}
     comp = tr / "stream_competitors.csv"
     if comp.is_file():
         tc = pd.read_csv(comp, index_col=0)
-        frame_rate = float(ModelBundle.load(tr / "model.pt").frame_rate)
+        frame_rate = float(bundle.frame_rate)
         time = tc.index.to_numpy(dtype=float) / frame_rate
         mean = xr.DataArray(tc.to_numpy(dtype=float).T, dims=("category", "time"),
                             coords={"category": [str(c) for c in tc.columns], "time": time})
