@@ -237,13 +237,15 @@ def build_report(data: ReportData, fname, *, overwrite: bool = True) -> Path:
             caption="Loss and metrics per epoch (from the training log)."))
     if data.accuracy is not None:
         b.attempt(S["recog"], "Recognition accuracy", lambda: b.html(
-            F.table_html(data.accuracy, "Recognition accuracy by item set and criterion "
-                         "(EARSHOT: absolute 0.7, relative 0.05, time-dependent 0.05 for 10 frames)."),
+            F.table_html(data.accuracy, data.accuracy.attrs.get(
+                "caption", "Recognition accuracy by item set and criterion "
+                           "(EARSHOT: absolute 0.7, relative 0.05, time-dependent 0.05 for 10 frames).")),
             "Recognition accuracy", S["recog"]))
     if data.competitors is not None:
         b.attempt(S["recog"], "Competitor time courses", lambda: b.figure(
             F.plot_competitors(data.competitors, data.competitors_sem), "Competitor time courses", S["recog"],
-            caption="Cosine similarity of the output to the target and to competitors (mean ± s.e.m.)."))
+            caption=data.competitors.attrs.get(
+                "caption", "Cosine similarity of the output to the target and to competitors (mean ± s.e.m.).")))
     for name, da, col in (("PSI", data.psi, "phone"), ("FSI", data.fsi, "feature")):
         if da is not None:
             b.attempt(S["sel"], f"{name} heatmap", lambda da=da, col=col, name=name: b.figure(

@@ -49,14 +49,16 @@ def plot_training_curves(history: pd.DataFrame, chance: float | None = None) -> 
     fig, axes = plt.subplots(1, 2 if others else 1, figsize=(9 if others else 5, 3.2), squeeze=False)
     ax = axes[0, 0]
     for c in losses:
-        ax.plot(history["epoch"], history[c], marker=".", label=c)
+        h = history[["epoch", c]].dropna()  # metrics evaluated every few epochs: a line through them
+        ax.plot(h["epoch"], h[c], marker=".", label=c)
     ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     if losses:
         ax.legend(fontsize=8)
     if others:
         ax = axes[0, 1]
         for c in others:
-            ax.plot(history["epoch"], history[c], marker=".", label=c)
+            h = history[["epoch", c]].dropna()
+            ax.plot(h["epoch"], h[c], marker=".", label=c)
         if chance is not None:
             ax.axhline(chance, color="k", ls="--", lw=1, label=f"chance ({chance:.3f})")
         ax.set(xlabel="epoch", ylabel="accuracy (proportion of tokens)", title="Monitored accuracy")
@@ -71,7 +73,8 @@ def plot_competitors(timecourses: xr.DataArray, sem: xr.DataArray | None = None)
     Parameters
     ----------
     timecourses : DataArray with dims ("category", "time")
-        Categories such as target, cohort, rhyme, DAS neighbour, unrelated.
+        Categories such as target, cohort, rhyme, DAS neighbour, unrelated.  Its ``measure``
+        attribute names the y axis (default: cosine similarity).
     sem : DataArray with the same dims, optional
         Standard error, drawn as a band.
     """
@@ -84,7 +87,8 @@ def plot_competitors(timecourses: xr.DataArray, sem: xr.DataArray | None = None)
         if sem is not None:
             s = sem.sel(category=cat).values
             ax.fill_between(t, y - s, y + s, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set(xlabel="time from word onset (s)" if t.max() < 20 else "frame", ylabel="cosine similarity",
+    ax.set(xlabel="time from word onset (s)" if t.max() < 20 else "frame",
+           ylabel=timecourses.attrs.get("measure", "cosine similarity"),
            title="Competitor time courses")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()

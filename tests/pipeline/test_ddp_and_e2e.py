@@ -40,6 +40,21 @@ TINY = {
 }
 
 
+#: The same run with the network trained on continuous streams (``train.mode: streams``).
+TINY_STREAMS = {
+    **TINY, "name": "tiny_streams",
+    "features": {"kind": "logmel", "params": {"n_mels": 16}, "normalization": "zscore"},
+    "targets": {"kind": "localist"},
+    "loss": {"kind": "cohort", "cohort_c": 1024.0, "offset_s": 0.1},
+    "optim": {"kind": "rmsprop", "lr": 0.001},
+    "train": {"mode": "streams", "batch_size": 4, "max_epochs": 2, "eval_every": 1, "checkpoint_every": 1,
+              "amp": False},
+    "streams": {"segment_s": 1.0, "steps_per_epoch": 2, "eval_rows": 2},
+    "evaluation": {"monitor_splits": ["trained"], "monitor_max_tokens": 8},
+    "quality": {"min_accuracy": 0.0},
+}
+
+
 def _write(tmp_path, cfg) -> Path:
     p = tmp_path / "tiny.yaml"
     p.write_text(yaml.safe_dump(cfg))
@@ -49,11 +64,12 @@ def _write(tmp_path, cfg) -> Path:
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_tiny_pipeline_end_to_end(tmp_path):
+@pytest.mark.parametrize("tiny", [TINY, TINY_STREAMS], ids=["words", "streams"])
+def test_tiny_pipeline_end_to_end(tmp_path, tiny):
     from neurorrn.pipelines.run import run_config
     from neurorrn.report import SECTIONS
 
-    cfg = _write(tmp_path, TINY)
+    cfg = _write(tmp_path, tiny)
     out = tmp_path / "out"
     first = run_config(cfg, out_dir=out)
     assert set(first["stages"]) == {"corpus", "features", "train", "evaluate", "export", "brain", "encode", "probe",
@@ -62,11 +78,13 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     for sec in SECTIONS:
         assert f">{sec}<" in html
     assert "could not be drawn" not in html
+    if tiny["train"].get("mode") == "streams":
+        assert "Stream word accuracy and WER by item set and talker" in html and "softmax word score" in html
     second = run_config(cfg, out_dir=out)
     assert second["stages"] == first["stages"]
     log = sorted((out / "logs").glob("run-*.log"))[-1].read_text()
     assert log.count("up to date") == 9 and " running " not in log
-    changed = dict(TINY, probe={**TINY["probe"], "cv": 3})
+    changed = dict(tiny, probe={**tiny["probe"], "cv": 3})
     third = run_config(_write(tmp_path, changed), out_dir=out)
     rerun = [n for n in first["stages"] if first["stages"][n] != third["stages"][n]]
     assert rerun == ["probe", "report"]

@@ -1,5 +1,6 @@
-"""The ``earshot_meg`` pipeline: train an EARSHOT-style network, then ask how well its hidden units
-explain M/EEG beyond acoustics, and what they encode.
+"""The ``earshot_meg`` pipeline: train an EARSHOT-style network (on isolated words, or on continuous
+word streams as Brodbeck et al. 2025: ``train.mode``), then ask how well its hidden units explain
+M/EEG beyond acoustics, and what they encode.
 
 Stages (each cached by its config sections and its inputs' keys)::
 
@@ -16,11 +17,13 @@ from __future__ import annotations
 from neurorrn.pipeline.engine import Pipeline, Stage
 
 from .analysis_stages import brain_stage, encode_stage, probe_stage
-from .config import RUNTIME_SECTIONS, RunConfig, validate_sections
+from .config import RUNTIME_SECTIONS, RunConfig, StreamRunConfig, stream_experiment_config, validate_sections
 from .report_stage import report_stage
 from .speech_stages import corpus_stage, evaluate_stage, export_stage, features_stage, train_in, train_stage
 
-TRAIN_SECTIONS = ("features", "network", "targets", "loss", "optim", "train", "holdout", "evaluation", "name")
+#: The train stage's sections (``streams`` and ``backtrack`` exist with ``train.mode: streams`` only).
+TRAIN_SECTIONS = ("features", "network", "targets", "loss", "optim", "train", "holdout", "evaluation", "name",
+                  "streams", "backtrack")
 
 CONFIG_MODEL = RunConfig
 
@@ -30,10 +33,11 @@ def build_pipeline() -> Pipeline:
     return Pipeline("earshot_meg", [
         Stage("corpus", corpus_stage, ("corpus",), description="synthesize (or check) the training corpus"),
         Stage("features", features_stage, ("features",), ("corpus",), description="acoustic features"),
-        Stage("train", train_stage, TRAIN_SECTIONS, ("corpus", "features"), description="train the network",
+        Stage("train", train_stage, TRAIN_SECTIONS, ("corpus", "features"),
+              description="train the network (isolated words or continuous streams)",
               unkeyed=("train.max_time_s",)),
-        Stage("evaluate", evaluate_stage, ("quality",), ("train",), version="3",
-              description="recognition accuracy, competitors"),
+        Stage("evaluate", evaluate_stage, ("quality",), ("train",), version="4",
+              description="recognition accuracy (or stream word accuracy), competitors"),
         Stage("export", export_stage, ("export",), ("corpus", "train"),
               description="hidden units of corpus tokens and experiment stimuli"),
         Stage("brain", brain_stage, ("brain", "seed"), ("export",),
@@ -51,4 +55,5 @@ def validate(cfg: RunConfig) -> None:
     validate_sections(cfg)
 
 
-__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "build_pipeline", "train_in", "validate"]
+__all__ = ["CONFIG_MODEL", "RUNTIME_SECTIONS", "RunConfig", "StreamRunConfig", "build_pipeline", "stream_experiment_config",
+           "train_in", "validate"]

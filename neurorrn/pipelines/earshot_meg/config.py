@@ -1,8 +1,17 @@
 """Schema of an ``earshot_meg`` run (``configs/demo.yaml``, ``configs/brodbeck2025.yaml``, ...).
 
-The training sections (``features``, ``network``, ``targets``, ``loss``, ``optim``, ``train``,
-``holdout``, ``evaluation``) are those of :class:`neurorrn.models.experiment.ExperimentConfig`,
-so a training config (``configs/earshot_paper.yaml``) pastes in unchanged.  ``corpus.build`` is
+The train stage has two modes, chosen by ``train.mode``:
+
+* ``words`` (the default): isolated words, EARSHOT-style.  The training sections (``features``,
+  ``network``, ``targets``, ``loss``, ``optim``, ``train``, ``holdout``, ``evaluation``) are those
+  of :class:`neurorrn.models.experiment.ExperimentConfig`, so a training config
+  (``configs/earshot_paper.yaml``) pastes in unchanged (:class:`RunConfig`).
+* ``streams``: continuous word streams (Brodbeck, Hannagan & Magnuson 2025).  ``train``,
+  ``streams``, ``backtrack`` and ``evaluation`` are those of
+  :class:`neurorrn.models.stream_training.StreamExperimentConfig` (plus ``mode: streams``), with
+  range checks the trainer leaves out (:class:`StreamRunConfig`).
+
+:meth:`RunConfig.from_dict` reads ``train.mode`` and validates with the matching class.  ``corpus.build`` is
 handed to :func:`neurorrn.speech.build_corpus` and ``brain.simulate`` to the simulator, which
 validate them with their own schemas.  The sections defined here are the experiment's stimuli
 (``export``), the analyses (``encode``, ``probe``), the report, and ``distributed`` (where to run;
@@ -13,14 +22,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from neurorrn.config import ConfigModel
+from neurorrn.config import ConfigError, ConfigModel
 from neurorrn.models.experiment import EvaluationSection, FeatureSection, HoldoutSection
 from neurorrn.models.losses import LossConfig
 from neurorrn.models.networks import NetworkConfig
+from neurorrn.models.stream_training import (SPLIT_NAMES, BacktrackConfig, StreamEvaluationSection,
+                                             StreamTrainConfig)
+from neurorrn.models.stream_training import StreamSection as _TrainingStreams
 from neurorrn.models.targets import TargetConfig
 from neurorrn.models.training import OptimConfig, TrainConfig
+
+#: ``train.mode`` values: isolated words (EARSHOT) or continuous streams (Brodbeck et al. 2025).
+TRAIN_MODES = ("words", "streams")
 
 
 class CorpusStage(ConfigModel):
@@ -48,13 +63,17 @@ class ExportSection(ConfigModel):
 
     ``stimuli="streams"``: continuous streams made from the corpus (the simulated experiment);
     ``"dataset"``: the audio files of a real dataset (``brain.dataset``), run statefully.
-    The isolated corpus tokens are always exported too (for probing).
+    The isolated corpus tokens are always exported too (for probing).  Each stimulus is run with
+    the state carried through it; ``reset_state`` (default) starts every stimulus from the zero
+    state (separate stimuli, as the separate streams of the simulated experiment or the stories of a
+    dataset), ``False`` carries the state on from one stimulus to the next.
     """
 
     components: list[str] = ["h"]
     stimuli: Literal["streams", "dataset"] = "streams"
     streams: StreamSection = StreamSection()
     batch_size: int = Field(64, ge=1)
+    reset_state: bool = True
 
 
 class DatasetSection(ConfigModel):
@@ -160,6 +179,21 @@ class QualitySection(ConfigModel):
     min_accuracy: float = Field(0.8, ge=0.0, le=1.0)
 
 
+class StreamQualitySection(ConfigModel):
+    """The quality gate of a stream-trained network (``train.mode: streams``).
+
+    ``criterion="stream"``: the paper's stream word accuracy (Brodbeck et al. 2025: argmax over
+    words of the softmax, maximised over each token's last ``streams.last_frames`` frames, on the
+    fixed test streams of ``split``: trained talkers' tokens in new orders, the held-out talker's,
+    the held-out words', or ``all`` of them).  Below ``min_accuracy`` the log and the report's
+    Summary say so; ``neurorrn run --strict`` stops with an error.
+    """
+
+    criterion: Literal["stream"] = "stream"
+    split: Literal["trained", "excluded_word", "excluded_talker", "all"] = "trained"
+    min_accuracy: float = Field(0.8, ge=0.0, le=1.0)
+
+
 class ReportSection(ConfigModel):
     """The HTML report."""
 
@@ -176,8 +210,133 @@ class DistributedSection(ConfigModel):
     threads_per_worker: int = Field(1, ge=1)
 
 
+def _at_least(minimum, name, v, allow_none=False):
+    if v is None and allow_none:
+        return v
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return v
+
+
+class WordTrainSection(TrainConfig):
+    """``train`` of the isolated-word mode: :class:`~neurorrn.models.training.TrainConfig` and
+    ``mode: words`` (the default)."""
+
+    mode: Literal["words"] = "words"
+
+
+class StreamTrainSection(StreamTrainConfig):
+    """``train`` of the stream mode: :class:`~neurorrn.models.stream_training.StreamTrainConfig`
+    (parallel streams, epochs, evaluation and checkpoint intervals, snapshots) and ``mode: streams``.
+
+    The schedule ends training (``max_epochs``, ``max_steps``, Backtrack's stop); ``max_time_s`` is a
+    safety net whose breach fails the stage (its checkpoint resumes), as in the word mode.
+    """
+
+    mode: Literal["streams"]
+
+    @field_validator("batch_size", "max_epochs", "max_steps")
+    @classmethod
+    def _positive(cls, v, info):
+        return _at_least(1, info.field_name, v, allow_none=True)
+
+    @field_validator("eval_every", "checkpoint_every")
+    @classmethod
+    def _non_negative(cls, v, info):
+        return _at_least(0, info.field_name, v)
+
+    @field_validator("max_time_s")
+    @classmethod
+    def _time(cls, v):
+        if v is not None and v <= 0:
+            raise ValueError("max_time_s must be > 0 (or null for no safety net)")
+        return v
+
+    @field_validator("snapshot_epochs")
+    @classmethod
+    def _snapshots(cls, v):
+        if any(e < 1 for e in v):
+            raise ValueError("snapshot_epochs must be epoch numbers >= 1")
+        return v
+
+
+class TrainStreamsSection(_TrainingStreams):
+    """``streams``: how training and test streams are made
+    (:class:`neurorrn.models.stream_training.StreamSection`; defaults: the paper's), with the
+    ranges checked before anything runs."""
+
+    @field_validator("segment_s", "silence_step")
+    @classmethod
+    def _positive_s(cls, v, info):
+        if v <= 0:
+            raise ValueError(f"{info.field_name} must be > 0 s")
+        return v
+
+    @field_validator("steps_per_epoch", "talker_every", "eval_repeats", "eval_rows", "last_frames",
+                     "eval_max_tokens")
+    @classmethod
+    def _count(cls, v, info):
+        return _at_least(1, info.field_name, v, allow_none=True)
+
+    @field_validator("p_silence", "eval_p_silence")
+    @classmethod
+    def _probability(cls, v, info):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{info.field_name} is a probability: expected 0 <= p <= 1")
+        return v
+
+    @field_validator("silence")
+    @classmethod
+    def _silence(cls, v):
+        if not 0.0 <= v[0] <= v[1]:
+            raise ValueError("silence is [shortest, longest] in s: expected 0 <= shortest <= longest")
+        return v
+
+
+class TrainBacktrackSection(BacktrackConfig):
+    """``backtrack``: the paper's stopping rule (:class:`neurorrn.models.stream_training.BacktrackConfig`)."""
+
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v):
+        if v < 1.0:
+            raise ValueError("factor must be >= 1 (the loss that counts as 'worse than the best' is factor x best)")
+        return v
+
+    @field_validator("restore_patience", "stop_patience")
+    @classmethod
+    def _patience(cls, v, info):
+        return _at_least(1, info.field_name, v)
+
+    @field_validator("min_delta")
+    @classmethod
+    def _delta(cls, v):
+        return _at_least(0.0, "min_delta", v)
+
+
+class StreamMonitorSection(StreamEvaluationSection):
+    """``evaluation`` of the stream mode: the test-stream sets monitored during training (all are
+    scored at the end) and the token cap of each."""
+
+    @field_validator("monitor_splits")
+    @classmethod
+    def _splits(cls, v):
+        bad = [s for s in v if s not in SPLIT_NAMES]
+        if bad:
+            raise ValueError(f"unknown split(s) {bad}; allowed: {', '.join(SPLIT_NAMES)}")
+        return v
+
+    @field_validator("monitor_max_tokens")
+    @classmethod
+    def _cap(cls, v):
+        return _at_least(1, "monitor_max_tokens", v, allow_none=True)
+
+
 class RunConfig(ConfigModel):
-    """An ``earshot_meg`` pipeline run."""
+    """An ``earshot_meg`` pipeline run (``train.mode: words``; :class:`StreamRunConfig` for streams).
+
+    :meth:`from_dict` picks the class by ``train.mode``, so ``RunConfig.from_dict`` reads either.
+    """
 
     pipeline: Literal["earshot_meg"] = "earshot_meg"
     name: str = "earshot_meg"
@@ -190,7 +349,7 @@ class RunConfig(ConfigModel):
     targets: TargetConfig = TargetConfig()
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
-    train: TrainConfig = TrainConfig()
+    train: WordTrainSection = WordTrainSection()
     holdout: HoldoutSection = HoldoutSection()
     evaluation: EvaluationSection = EvaluationSection()
     quality: QualitySection = QualitySection()
@@ -201,12 +360,69 @@ class RunConfig(ConfigModel):
     report: ReportSection = ReportSection()
     distributed: DistributedSection = DistributedSection()
 
+    @property
+    def stream_mode(self) -> bool:
+        """Whether the train stage trains on continuous streams."""
+        return self.train.mode == "streams"
+
+    @classmethod
+    def from_dict(cls, data, source: str = "config"):
+        """Validate a run config with the class of its ``train.mode`` (``words`` by default)."""
+        if cls is not RunConfig or not isinstance(data, dict):
+            return super().from_dict(data, source=source)
+        train = data.get("train")
+        mode = train.get("mode", "words") if isinstance(train, dict) else "words"
+        if mode not in TRAIN_MODES:
+            raise ConfigError(f"{source}: invalid RunConfig\n  - train.mode: expected one of "
+                              f"{', '.join(map(repr, TRAIN_MODES))}, got {mode!r}")
+        if mode == "words":
+            extra = [k for k in ("streams", "backtrack") if k in data]
+            if extra:
+                raise ConfigError(f"{source}: section(s) {', '.join(map(repr, extra))} configure stream training; "
+                                  "they need train.mode: streams (train.mode is 'words', isolated words)")
+            return super().from_dict(data, source=source)
+        return StreamRunConfig.from_dict(data, source=source)
+
+
+class StreamRunConfig(RunConfig):
+    """An ``earshot_meg`` run whose network is trained on continuous streams (``train.mode: streams``).
+
+    ``train``, ``streams``, ``backtrack`` and ``evaluation`` are the sections of
+    :class:`neurorrn.models.stream_training.StreamExperimentConfig`, whose defaults (the paper's)
+    they keep; the features, network, targets, loss and optimiser sections are shared with the word
+    mode.  The quality gate scores the paper's stream word accuracy (``quality.criterion: stream``).
+    """
+
+    train: StreamTrainSection
+    streams: TrainStreamsSection = TrainStreamsSection()
+    backtrack: TrainBacktrackSection = TrainBacktrackSection()
+    evaluation: StreamMonitorSection = StreamMonitorSection()
+    quality: StreamQualitySection = StreamQualitySection()
+
+
+def stream_experiment_config(cfg: StreamRunConfig):
+    """The :class:`~neurorrn.models.stream_training.StreamExperimentConfig` of a stream-mode run
+    (what the train stage hands to :func:`~neurorrn.models.stream_training.train_streams`)."""
+    from neurorrn.models.stream_training import StreamExperimentConfig
+
+    if not cfg.stream_mode:
+        raise ConfigError("train.mode is 'words': this run trains on isolated words, not on streams")
+    return StreamExperimentConfig(
+        name=cfg.name, features=cfg.features, network=cfg.network, targets=cfg.targets, loss=cfg.loss,
+        optim=cfg.optim, train=StreamTrainConfig(**cfg.train.model_dump(exclude={"mode"})),
+        streams=_TrainingStreams(**cfg.streams.model_dump()), backtrack=BacktrackConfig(**cfg.backtrack.model_dump()),
+        holdout=cfg.holdout, evaluation=StreamEvaluationSection(**cfg.evaluation.model_dump()))
+
 
 def validate_sections(cfg: "RunConfig") -> None:
     """Validate the sections that other subsystems own, before anything runs (fail fast)."""
-    from neurorrn.config import ConfigError
-
-    if cfg.train.on_time_limit != "error":
+    if cfg.stream_mode:
+        targets = cfg.targets
+        if targets.kind == "dense" and (cfg.network.output_activation != "linear" or cfg.loss.kind != "mse"):
+            raise ConfigError(f"targets.kind {targets.kind!r} (dense vectors) in stream training needs "
+                              f"network.output_activation: linear and loss.kind: mse; got "
+                              f"{cfg.network.output_activation!r} and {cfg.loss.kind!r}")
+    elif cfg.train.on_time_limit != "error":
         raise ConfigError("train.on_time_limit: a pipeline's train stage is cached, so it must not keep a model "
                           "cut short by the wall clock; use 'error' (the default) and size train.max_epochs")
     if cfg.corpus.build is not None:

@@ -34,10 +34,17 @@ def _training(data: ReportData, inputs) -> None:
     if ev is not None:
         data.quality = ev.meta.get("quality_gate")
         data.accuracy = pd.read_csv(ev.path / "accuracy.csv")
+        if ev.meta.get("mode") == "streams":
+            data.accuracy.attrs["caption"] = (
+                "Stream word accuracy and WER by item set and talker (Brodbeck et al. 2025: argmax over words of "
+                f"the softmax, maximised over each token's last {ev.meta.get('last_frames', 10)} frames, on test "
+                "streams without silences).")
         if (ev.path / "competitors.nc").is_file():
             with xr.open_dataset(ev.path / "competitors.nc", engine="h5netcdf") as tc:
                 tc = tc.load()
             data.competitors, data.competitors_sem = tc["mean"], tc["se"]
+            if not np.isfinite(tc["se"].values).any():
+                data.competitors_sem = None
 
 
 def _probing(data: ReportData, inputs) -> None:
