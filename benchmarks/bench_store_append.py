@@ -10,7 +10,8 @@ Two stores grow side by side in one run, ``--step`` stimuli per append up to ``-
 
 Each step appends the same stimuli (``--units`` units, 20-60 frames each, a word and a talker
 coord, phone and word alignments: 5 rows per stimulus) to both stores, alternating which goes
-first.  Prints a JSON object: the median seconds per append over the first and the last
+first, each after an (untimed) ``os.sync()`` so that the other store's write-back does not
+land in its time.  Prints a JSON object: the median seconds per append over the first and the last
 ``--window`` appends of each path, their end/start ratios (flat = 1), the full-copy/parts ratio
 at the end, the final file sizes, the time to read every activation back, and whether both
 stores hold the same values.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -68,6 +70,7 @@ def chunk(k: int, step: int, units: int, rng):
 
 
 def append(mod, path, units, ids, arrays, al, words, talkers) -> float:
+    os.sync()  # (not timed) the other store's dirty pages are written back before this append starts
     t0 = time.perf_counter()
     with mod.StoreWriter(path, append=True) as w:
         w.write(arrays, ids, alignments=al, word=words, talker=talkers)

@@ -77,8 +77,12 @@ def parts_dir(path) -> Path:
 
 def resolve(path, part: Part) -> Path:
     """The file of ``part`` of the store at ``path``."""
-    p = Path(part.file)
-    return p if p.is_absolute() else Path(path).parent / p
+    return Path(_resolve_str(path, part))
+
+
+def _resolve_str(path, part: Part) -> str:
+    # plain strings: a store of thousands of parts resolves them on every append
+    return os.path.normpath(os.path.join(os.path.dirname(os.fspath(path)), part.file))
 
 
 def relative(path, part_file) -> str:
@@ -108,7 +112,7 @@ def parts_of(dset) -> list[Part] | None:
 def part_problems(path, parts: list[Part], n_units: int | None = None, deep: bool = True) -> list[str]:
     """Why the parts of the store at ``path`` cannot give its activations (empty when they can)."""
     problems = []
-    missing = [p.file for p in parts if not resolve(path, p).is_file()]
+    missing = [p.file for p in parts if not os.path.isfile(_resolve_str(path, p))]
     if missing:
         problems.append(
             f"{len(missing)} of its {len(parts)} activation part(s) are missing: {missing[:3]} (relative to "
@@ -194,9 +198,9 @@ def sweep(path, parts: list[Part] | None) -> list[Path]:
     if not folder.is_dir():
         return []
     removed = remove_stale_temps(folder)
-    keep = {resolve(path, p).resolve() for p in (parts or [])}
+    keep = {_resolve_str(path, p) for p in (parts or [])}
     for f in folder.iterdir():
-        if ".tmp-" in f.name or f.resolve() in keep:
+        if ".tmp-" in f.name or os.path.normpath(os.fspath(f)) in keep:
             continue
         with contextlib.suppress(FileNotFoundError):
             if f.is_dir() and not f.is_symlink():
