@@ -565,6 +565,14 @@ def _decode(values) -> np.ndarray:
     return arr
 
 
+def _activation_layout(n_units: int, time_chunk: int = 256, compression: str | None = "gzip") -> dict:
+    """dtype, chunks (one stimulus, ``time_chunk`` frames, <= 1 MiB), NaN fill, compression."""
+    tch = max(1, min(time_chunk, 4096))
+    uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
+    comp = {"compression": "gzip", "compression_opts": 1} if compression else {}
+    return {"dtype": np.float32, "chunks": (1, tch, uch), "fillvalue": np.float32(np.nan), **comp}
+
+
 def _check_appendable(path) -> None:
     """The checks an append needs, in time independent of the store's size.
 
@@ -768,11 +776,7 @@ class StoreWriter:
         self._update_coordinates_attr()
 
     def _activation_layout(self, n_units: int) -> dict:
-        """dtype, chunks (one stimulus, ``time_chunk`` frames, <= 1 MiB), NaN fill, compression."""
-        tch = max(1, min(self.time_chunk, 4096))
-        uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
-        comp = {"compression": "gzip", "compression_opts": 1} if self.compression else {}
-        return {"dtype": np.float32, "chunks": (1, tch, uch), "fillvalue": np.float32(np.nan), **comp}
+        return _activation_layout(n_units, self.time_chunk, self.compression)
 
     # -- appending -----------------------------------------------------------------------
     def _open_append(self):
@@ -1187,6 +1191,40 @@ def store_parts(path) -> list[Path]:
     return [_parts.resolve(path, p) for p in (_parts.read_parts(path) or [])]
 
 
+def _write_consolidated(src: Path, dst: Path, compression: str | None, chunk: int = 64) -> None:
+    """Write the store at ``src`` to the new file ``dst`` with its activations in the file.
+
+    A self-contained store is copied as it is.  Otherwise the store file is copied (coordinates,
+    alignments, attrs), its virtual ``activation`` replaced by an ordinary chunked dataset (the
+    layout :class:`StoreWriter` writes) and each part's block copied in, ``chunk`` stimuli at a time.
+    """
+    parts = _parts.read_parts(src)
+    if parts is None:
+        shutil.copyfile(src, dst)
+        return
+    problems = _parts.part_problems(src, parts, deep=True)
+    if problems:  # HDF5 would copy a missing part as NaN
+        raise StoreValidationError(problems, f"'{src}'")
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as h:
+        attrs = _parts.drop_activation(h)
+        n, n_time, n_units = h[STIMULUS].shape[0], h[TIME].shape[0], h[UNIT].shape[0]
+        d = h.create_dataset("activation", shape=(n, n_time, n_units), maxshape=(None, None, n_units),
+                             **_activation_layout(n_units, compression=compression))
+        for i, name in enumerate(STORE_DIMS):
+            d.dims[i].attach_scale(h[name])
+        d.attrs["_Netcdf4Coordinates"] = np.array([int(h[x].attrs["_Netcdf4Dimid"]) for x in STORE_DIMS], np.int32)
+        for k, v in attrs.items():
+            d.attrs[k] = v
+        for p in parts:
+            with h5py.File(_parts.resolve(src, p), "r") as f:
+                a = f["activation"]
+                for i in range(0, p.stop - p.start, chunk):
+                    j = min(i + chunk, p.stop - p.start)
+                    d[p.start + i : p.start + j, : p.n_time, :] = a[i:j, : p.n_time, :]
+        h.attrs[_COMPLETE_ATTR] = 1
+
+
 def consolidate_store(path, compression: str | None = "gzip", lock_timeout: float | None = 0) -> Path:
     """Fold the parts of an appended store into one self-contained file at the same path.
 
@@ -1197,15 +1235,16 @@ def consolidate_store(path, compression: str | None = "gzip", lock_timeout: floa
     that nothing maps is removed).
     """
     path = check_path(path, "path", must_exist=True, kind="file")
+    check_option(compression, ("gzip", None), "compression")
     lock = _lock_acquire(path, timeout=lock_timeout, what="store")
     try:
+        _check_appendable(path)
         parts = _parts.read_parts(path)
-        if parts is None:
-            _parts.sweep(path, None)
-            return path
-        with open_store(path) as ds:  # checks that every part is there
-            _save(ds, path, overwrite=True, compression=compression, validate=False, lock_held=True)
-        logger.info("consolidated %s from %d part(s)", path, len(parts))
+        if parts is not None:
+            with atomic_path(path, overwrite=True, suffix=".nc") as tmp:
+                _write_consolidated(path, tmp, compression)
+            logger.info("consolidated %s from %d part(s)", path, len(parts))
+        _parts.sweep(path, None)
     finally:
         _lock_release(lock)
     return path
@@ -1214,11 +1253,25 @@ def consolidate_store(path, compression: str | None = "gzip", lock_timeout: floa
 def copy_store(src, dst, overwrite: bool = False, compression: str | None = "gzip") -> Path:
     """Copy the store at ``src`` (with its parts) to ``dst`` as one self-contained file.
 
-    ``dst`` is written atomically under its own lock; ``src`` is only read.
+    ``dst`` is written atomically under its own lock (``overwrite=False``: link-or-fail); a store
+    it held before goes with its parts.  ``src`` is only read.
     """
     src = check_path(src, "src", must_exist=True, kind="file")
-    with open_store(src) as ds:
-        return _save(ds, dst, overwrite=overwrite, compression=compression, validate=False)
+    dst = check_path(dst, "dst")
+    check_option(compression, ("gzip", None), "compression")
+    if dst.is_dir():
+        raise IsADirectoryError(f"store path '{dst}' is a folder; give a file name (e.g. '{dst / src.name}')")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ValueError(f"cannot copy store '{src}' onto itself")
+    _check_appendable(src)
+    lock = _lock_acquire(dst, what="store")
+    try:
+        with atomic_path(dst, overwrite=overwrite, suffix=".nc") as tmp:
+            _write_consolidated(src, tmp, compression)
+        _parts.sweep(dst, None)
+    finally:
+        _lock_release(lock)
+    return dst
 
 
 def move_store(src, dst, overwrite: bool = False) -> Path:

@@ -173,7 +173,8 @@ def test_a_store_without_its_parts_is_refused_not_read_as_nan(tmp_path, rng):
     _write(p, ["b"], rng, append=True)
     (tmp_path / "elsewhere").mkdir()
     alone = shutil.copy(p, tmp_path / "elsewhere" / "s.nc")  # the file without its folder
-    for fn in (S.open_store, S.validate_store, lambda q: S.StoreWriter(q, append=True)):
+    for fn in (S.open_store, S.validate_store, lambda q: S.StoreWriter(q, append=True), S.consolidate_store,
+               lambda q: S.copy_store(q, tmp_path / "copy.nc")):
         with pytest.raises(S.StoreValidationError, match=r"2 of its 2 activation part\(s\) are missing.*copy_store"):
             fn(alone)
     last = S.store_parts(p)[-1]
@@ -181,6 +182,9 @@ def test_a_store_without_its_parts_is_refused_not_read_as_nan(tmp_path, rng):
     last.write_bytes(data[: len(data) // 2])  # a damaged part
     problems = S.validate_store(p, raise_on_error=False)
     assert len(problems) == 1 and "cannot be read" in problems[0] and last.name in problems[0]
+    with pytest.raises(S.StoreValidationError, match="cannot be read"):
+        S.consolidate_store(p)  # never folds a damaged part into the file
+    assert not (tmp_path / "copy.nc").exists() and len(S.store_parts(p)) == 2
     last.unlink()
     with pytest.raises(S.StoreValidationError, match=r"1 of its 2 activation part\(s\) are missing"):
         S.open_store(p)
