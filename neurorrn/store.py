@@ -573,7 +573,7 @@ def _activation_layout(n_units: int, time_chunk: int = 256, compression: str | N
     return {"dtype": np.float32, "chunks": (1, tch, uch), "fillvalue": np.float32(np.nan), **comp}
 
 
-def _check_appendable(path) -> None:
+def _check_appendable(path) -> list | None:
     """The checks an append needs, in time independent of the store's size.
 
     The store was validated when it was written; here: it was written completely, its format is
@@ -602,10 +602,17 @@ def _check_appendable(path) -> None:
                     problems.append(f"activation has dims {dims} and dtype {d.dtype}, expected {STORE_DIMS}, float32")
     except OSError as err:
         problems.append(f"cannot be read as netCDF/HDF5: {type(err).__name__}: {err}")
+    parts = None
     if not problems:
-        problems = _part_problems(path, deep=False)
+        try:
+            parts = _parts.read_parts(path)
+        except Exception as err:  # noqa: BLE001
+            problems.append(f"cannot be read as HDF5: {type(err).__name__}: {err}")
+        else:
+            problems = _parts.part_problems(path, parts, deep=False) if parts else []
     if problems:
         raise StoreValidationError(problems, f"'{path}'")
+    return parts
 
 
 def _copy_without_activation(src, dst) -> None:
@@ -689,7 +696,7 @@ class StoreWriter:
         self._lock = None
         self._ctx = None
         self._act_f = None  # the file that receives activations: the store itself, or a new part
-        self._seg = None  # (context, temporary path, final path) of the new part when appending
+        self._seg = None  # (atomic_path context, final path) of the new part when appending
         self._parts: list[_parts.Part] | None = None
         self._new_base: Path | None = None
         if self.path.is_dir():
@@ -703,7 +710,7 @@ class StoreWriter:
             if append:
                 if not self.path.exists():
                     raise FileNotFoundError(f"cannot append: no store at '{self.path}'")
-                _check_appendable(self.path)
+                self._parts = _check_appendable(self.path)  # the parts it maps (None: self-contained)
             self._tmp = self._ctx.__enter__()
         except BaseException:
             self._release_lock()
@@ -781,7 +788,7 @@ class StoreWriter:
     # -- appending -----------------------------------------------------------------------
     def _open_append(self):
         """Start an append: a copy of the store file without activations; parts for the new ones."""
-        parts = _parts.read_parts(self.path)
+        parts = self._parts
         _parts.sweep(self.path, parts)  # parts of appends that were killed before they committed
         if parts is None:
             # the first append to a self-contained store: the file becomes the first part as it
@@ -868,7 +875,8 @@ class StoreWriter:
         f = self._f
         self.frame_rate = float(f.attrs["frame_rate"])
         self.unit_ids = _decode(f.variables[UNIT][:])
-        self._ids = set(_decode(f.variables[STIMULUS][:]).tolist())
+        ids = f.variables[STIMULUS]._h5ds  # every id, for the duplicate check: decoded by h5py at once
+        self._ids = set(ids.asstr()[:].tolist()) if ids.shape[0] else set()
         skip = {STIMULUS, TIME, UNIT, "n_frames", "activation", *ALIGNMENT_VARS}
         self._stim_coords = {}
         self._unit_coord_names = []
@@ -1238,8 +1246,7 @@ def consolidate_store(path, compression: str | None = "gzip", lock_timeout: floa
     check_option(compression, ("gzip", None), "compression")
     lock = _lock_acquire(path, timeout=lock_timeout, what="store")
     try:
-        _check_appendable(path)
-        parts = _parts.read_parts(path)
+        parts = _check_appendable(path)
         if parts is not None:
             with atomic_path(path, overwrite=True, suffix=".nc") as tmp:
                 _write_consolidated(path, tmp, compression)
