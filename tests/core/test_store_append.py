@@ -158,6 +158,9 @@ def test_copy_move_and_delete_take_the_parts_along(tmp_path, rng):
     _check(m, *want)
     with pytest.raises(FileExistsError, match="already exists"):
         S.move_store(m, c)
+    c2 = S.move_store(c, tmp_path / "copy2.nc")  # a self-contained store moves as one file
+    assert not c.exists() and S.store_parts(c2) == []
+    _check(c2, *want)
     # moving the file together with its parts folder (by hand) keeps it whole: names are relative
     (tmp_path / "moved").mkdir()
     shutil.move(m, tmp_path / "moved" / "m.nc")

@@ -298,7 +298,7 @@ def test_sigkill_loop_long(tmp_path):
 def test_sigkill_at_every_event_of_appends_and_consolidation(tmp_path, every):
     """Kill the store workload at each of its file-system events after the base store, in turn.
 
-    The default run kills at every 5th event and the last (8 of 34); ``--runslow`` at all of them.
+    The default run kills at every 5th event and the last (8 of 33); ``--runslow`` at all of them.
 
     The base store is in place before each round, so every kill lands in the first append (a
     self-contained file becoming the first part), the second append (a part added to a store of
