@@ -1287,7 +1287,8 @@ def move_store(src, dst, overwrite: bool = False) -> Path:
     Under both stores' locks: ``dst``'s parts folder receives hard links to ``src``'s parts (a copy
     across file systems), then ``dst``'s file, mapping them, is put in place atomically
     (link-or-fail unless ``overwrite``), then ``src`` and its parts are deleted.  Killed part-way,
-    it leaves ``src`` complete, or both complete, or ``dst`` complete.
+    it leaves ``src`` complete, or both complete, or ``dst`` complete (perhaps with ``src``'s parts
+    folder left without its file: :func:`delete_store` on ``src`` removes it).
     """
     src = check_path(src, "src", must_exist=True, kind="file")
     dst = check_path(dst, "dst")
@@ -1336,11 +1337,20 @@ def move_store(src, dst, overwrite: bool = False) -> Path:
 
 
 def delete_store(path, lock_timeout: float | None = 0) -> None:
-    """Delete the store at ``path`` and its parts (under its lock)."""
-    path = check_path(path, "path", must_exist=True, kind="file")
+    """Delete the store at ``path`` and its parts (under its lock).
+
+    Also removes a ``<path>.parts`` folder left without its file (a :func:`move_store` killed
+    between deleting the old file and its parts).
+    """
+    path = check_path(path, "path")
+    if path.is_dir():
+        raise IsADirectoryError(f"store path '{path}' is a folder; give a file name")
+    if not path.exists() and not _parts.parts_dir(path).is_dir():
+        raise FileNotFoundError(f"path: no such store: '{path}' (nor a parts folder '{_parts.parts_dir(path)}')")
     lock = _lock_acquire(path, timeout=lock_timeout, what="store")
     try:
-        path.unlink()
+        if path.exists():
+            path.unlink()
         _parts.sweep(path, None)
     finally:
         _lock_release(lock)

@@ -13,6 +13,7 @@ import xarray as xr
 
 from neurorrn import store as S
 from neurorrn._store_parts import parts_dir
+from neurorrn.utils._io import remove_stale_temps
 
 UNITS = ["u0", "u1", "u2"]
 
@@ -168,6 +169,8 @@ def test_copy_move_and_delete_take_the_parts_along(tmp_path, rng):
     _check(tmp_path / "moved" / "m.nc", *want)
     S.delete_store(tmp_path / "moved" / "m.nc")
     assert list((tmp_path / "moved").iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="no such store"):
+        S.delete_store(tmp_path / "moved" / "m.nc")
 
 
 def test_a_store_without_its_parts_is_refused_not_read_as_nan(tmp_path, rng):
@@ -234,3 +237,57 @@ def test_parts_follow_the_umask(tmp_path, rng):
     finally:
         os.umask(old)
     assert all(q.stat().st_mode & 0o777 == 0o664 for q in [tmp_path / "s.nc", *S.store_parts(tmp_path / "s.nc")])
+
+
+@pytest.mark.slow  # ~15 kills, each checked: 20-45 s on a shared 2-core machine
+def test_a_move_killed_at_any_event_leaves_a_complete_store(tmp_path, rng):
+    """SIGKILL move_store at each of its file-system events: src or dst (or both) stays whole."""
+    import multiprocessing as mp
+    import signal
+
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    chunks = [(["a"], _write(seed / "s.nc", ["a"], rng)), (["b"], _write(seed / "s.nc", ["b"], rng, append=True)),
+              (["c"], _write(seed / "s.nc", ["c"], rng, append=True))]
+    want = _expected(chunks)
+
+    def child(d, kill_at):
+        n = [0]
+        for mod, name in ((os, "link"), (os, "replace"), (os, "unlink"), (os, "mkdir"), (shutil, "copyfile"),
+                          (shutil, "rmtree")):
+            orig = getattr(mod, name)
+
+            def hooked(*a, _orig=orig, **kw):
+                n[0] += 1
+                if n[0] == kill_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return _orig(*a, **kw)
+
+            setattr(mod, name, hooked)
+        S.move_store(d / "s.nc", d / "m.nc")
+        os._exit(0)
+
+    ctx = mp.get_context("fork")
+    k, killed = 1, True
+    while killed:
+        d = tmp_path / f"k{k}"
+        shutil.copytree(seed, d, copy_function=shutil.copy)  # (fresh copies: the parts are not shared)
+        proc = ctx.Process(target=child, args=(d, k))
+        proc.start()
+        proc.join(60)
+        killed = proc.exitcode == -signal.SIGKILL
+        whole = [q for q in (d / "s.nc", d / "m.nc") if q.exists() and not S.validate_store(q, raise_on_error=False)]
+        assert whole, f"kill at event {k}: neither store is whole"
+        for q in whole:
+            _check(q, *want)
+        if (d / "s.nc").exists() or (d / "s.nc.parts").exists():  # finish the move, or tidy what it left
+            if (d / "s.nc").exists() and not (d / "m.nc").exists():
+                S.move_store(d / "s.nc", d / "m.nc")
+            else:
+                S.delete_store(d / "s.nc")
+        remove_stale_temps(d)  # (what the next writer in the folder does)
+        left = sorted(q.name for q in d.iterdir() if not q.name.endswith(".lock"))  # (free locks of the killed)
+        assert left == ["m.nc", "m.nc.parts"], (k, left)
+        _check(d / "m.nc", *want)
+        k += 1
+    assert k > 8  # links of three parts, the store file's copy and rename, src's deletion
