@@ -17,12 +17,21 @@ The contract (see ``docs/architecture.md``)
 * Files are netCDF4/HDF5 written through h5netcdf.  Writes are atomic (a temporary file renamed
   into place) and ``overwrite=False`` by default.  :class:`StoreWriter` writes stimuli in chunks,
   so memory stays bounded; :func:`open_store` is lazy.
+* Appends cost what they add: the new activations go into an immutable part file in
+  ``<store>.parts/`` and the store file maps the parts as one HDF5 virtual dataset (see
+  :mod:`neurorrn._store_parts` for why); :func:`consolidate_store` folds them back into one
+  self-contained file; :func:`copy_store`, :func:`move_store` and :func:`delete_store` handle a
+  store with its parts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
+import os
+import secrets
+import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -34,7 +43,8 @@ import xarray as xr
 from . import __version__
 from ._dims import STIMULUS, STORE_DIMS, TIME, UNIT, check_uniform_time
 from .utils._check import check_option, check_path, check_positive, validate_type
-from .utils._io import atomic_path, clone_or_copy
+from . import _store_parts as _parts
+from .utils._io import atomic_path
 from .utils._lock import acquire as _lock_acquire
 from .utils._lock import release as _lock_release
 from .utils._logging import logger
@@ -445,10 +455,12 @@ def validate_store(ds_or_path, raise_on_error: bool = True, check_values: bool =
                 # judge it by the contract alone; a marker of 0 means our write was interrupted
                 if int(ds.attrs.get(_COMPLETE_ATTR, 1)) != 1:
                     problems.append("the file was not completely written (interrupted write)")
+                if not problems:
+                    problems += _part_problems(path, deep=True, n_units=ds.sizes.get(UNIT))
                 if not problems and "format_version" in ds.attrs:
                     ds = _migrate(ds, path)
                 ds.attrs.pop(_COMPLETE_ATTR, None)
-                problems += _validate(ds, check_values)
+                problems += _validate(ds, check_values and not problems)
     if problems and raise_on_error:
         raise StoreValidationError(problems, where)
     return problems
@@ -459,6 +471,14 @@ def validate_store(ds_or_path, raise_on_error: bool = True, check_values: bool =
 # --------------------------------------------------------------------------------------------
 def _open_raw(path) -> xr.Dataset:
     return xr.open_dataset(path, engine=ENGINE, decode_timedelta=False)
+
+
+def _part_problems(path, deep: bool, n_units: int | None = None) -> list[str]:
+    try:
+        parts = _parts.read_parts(path)
+    except Exception as err:  # noqa: BLE001
+        return [f"cannot be read as HDF5: {type(err).__name__}: {err}"]
+    return _parts.part_problems(path, parts, n_units, deep=deep) if parts else []
 
 
 def _migrate_0_to_1(ds: xr.Dataset) -> xr.Dataset:
@@ -510,6 +530,10 @@ def open_store(path, validate: bool = False) -> xr.Dataset:
     if int(ds.attrs.get(_COMPLETE_ATTR, 1)) != 1:
         ds.close()
         raise StoreValidationError(["the file was not completely written (interrupted write)"], f"'{path}'")
+    problems = _part_problems(path, deep=False)
+    if problems:  # HDF5 would read a missing part as NaN without a word
+        ds.close()
+        raise StoreValidationError(problems, f"'{path}'")
     ds.attrs.pop(_COMPLETE_ATTR, None)
     try:
         ds = _migrate(ds, f"'{path}'")
@@ -541,14 +565,89 @@ def _decode(values) -> np.ndarray:
     return arr
 
 
+def _activation_layout(n_units: int, time_chunk: int = 256, compression: str | None = "gzip") -> dict:
+    """dtype, chunks (one stimulus, ``time_chunk`` frames, <= 1 MiB), NaN fill, compression."""
+    tch = max(1, min(time_chunk, 4096))
+    uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
+    comp = {"compression": "gzip", "compression_opts": 1} if compression else {}
+    return {"dtype": np.float32, "chunks": (1, tch, uch), "fillvalue": np.float32(np.nan), **comp}
+
+
+def _check_appendable(path) -> list | None:
+    """The checks an append needs, in time independent of the store's size.
+
+    The store was validated when it was written; here: it was written completely, its format is
+    this version's, the contract's attrs and variables are there, and so are its parts.
+    ``validate_store`` reads every coordinate and alignment row instead.
+    """
+    problems = []
+    try:
+        with h5py.File(path, "r") as h:
+            attrs = h.attrs
+            if int(np.ravel(attrs.get(_COMPLETE_ATTR, 1))[0]) != 1:
+                problems.append("the file was not completely written (interrupted write)")
+            missing = [k for k in REQUIRED_ATTRS if k not in attrs]
+            if missing:
+                problems.append(f"missing attrs {missing}")
+            elif int(np.ravel(attrs["format_version"])[0]) != FORMAT_VERSION:
+                problems.append(f"format_version {int(np.ravel(attrs['format_version'])[0])} is not "
+                                f"{FORMAT_VERSION}: re-save it first (save_store(open_store(path), new_path))")
+            missing = [v for v in ("activation", STIMULUS, TIME, UNIT, "n_frames") if v not in h]
+            if missing:
+                problems.append(f"missing variable(s) {missing}")
+            else:
+                d = h["activation"]
+                dims = tuple(d.dims[i][0].name.rsplit("/", 1)[-1] if len(d.dims[i]) else "?" for i in range(d.ndim))
+                if dims != STORE_DIMS or d.dtype != np.float32:
+                    problems.append(f"activation has dims {dims} and dtype {d.dtype}, expected {STORE_DIMS}, float32")
+    except OSError as err:
+        problems.append(f"cannot be read as netCDF/HDF5: {type(err).__name__}: {err}")
+    parts = None
+    if not problems:
+        try:
+            parts = _parts.read_parts(path)
+        except Exception as err:  # noqa: BLE001
+            problems.append(f"cannot be read as HDF5: {type(err).__name__}: {err}")
+        else:
+            problems = _parts.part_problems(path, parts, deep=False) if parts else []
+    if problems:
+        raise StoreValidationError(problems, f"'{path}'")
+    return parts
+
+
+def _copy_without_activation(src, dst) -> None:
+    """Write to ``dst`` every dimension, variable and attr of the store file ``src`` but ``activation``."""
+    import h5netcdf
+
+    with h5netcdf.File(src, "r") as s, h5netcdf.File(dst, "w") as d:
+        d.dimensions = {n: (None if dim.isunlimited() else dim.size) for n, dim in s.dimensions.items()}
+        for n, dim in s.dimensions.items():
+            if dim.isunlimited() and dim.size:
+                d.resize_dimension(n, dim.size)
+        for name, v in s.variables.items():
+            if name == "activation":
+                continue
+            is_str = h5py.check_string_dtype(v._h5ds.dtype) is not None
+            kw = {"chunks": v.chunks} if v.chunks else {}
+            nv = d.create_variable(name, v.dimensions, dtype=_STR if is_str else v.dtype, **kw)
+            if int(np.prod(v.shape)):
+                values = v[...]
+                nv[...] = _decode(values) if is_str else values
+            for k, a in v.attrs.items():
+                nv.attrs[k] = a
+        for k, a in s.attrs.items():
+            d.attrs[k] = a
+
+
 class StoreWriter:
     """Write a store stimulus by stimulus (or chunk by chunk) with bounded memory.
 
     The file is written under a temporary name and renamed into place on :meth:`close`, so an
     interrupted write never replaces or corrupts the file at ``path``.  With ``append=True`` the
-    existing store is copied and extended (same units, frame rate and unit coords required); on
-    copy-on-write file systems (btrfs, XFS with reflink) the copy is a clone that shares the
-    existing data, so an append costs what it adds, not the size of the store.
+    existing store is extended (same units, frame rate and unit coords required) at the cost of
+    what is added: the new activations go into a new part file in ``<path>.parts/`` and a copy of
+    the store file, which holds only coordinates, alignments and the map of the parts (an HDF5
+    virtual dataset), replaces it on :meth:`close` (see :mod:`neurorrn._store_parts`).
 
     A writer holds an exclusive lock on ``path`` (the file ``.NAME.lock`` beside it) from its
     creation to :meth:`close`: a second writer of the same path, in any process, waits up to
@@ -584,6 +683,7 @@ class StoreWriter:
         compression: str | None = "gzip",
         time_chunk: int = 256,
         lock_timeout: float | None = 0,
+        _lock_held: bool = False,
     ):
         import h5netcdf
 
@@ -595,29 +695,29 @@ class StoreWriter:
         self._broken: BaseException | None = None
         self._lock = None
         self._ctx = None
+        self._act_f = None  # the file that receives activations: the store itself, or a new part
+        self._seg = None  # (atomic_path context, final path) of the new part when appending
+        self._parts: list[_parts.Part] | None = None
+        self._new_base: Path | None = None
         if self.path.is_dir():
             raise IsADirectoryError(f"store path '{self.path}' is a folder; give a file name (e.g. "
                                     f"'{self.path / 'store.nc'}')")
         if not append and self.path.exists() and not overwrite:
             raise FileExistsError(f"'{self.path}' already exists; pass overwrite=True to replace it")
-        self._lock = _lock_acquire(self.path, timeout=lock_timeout, what="store")
+        self._lock = None if _lock_held else _lock_acquire(self.path, timeout=lock_timeout, what="store")
         try:
             self._ctx = atomic_path(self.path, overwrite=overwrite or append, suffix=".nc")
             if append:
                 if not self.path.exists():
                     raise FileNotFoundError(f"cannot append: no store at '{self.path}'")
-                validate_store(self.path, check_values=False)
+                self._parts = _check_appendable(self.path)  # the parts it maps (None: self-contained)
             self._tmp = self._ctx.__enter__()
         except BaseException:
             self._release_lock()
             raise
         try:
             if append:
-                how = clone_or_copy(self.path, self._tmp)  # a clone costs nothing on CoW file systems
-                logger.debug("append to %s: %s of the existing store", self.path, how)
-                self._f = h5netcdf.File(self._tmp, "a")
-                self._f.attrs[_COMPLETE_ATTR] = 0
-                self._load_existing()
+                self._open_append()
             else:
                 if frame_rate is None:
                     raise ValueError("frame_rate is required for a new store")
@@ -647,7 +747,6 @@ class StoreWriter:
         f = self._f = h5.File(self._tmp, "w")
         n_units = len(unit_ids)
         f.dimensions = {STIMULUS: None, TIME: None, UNIT: n_units, INTERVAL: None}
-        comp = {"compression": "gzip", "compression_opts": 1} if self.compression else {}
         strdt = _STR
         f.create_variable(STIMULUS, (STIMULUS,), dtype=strdt, chunks=(1024,))
         f.create_variable(TIME, (TIME,), dtype=np.float64, chunks=(1024,))
@@ -669,11 +768,9 @@ class StoreWriter:
             else:
                 f.create_variable(name, (UNIT,), data=values)
         self._unit_coord_names = list(unit_coords)
-        tch = max(1, min(self.time_chunk, 4096))
-        uch = max(1, min(n_units, max(1, (1 << 20) // (4 * tch))))
-        f.create_variable(
-            "activation", STORE_DIMS, dtype=np.float32, chunks=(1, tch, uch), fillvalue=np.float32(np.nan), **comp
-        )
+        f.create_variable("activation", STORE_DIMS, **self._activation_layout(n_units))
+        self._act_f = f
+        self._act_base = 0
         for c in ALIGNMENT_COLUMNS:
             dt = _STR if c in ("stimulus", "tier", "label") else np.float64
             f.create_variable(f"interval_{c}", (INTERVAL,), dtype=dt, chunks=(4096,))
@@ -685,11 +782,101 @@ class StoreWriter:
         self._ids: set[str] = set()
         self._update_coordinates_attr()
 
+    def _activation_layout(self, n_units: int) -> dict:
+        return _activation_layout(n_units, self.time_chunk, self.compression)
+
+    # -- appending -----------------------------------------------------------------------
+    def _open_append(self):
+        """Start an append: a copy of the store file without activations; parts for the new ones."""
+        parts = self._parts
+        _parts.sweep(self.path, parts)  # parts of appends that were killed before they committed
+        if parts is None:
+            # the first append to a self-contained store: the file becomes the first part as it
+            # is (a hard link: nothing is copied); the new store file holds all but activations
+            with h5py.File(self.path, "r") as h:
+                d = h["activation"]
+                shape = d.shape
+                self._act_attrs = {k: v for k, v in d.attrs.items() if k not in _parts._HIDDEN}
+            parts = []
+            if shape[0] and shape[1]:
+                folder = _parts.parts_dir(self.path)
+                folder.mkdir(exist_ok=True)
+                base = folder / f"p{0:09d}-{secrets.token_hex(4)}.nc"
+                how = _parts.link_or_copy(self.path, base)
+                self._new_base = base
+                logger.debug("append to %s: the store becomes its first part (%s)", self.path, how)
+                parts = [_parts.Part(_parts.relative(self.path, base), 0, int(shape[0]), int(shape[1]))]
+            _copy_without_activation(self.path, self._tmp)
+        else:
+            shutil.copyfile(self.path, self._tmp)  # coordinates, alignments and the map: no activations
+            with h5py.File(self._tmp, "r+") as h:
+                self._act_attrs = _parts.drop_activation(h)
+        self._parts = parts
+        self._f = self._h5netcdf.File(self._tmp, "a")
+        self._f.attrs[_COMPLETE_ATTR] = 0
+        self._load_existing()
+        self._act_base = self.n_stimuli
+
+    def _activation_file(self):
+        """The file receiving activations; when appending, the new part (made on first use)."""
+        if self._act_f is None:
+            folder = _parts.parts_dir(self.path)
+            folder.mkdir(exist_ok=True)
+            final = folder / f"p{self._act_base:09d}-{secrets.token_hex(4)}.nc"
+            ctx = atomic_path(final, overwrite=False, suffix=".nc")
+            tmp = ctx.__enter__()
+            self._seg = (ctx, final)
+            a = self._act_f = self._h5netcdf.File(tmp, "w")
+            n_units = len(self.unit_ids)
+            a.dimensions = {STIMULUS: None, TIME: None, UNIT: n_units}
+            a.create_variable(STIMULUS, (STIMULUS,), dtype=_STR, chunks=(1024,))
+            a.create_variable("activation", STORE_DIMS, **self._activation_layout(n_units))
+            a.attrs["part_of"] = self.path.name
+            a.attrs["first_stimulus"] = int(self._act_base)
+            a.attrs[_COMPLETE_ATTR] = 0
+        return self._act_f
+
+    def _grow_time(self, need_t: int) -> None:
+        """Lengthen the time axis of the store (and of the new part) to ``need_t`` frames."""
+        f = self._f
+        cur_t = f.dimensions[TIME].size
+        if need_t > cur_t:
+            f.resize_dimension(TIME, need_t)
+            f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
+        a = self._activation_file()
+        if a is not f and a.dimensions[TIME].size < need_t:
+            a.resize_dimension(TIME, need_t)
+
+    def _commit_append(self) -> None:
+        """Put the new part in place, then the store file that maps it (the commit)."""
+        f = self._f
+        n_time, n_units = f.dimensions[TIME].size, len(self.unit_ids)
+        parts = list(self._parts)
+        f.close()
+        self._f = None
+        if self._act_f is not None:
+            a = self._act_f
+            n, t = a.dimensions[STIMULUS].size, a.dimensions[TIME].size
+            a.attrs[_COMPLETE_ATTR] = 1
+            a.close()
+            self._act_f = None
+            (ctx, final), self._seg = self._seg, None
+            ctx.__exit__(None, None, None)  # the part is in place; nothing maps it yet
+            parts.append(_parts.Part(_parts.relative(self.path, final), self._act_base, self._act_base + n, t))
+        with h5py.File(self._tmp, "r+") as h:
+            _parts.write_virtual(h, parts, n_time, n_units, self._act_attrs, STORE_DIMS)
+            h.attrs[_COMPLETE_ATTR] = 1
+        ctx, self._ctx = self._ctx, None
+        ctx.__exit__(None, None, None)  # the commit: the new store file replaces the old one
+        self._new_base = None
+        logger.debug("appended to %s: %d part(s)", self.path, len(parts))
+
     def _load_existing(self):
         f = self._f
         self.frame_rate = float(f.attrs["frame_rate"])
         self.unit_ids = _decode(f.variables[UNIT][:])
-        self._ids = set(_decode(f.variables[STIMULUS][:]).tolist())
+        ids = f.variables[STIMULUS]._h5ds  # every id, for the duplicate check: decoded by h5py at once
+        self._ids = set(ids.asstr()[:].tolist()) if ids.shape[0] else set()
         skip = {STIMULUS, TIME, UNIT, "n_frames", "activation", *ALIGNMENT_VARS}
         self._stim_coords = {}
         self._unit_coord_names = []
@@ -702,8 +889,11 @@ class StoreWriter:
                 self._unit_coord_names.append(name)
 
     def _update_coordinates_attr(self):
-        names = ["n_frames", *self._unit_coord_names, *self._stim_coords]
-        self._f.variables["activation"].attrs["coordinates"] = " ".join(names)
+        names = " ".join(["n_frames", *self._unit_coord_names, *self._stim_coords])
+        if "activation" in self._f.variables:
+            self._f.variables["activation"].attrs["coordinates"] = names
+        else:  # appending: set on the virtual activation at close
+            self._act_attrs["coordinates"] = names
 
     # -- writing -------------------------------------------------------------------------
     @property
@@ -803,10 +993,7 @@ class StoreWriter:
         n = len(sids)
         nf = np.array([m.shape[0] for m in mats], dtype=np.int64)
         need_t = int(max(nf.max(initial=0), 1))
-        cur_t = f.dimensions[TIME].size
-        if need_t > cur_t:
-            f.resize_dimension(TIME, need_t)
-            f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
+        self._grow_time(need_t)
         f.resize_dimension(STIMULUS, n0 + n)
         f.variables[STIMULUS][n0 : n0 + n] = sids
         f.variables["n_frames"][n0 : n0 + n] = nf
@@ -824,7 +1011,11 @@ class StoreWriter:
         block = np.full((n, need_t, n_units), np.nan, dtype=np.float32)
         for i, m in enumerate(mats):
             block[i, : m.shape[0]] = m
-        f.variables["activation"][n0 : n0 + n, :need_t, :] = block
+        a, s0 = self._act_f, n0 - self._act_base
+        if a is not f:  # appending: the rows of the new part
+            a.resize_dimension(STIMULUS, s0 + n)
+            a.variables[STIMULUS][s0 : s0 + n] = sids
+        a.variables["activation"][s0 : s0 + n, :need_t, :] = block
         if df is not None and len(df):
             k0 = f.dimensions[INTERVAL].size
             f.resize_dimension(INTERVAL, k0 + len(df))
@@ -860,11 +1051,8 @@ class StoreWriter:
                 first = False
             else:
                 need_t = t + a.shape[0]
-                cur_t = f.dimensions[TIME].size
-                if need_t > cur_t:
-                    f.resize_dimension(TIME, need_t)
-                    f.variables[TIME][cur_t:need_t] = np.arange(cur_t, need_t, dtype=np.float64) / self.frame_rate
-                f.variables["activation"][n0, t:need_t, :] = a
+                self._grow_time(need_t)
+                self._act_f.variables["activation"][n0 - self._act_base, t:need_t, :] = a
             t += a.shape[0]
         if first:
             raise ValueError(f"stimulus {sid[0]!r} has no frames (no blocks)")
@@ -900,11 +1088,15 @@ class StoreWriter:
             self._abort(err)
             raise err
         try:
-            self._f.attrs[_COMPLETE_ATTR] = 1
-            self._f.close()
-            self._f = None
-            ctx, self._ctx = self._ctx, None
-            ctx.__exit__(None, None, None)
+            if self._parts is not None:
+                self._commit_append()
+            else:
+                self._f.attrs[_COMPLETE_ATTR] = 1
+                self._f.close()
+                self._f = None
+                ctx, self._ctx = self._ctx, None
+                ctx.__exit__(None, None, None)
+                _parts.sweep(self.path, None)  # parts of the store this file replaced
         except BaseException as err:
             self._abort(err)
             raise
@@ -919,14 +1111,21 @@ class StoreWriter:
             self._lock = None
 
     def _abort(self, err):
-        f = getattr(self, "_f", None)
-        if f is not None:
-            try:
-                f.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self._f = None
+        for name in ("_f", "_act_f"):
+            f = getattr(self, name, None)
+            if f is not None:
+                with contextlib.suppress(Exception):
+                    f.close()
+                setattr(self, name, None)
+        seg, self._seg = getattr(self, "_seg", None), None
+        if seg is not None:
+            with contextlib.suppress(Exception):
+                seg[0].__exit__(type(err), err, None)  # removes the unfinished part
         try:
+            if getattr(self, "_ctx", None) is not None and getattr(self, "_new_base", None) is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self._new_base.unlink()  # the first part of an append that never committed
+                self._new_base = None
             if getattr(self, "_ctx", None) is not None and getattr(self, "_tmp", None) is not None:
                 ctx, self._ctx = self._ctx, None
                 ctx.__exit__(type(err), err, None)
@@ -946,7 +1145,14 @@ class StoreWriter:
 
 def save_store(ds: xr.Dataset, path, overwrite: bool = False, compression: str | None = "gzip",
                chunk: int = 64, validate: bool = True) -> Path:
-    """Write a store Dataset to ``path`` (atomically; ``overwrite=False`` by default)."""
+    """Write a store Dataset to ``path`` (atomically; ``overwrite=False`` by default).
+
+    The file is self-contained; a store that ``path`` held before is replaced with its parts.
+    """
+    return _save(ds, path, overwrite, compression, chunk, validate)
+
+
+def _save(ds, path, overwrite=False, compression="gzip", chunk=64, validate=True, lock_held=False) -> Path:
     validate_type(ds, xr.Dataset, "ds")
     path = check_path(path, "path")
     if path.exists() and not overwrite:
@@ -957,7 +1163,7 @@ def save_store(ds: xr.Dataset, path, overwrite: bool = False, compression: str |
     attrs = dict(ds.attrs)
     with StoreWriter(
         path, ds[UNIT].values, float(ds.attrs["frame_rate"]), unit_coords=unit_coords, attrs=attrs,
-        time_unit=attrs.get("time_unit", "s"), overwrite=overwrite, compression=compression,
+        time_unit=attrs.get("time_unit", "s"), overwrite=overwrite, compression=compression, _lock_held=lock_held,
     ) as w:
         w.write_dataset(ds, chunk=chunk)
         # keep the time axis as long as the dataset's, even if all stimuli are shorter
@@ -971,13 +1177,183 @@ def save_store(ds: xr.Dataset, path, overwrite: bool = False, compression: str |
     return path
 
 
-def append_store(path, ds: xr.Dataset, chunk: int = 64) -> Path:
-    """Append the stimuli of ``ds`` to the store at ``path`` (atomically)."""
-    with StoreWriter(path, append=True) as w:
+def append_store(path, ds: xr.Dataset, chunk: int = 64, lock_timeout: float | None = 0) -> Path:
+    """Append the stimuli of ``ds`` to the store at ``path`` (atomically).
+
+    Costs what is appended (plus a copy of the store's coordinates), not the store's size: see
+    :class:`StoreWriter`.
+    """
+    with StoreWriter(path, append=True, lock_timeout=lock_timeout) as w:
         if not np.isclose(w.frame_rate, float(ds.attrs.get("frame_rate", np.nan))):
             raise ValueError(f"frame_rate {ds.attrs.get('frame_rate')} differs from the store's {w.frame_rate}")
         w.write_dataset(ds, chunk=chunk)
     return Path(path)
+
+
+# --------------------------------------------------------------------------------------------
+# a store with its parts: consolidate, copy, move, delete
+# --------------------------------------------------------------------------------------------
+def store_parts(path) -> list[Path]:
+    """The part files whose activations the store at ``path`` maps (empty when self-contained)."""
+    path = check_path(path, "path", must_exist=True, kind="file")
+    return [_parts.resolve(path, p) for p in (_parts.read_parts(path) or [])]
+
+
+def _write_consolidated(src: Path, dst: Path, compression: str | None, chunk: int = 64) -> None:
+    """Write the store at ``src`` to the new file ``dst`` with its activations in the file.
+
+    A self-contained store is copied as it is.  Otherwise the store file is copied (coordinates,
+    alignments, attrs), its virtual ``activation`` replaced by an ordinary chunked dataset (the
+    layout :class:`StoreWriter` writes) and each part's block copied in, ``chunk`` stimuli at a time.
+    """
+    parts = _parts.read_parts(src)
+    if parts is None:
+        shutil.copyfile(src, dst)
+        return
+    problems = _parts.part_problems(src, parts, deep=True)
+    if problems:  # HDF5 would copy a missing part as NaN
+        raise StoreValidationError(problems, f"'{src}'")
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as h:
+        attrs = _parts.drop_activation(h)
+        n, n_time, n_units = h[STIMULUS].shape[0], h[TIME].shape[0], h[UNIT].shape[0]
+        d = h.create_dataset("activation", shape=(n, n_time, n_units), maxshape=(None, None, n_units),
+                             **_activation_layout(n_units, compression=compression))
+        for i, name in enumerate(STORE_DIMS):
+            d.dims[i].attach_scale(h[name])
+        d.attrs["_Netcdf4Coordinates"] = np.array([int(h[x].attrs["_Netcdf4Dimid"]) for x in STORE_DIMS], np.int32)
+        for k, v in attrs.items():
+            d.attrs[k] = v
+        for p in parts:
+            with h5py.File(_parts.resolve(src, p), "r") as f:
+                a = f["activation"]
+                for i in range(0, p.stop - p.start, chunk):
+                    j = min(i + chunk, p.stop - p.start)
+                    d[p.start + i : p.start + j, : p.n_time, :] = a[i:j, : p.n_time, :]
+        h.attrs[_COMPLETE_ATTR] = 1
+
+
+def consolidate_store(path, compression: str | None = "gzip", lock_timeout: float | None = 0) -> Path:
+    """Fold the parts of an appended store into one self-contained file at the same path.
+
+    Holds the store's lock throughout; the new file replaces the old atomically, then the
+    ``<path>.parts`` folder is removed.  A process that opened the store before and reads its
+    activations after this gets NaN (HDF5 fills parts that are gone): consolidate while nobody
+    reads.  A store that is already self-contained is left as it is (a leftover parts folder
+    that nothing maps is removed).
+    """
+    path = check_path(path, "path", must_exist=True, kind="file")
+    check_option(compression, ("gzip", None), "compression")
+    lock = _lock_acquire(path, timeout=lock_timeout, what="store")
+    try:
+        parts = _check_appendable(path)
+        if parts is not None:
+            with atomic_path(path, overwrite=True, suffix=".nc") as tmp:
+                _write_consolidated(path, tmp, compression)
+            logger.info("consolidated %s from %d part(s)", path, len(parts))
+        _parts.sweep(path, None)
+    finally:
+        _lock_release(lock)
+    return path
+
+
+def copy_store(src, dst, overwrite: bool = False, compression: str | None = "gzip") -> Path:
+    """Copy the store at ``src`` (with its parts) to ``dst`` as one self-contained file.
+
+    ``dst`` is written atomically under its own lock (``overwrite=False``: link-or-fail); a store
+    it held before goes with its parts.  ``src`` is only read.
+    """
+    src = check_path(src, "src", must_exist=True, kind="file")
+    dst = check_path(dst, "dst")
+    check_option(compression, ("gzip", None), "compression")
+    if dst.is_dir():
+        raise IsADirectoryError(f"store path '{dst}' is a folder; give a file name (e.g. '{dst / src.name}')")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ValueError(f"cannot copy store '{src}' onto itself")
+    _check_appendable(src)
+    lock = _lock_acquire(dst, what="store")
+    try:
+        with atomic_path(dst, overwrite=overwrite, suffix=".nc") as tmp:
+            _write_consolidated(src, tmp, compression)
+        _parts.sweep(dst, None)
+    finally:
+        _lock_release(lock)
+    return dst
+
+
+def move_store(src, dst, overwrite: bool = False) -> Path:
+    """Move the store at ``src`` and its parts to ``dst`` without copying activations.
+
+    Under both stores' locks: ``dst``'s parts folder receives hard links to ``src``'s parts (a copy
+    across file systems), then ``dst``'s file, mapping them, is put in place atomically
+    (link-or-fail unless ``overwrite``), then ``src`` and its parts are deleted.  Killed part-way,
+    it leaves ``src`` complete, or both complete, or ``dst`` complete (perhaps with ``src``'s parts
+    folder left without its file: :func:`delete_store` on ``src`` removes it).
+    """
+    src = check_path(src, "src", must_exist=True, kind="file")
+    dst = check_path(dst, "dst")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ValueError(f"cannot move store '{src}' onto itself")
+    if dst.is_dir():
+        raise IsADirectoryError(f"store path '{dst}' is a folder; give a file name (e.g. '{dst / src.name}')")
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"'{dst}' already exists; pass overwrite=True to replace it")
+    validate_store(src, check_values=False)
+    lock_src = _lock_acquire(src, what="store")
+    try:
+        lock_dst = _lock_acquire(dst, what="store")
+        try:
+            parts = _parts.read_parts(src)
+            new = []
+            if parts:
+                folder = _parts.parts_dir(dst)
+                folder.mkdir(parents=True, exist_ok=True)
+                for p in parts:
+                    f = _parts.resolve(src, p)
+                    target = folder / f.name
+                    if not (target.exists() and target.samefile(f)):
+                        target = folder / f"{f.stem}-{secrets.token_hex(2)}{f.suffix}" if target.exists() else target
+                        _parts.link_or_copy(f, target)
+                    new.append(_parts.Part(_parts.relative(dst, target), p.start, p.stop, p.n_time))
+            with atomic_path(dst, overwrite=overwrite, suffix=".nc") as tmp:
+                if parts is None:
+                    _parts.link_or_copy(src, tmp.with_name(tmp.name + "-src"))
+                    os.replace(tmp.with_name(tmp.name + "-src"), tmp)
+                else:
+                    shutil.copyfile(src, tmp)
+                    with h5py.File(tmp, "r+") as h:
+                        attrs = _parts.drop_activation(h)
+                        n_time, n_units = h[TIME].shape[0], h[UNIT].shape[0]
+                        _parts.write_virtual(h, new, n_time, n_units, attrs, STORE_DIMS)
+            _parts.sweep(dst, new if parts else None)  # the parts of a store dst held before
+            src.unlink()
+            _parts.sweep(src, None)
+        finally:
+            _lock_release(lock_dst)
+    finally:
+        _lock_release(lock_src)
+    logger.info("moved store %s to %s", src, dst)
+    return dst
+
+
+def delete_store(path, lock_timeout: float | None = 0) -> None:
+    """Delete the store at ``path`` and its parts (under its lock).
+
+    Also removes a ``<path>.parts`` folder left without its file (a :func:`move_store` killed
+    between deleting the old file and its parts).
+    """
+    path = check_path(path, "path")
+    if path.is_dir():
+        raise IsADirectoryError(f"store path '{path}' is a folder; give a file name")
+    if not path.exists() and not _parts.parts_dir(path).is_dir():
+        raise FileNotFoundError(f"path: no such store: '{path}' (nor a parts folder '{_parts.parts_dir(path)}')")
+    lock = _lock_acquire(path, timeout=lock_timeout, what="store")
+    try:
+        if path.exists():
+            path.unlink()
+        _parts.sweep(path, None)
+    finally:
+        _lock_release(lock)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1047,7 +1423,7 @@ def describe(ds: xr.Dataset) -> dict:
 
 
 __all__ = [
-    "FORMAT_VERSION", "StoreValidationError", "StoreWriter", "append_store", "check_attrs", "describe",
-    "from_arrays", "get_alignments", "iter_stimuli", "load_store", "normalize_alignments", "open_store",
-    "save_store", "select", "validate_store",
+    "FORMAT_VERSION", "StoreValidationError", "StoreWriter", "append_store", "check_attrs", "consolidate_store",
+    "copy_store", "delete_store", "describe", "from_arrays", "get_alignments", "iter_stimuli", "load_store",
+    "move_store", "normalize_alignments", "open_store", "save_store", "select", "store_parts", "validate_store",
 ]

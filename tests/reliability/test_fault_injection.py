@@ -38,8 +38,11 @@ from ._planted import trainer
 UNITS = 4
 CHUNKS = [[f"s{c}_{i}" for i in range(3)] for c in range(3)]
 EXTRA = [f"x{i}" for i in range(4)]
+EXTRA2 = [f"y{i}" for i in range(2)]
+LONG = [np.full((4, UNITS), 10.0 + k, np.float32) for k in range(3)]  # 12 frames: the time axis grows
 _EVENTS = [("os", "replace"), ("os", "link"), ("os", "rename"), ("os", "unlink"), ("os", "mkdir"),
-           ("shutil", "rmtree"), ("torch", "save"), ("store", "write"), ("store", "close")]
+           ("shutil", "rmtree"), ("shutil", "copyfile"), ("torch", "save"), ("store", "write"),
+           ("store", "write_blocks"), ("store", "close")]
 
 
 def _arrays(ids):
@@ -47,18 +50,35 @@ def _arrays(ids):
 
 
 # ------------------------------------------------------------------------------------- workloads
+def _base(p: Path):
+    with S.StoreWriter(p, [f"u{i}" for i in range(UNITS)], 100.0) as w:
+        for ids in CHUNKS:
+            w.write(_arrays(ids), ids, onset=np.arange(len(ids)) * 0.5)
+
+
+def _append_x(p: Path):
+    with S.StoreWriter(p, append=True) as w:
+        w.write(_arrays(EXTRA), EXTRA, onset=np.arange(len(EXTRA)) * 0.25)
+
+
 def store_job(d: Path):
-    """Write a store in three chunks, then append more stimuli; skip what is already done."""
+    """Write a store in three chunks, append twice, consolidate; skip what is already done.
+
+    The first append turns the self-contained file into the first part of the store; the second
+    adds a part to a store of parts (and lengthens its time axis); consolidation folds them back.
+    """
     p = d / "s.nc"
     if not p.exists():
-        with S.StoreWriter(p, [f"u{i}" for i in range(UNITS)], 100.0) as w:
-            for ids in CHUNKS:
-                w.write(_arrays(ids), ids, onset=np.arange(len(ids)) * 0.5)
+        _base(p)
     with S.open_store(p) as ds:
-        done = "x0" in set(map(str, ds["stimulus"].values))
-    if not done:
+        have = set(map(str, ds["stimulus"].values))
+    if "x0" not in have:
+        _append_x(p)
+    if "y0" not in have:
         with S.StoreWriter(p, append=True) as w:
-            w.write(_arrays(EXTRA), EXTRA, onset=np.arange(len(EXTRA)) * 0.25)
+            w.write(_arrays(EXTRA2), EXTRA2, onset=np.arange(len(EXTRA2)) * 0.125)
+            w.write_blocks("ylong", LONG, onset=9.0)
+    S.consolidate_store(p)  # also removes the parts a kill left after an earlier consolidation
 
 
 def train_job(d: Path):
@@ -173,13 +193,13 @@ class Reference:
             self.events[job] = int((base / f"{job}.count").read_text())
         ref = base / "ref-store"
         self.store_full = _store_state(ref / "s.nc")
-        # the state after the first commit point (the store without the appended stimuli)
+        # the states at the earlier commit points: the store without appended stimuli, after one append
         d = base / "ref-store-base"
         d.mkdir()
-        with S.StoreWriter(d / "s.nc", [f"u{i}" for i in range(UNITS)], 100.0) as w:
-            for ids in CHUNKS:
-                w.write(_arrays(ids), ids, onset=np.arange(len(ids)) * 0.5)
+        _base(d / "s.nc")
         self.store_base = _store_state(d / "s.nc")
+        _append_x(d / "s.nc")
+        self.store_mid = _store_state(d / "s.nc")
         import torch
 
         self.final = torch.load(base / "ref-train" / "final.pt", weights_only=True)
@@ -195,7 +215,7 @@ def check_after_kill(job: str, d: Path, ref: Reference):
         if p.exists():
             S.validate_store(p)
             st = _store_state(p)
-            assert _same_store(st, ref.store_base) or _same_store(st, ref.store_full)
+            assert any(_same_store(st, r) for r in (ref.store_base, ref.store_mid, ref.store_full))
     elif job == "train":
         from neurorrn.models import load_checkpoint
 
@@ -213,6 +233,8 @@ def check_after_rerun(job: str, d: Path, ref: Reference):
     if job == "store":
         assert _same_store(_store_state(d / "s.nc"), ref.store_full)
         S.validate_store(d / "s.nc")
+        assert S.store_parts(d / "s.nc") == []
+        assert sorted(p.name for p in d.iterdir()) == ["s.nc"]  # no parts, temporaries or lock files left
     elif job == "train":
         import torch
 
@@ -270,3 +292,44 @@ def test_sigkill_loop(tmp_path):
 def test_sigkill_loop_long(tmp_path):
     killed = _loop(tmp_path, seed=1919, n_kills=200, p_delay=0.2)
     assert killed >= 150  # delay kills may come after a workload has finished
+
+
+@pytest.mark.parametrize("every", [pytest.param(5, id="every-5th"), pytest.param(1, id="all", marks=pytest.mark.slow)])
+def test_sigkill_at_every_event_of_appends_and_consolidation(tmp_path, every):
+    """Kill the store workload at each of its file-system events after the base store, in turn.
+
+    The default run kills at every 5th event and the last (8 of 33); ``--runslow`` at all of them.
+
+    The base store is in place before each round, so every kill lands in the first append (a
+    self-contained file becoming the first part), the second append (a part added to a store of
+    parts) or the consolidation.  The store must validate and equal one of its commit points after
+    each kill, and the workload run again must finish with the full store, one file, nothing left.
+    """
+    from types import SimpleNamespace
+
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    _base(seed / "s.nc")
+    ref = SimpleNamespace(store_base=_store_state(seed / "s.nc"))
+    mid = tmp_path / "mid"
+    mid.mkdir()
+    shutil.copy(seed / "s.nc", mid / "s.nc")
+    _append_x(mid / "s.nc")
+    ref.store_mid = _store_state(mid / "s.nc")
+    store_job(mid)  # (warm: the forked children start at once)
+    ref.store_full = _store_state(mid / "s.nc")
+    d = tmp_path / "count"
+    d.mkdir()
+    shutil.copy(seed / "s.nc", d / "s.nc")
+    assert run_child("store", d, count_file=str(tmp_path / "n")) == 0
+    n = int((tmp_path / "n").read_text())
+    assert n >= 15, n  # links, copies, renames, writes and closes of two appends and a consolidation
+    for k in sorted({*range(1, n + 1, every), n}):
+        d = tmp_path / f"k{k}"
+        d.mkdir()
+        shutil.copy(seed / "s.nc", d / "s.nc")
+        assert run_child("store", d, kill_at=k) == -signal.SIGKILL
+        check_after_kill("store", d, ref)
+        assert run_child("store", d) == 0, f"kill at event {k}: the run after it did not complete"
+        check_after_rerun("store", d, ref)
+        shutil.rmtree(d)
