@@ -1,6 +1,6 @@
 """The ``neurorrn`` command line (typer).
 
-Core commands live here (``info``, ``store inspect``, ``store validate``).  Each subsystem adds
+Core commands live here (``info``, ``store inspect|validate|consolidate|copy|move``).  Each subsystem adds
 its own commands from a module ``neurorrn.<subsystem>._cli`` that defines
 ``register(app: typer.Typer) -> None``; modules listed in :data:`SUBCOMMAND_MODULES` that exist
 are registered automatically.
@@ -141,6 +141,48 @@ def store_validate(path: Path = typer.Argument(..., help="Store file (.nc)")) ->
             typer.echo(f"  - {p}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{path}: valid")
+
+
+def _store_command(action, *args, **kwargs) -> None:
+    """Run a store operation; its clear errors become one ``error:`` line and exit status 1."""
+    from .store import StoreValidationError
+
+    try:
+        action(*args, **kwargs)
+    except (StoreValidationError, OSError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+@store_app.command("consolidate")
+def store_consolidate(path: Path = typer.Argument(..., help="Store file (.nc) with a .parts folder")) -> None:
+    """Fold an appended store's parts into one self-contained file at the same path."""
+    from .store import consolidate_store
+
+    _store_command(consolidate_store, path)
+    typer.echo(f"{path}: self-contained")
+
+
+@store_app.command("copy")
+def store_copy(src: Path = typer.Argument(..., help="Store file (.nc)"),
+               dst: Path = typer.Argument(..., help="New store file (.nc)"),
+               overwrite: bool = typer.Option(False, help="Replace a store at DST")) -> None:
+    """Copy a store with its parts into one self-contained file (copying the .nc alone is not enough)."""
+    from .store import copy_store
+
+    _store_command(copy_store, src, dst, overwrite=overwrite)
+    typer.echo(f"{src} -> {dst}")
+
+
+@store_app.command("move")
+def store_move(src: Path = typer.Argument(..., help="Store file (.nc)"),
+               dst: Path = typer.Argument(..., help="New store path (.nc)"),
+               overwrite: bool = typer.Option(False, help="Replace a store at DST")) -> None:
+    """Move a store and its parts (hard links on the same file system: no data copied)."""
+    from .store import move_store
+
+    _store_command(move_store, src, dst, overwrite=overwrite)
+    typer.echo(f"{src} -> {dst}")
 
 
 def _register_subcommands() -> None:

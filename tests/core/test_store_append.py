@@ -291,3 +291,36 @@ def test_a_move_killed_at_any_event_leaves_a_complete_store(tmp_path, rng):
         _check(d / "m.nc", *want)
         k += 1
     assert k > 8  # links of three parts, the store file's copy and rename, src's deletion
+
+
+def test_cli_consolidate_copy_move(tmp_path):
+    """`neurorrn store consolidate|copy|move` keep every stimulus; a lone copied file is refused."""
+    from typer.testing import CliRunner
+
+    from neurorrn.cli import app
+
+    rng = np.random.default_rng(3)
+    p = tmp_path / "s.nc"
+    a1 = _write(p, ["a", "b"], rng)
+    a2 = _write(p, ["c"], rng, append=True)
+    assert parts_dir(p).is_dir()
+    ids, arrays = ["a", "b", "c"], a1 + a2
+    runner = CliRunner()
+    lone = tmp_path / "lone.nc"
+    shutil.copy(p, lone)  # the file without its parts
+    res = runner.invoke(app, ["store", "copy", str(p), str(tmp_path / "c.nc")])
+    assert res.exit_code == 0, res.output
+    assert not parts_dir(tmp_path / "c.nc").exists()
+    _check(tmp_path / "c.nc", ids, arrays)
+    res = runner.invoke(app, ["store", "move", str(p), str(tmp_path / "m.nc")])
+    assert res.exit_code == 0, res.output
+    assert not p.exists() and not parts_dir(p).exists()
+    _check(tmp_path / "m.nc", ids, arrays)
+    res = runner.invoke(app, ["store", "consolidate", str(tmp_path / "m.nc")])
+    assert res.exit_code == 0, res.output
+    assert not parts_dir(tmp_path / "m.nc").exists()
+    _check(tmp_path / "m.nc", ids, arrays)
+    res = runner.invoke(app, ["store", "validate", str(lone)])
+    assert res.exit_code == 1
+    res = runner.invoke(app, ["store", "consolidate", str(tmp_path / "missing.nc")])
+    assert res.exit_code == 1 and "error:" in res.output and "missing.nc" in res.output
