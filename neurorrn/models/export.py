@@ -93,10 +93,12 @@ def _unit_table(model, components: Sequence[str]):
 def _run(model, x, lengths, components, state):
     """Return ``(list of (batch, time, units) per layer x component, new_state)``.
 
-    ``h`` of every layer comes from the fused recurrent kernel (cuDNN on CUDA); the cell state and
-    gates are then computed from ``h`` in one vectorised pass per layer (the gate pre-activations
-    need only ``h`` at the previous frame, so they are one matrix product over all frames) and the
-    LSTM cell recurrence ``c_t = f_t c_{t-1} + i_t g_t`` is a parallel scan (:func:`_cell_scan`).
+    ``h`` of every layer comes from the fused recurrent kernel (oneDNN on CPU, cuDNN on CUDA).
+    The gates at frame ``t`` depend only on ``x_t`` and ``h_{t-1}``, both known once ``h`` is
+    recorded, so when ``c`` or gates are asked for, every layer's gate pre-activations for the
+    whole block are one matrix product (:func:`_lstm_gates`: ``[x_t, h_{t-1}]`` against the
+    stacked input and recurrent weights), and the cell recurrence ``c_t = f_t c_{t-1} + i_t g_t``
+    is a chunked linear scan (:func:`_cell_scan`, O(T) work in about ``2 sqrt(T)`` tensor steps).
     """
     components = tuple(components)
     _, new_state, hidden = model(x, state, lengths, return_hidden=True, pack=False)
@@ -116,10 +118,7 @@ def _run(model, x, lengths, components, state):
         h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
         vals = {"h": h}
         if cell == "lstm":
-            gates = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0) + F.linear(h_prev, layer.weight_hh_l0,
-                                                                                  layer.bias_hh_l0)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            i, f, g, o = _lstm_gates(layer, inp, h_prev)
             vals.update({"input_gate": i, "forget_gate": f, "cell_input": g, "output_gate": o})
             if "c" in components:
                 vals["c"] = _cell_scan(f, i * g, c0)
@@ -127,33 +126,80 @@ def _run(model, x, lengths, components, state):
             xr_, xz, xn = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0).chunk(3, dim=-1)
             hr, hz, hn = F.linear(h_prev, layer.weight_hh_l0, layer.bias_hh_l0).chunk(3, dim=-1)
             r = torch.sigmoid(xr_ + hr)
-            vals.update({"reset_gate": r, "update_gate": torch.sigmoid(xz + hz), "candidate": torch.tanh(xn + r * hn)})
+            vals.update({"reset_gate": r, "update_gate": torch.sigmoid(xz + hz),
+                         "candidate": 2.0 * torch.sigmoid(2.0 * (xn + r * hn)) - 1.0})
         outs.extend(vals[c] for c in components)
         inp = h
     return outs, new_state
 
 
-def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
-    """``c_t = f_t * c_{t-1} + ig_t`` for all t by a parallel (Hillis-Steele) scan.
+def _lstm_gates(layer, inp: torch.Tensor, h_prev: torch.Tensor):
+    """Gate activations ``(i, f, g, o)`` of a one-layer ``nn.LSTM`` for a whole block at once.
 
-    Each frame's update is the affine map ``c -> f_t c + ig_t``; ``log2(T)`` passes compose them
-    over all frames at once (products of forget gates only, no division), so the cell state comes
-    out of a few whole-tensor operations.  Agrees with the step-by-step recurrence to rounding
-    (tested).
+    One GEMM of ``[x_t, h_{t-1}]`` (all frames) against ``[W_ih, W_hh]`` and one sigmoid over all
+    four gates: the cell-input rows are scaled by 2 (exact in floating point) so that
+    ``g = tanh(z) = 2 sigmoid(2z) - 1`` comes out of the same sigmoid (``torch.tanh`` has no
+    vectorised CPU kernel in some builds and cost as much as the rest of the pass; the identity
+    agrees with it to an absolute 2e-7).
+
+    Parameters
+    ----------
+    inp : Tensor (batch, time, n_in)
+    h_prev : Tensor (batch, time, hidden), ``h`` one frame earlier (the initial state first)
+    """
+    H = layer.hidden_size
+    w = torch.cat([layer.weight_ih_l0, layer.weight_hh_l0], dim=1)
+    b = layer.bias_ih_l0 + layer.bias_hh_l0
+    scale = torch.ones(4 * H, dtype=w.dtype, device=w.device)
+    scale[2 * H: 3 * H] = 2.0
+    z = torch.cat([inp.to(w.dtype), h_prev.to(w.dtype)], dim=-1)
+    pre = torch.addmm(b * scale, z.reshape(-1, z.shape[-1]), (w * scale[:, None]).t())
+    s = torch.sigmoid(pre).view(*z.shape[:-1], 4 * H)
+    i, f, g2, o = s.chunk(4, dim=-1)
+    return i, f, 2.0 * g2 - 1.0, o
+
+
+def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """``c_t = f_t * c_{t-1} + ig_t`` for all t by a chunked linear scan.
+
+    Time is cut into chunks of ``chunk`` frames (default ``ceil(sqrt(T))``).  One loop over the
+    position within a chunk runs the recurrence in every chunk at once from a zero start (and the
+    chunk's running product of forget gates); one loop over chunks carries the
+    true state from chunk to chunk; one whole-tensor step adds the carried state, scaled by the
+    running products, to every frame.  O(T) work in about ``2 sqrt(T)`` tensor operations, no
+    division; agrees with the step-by-step recurrence to rounding (tested).
 
     Parameters
     ----------
     f, ig : Tensor (batch, time, hidden)
     c0 : Tensor (batch, hidden)
+    chunk : int | None
     """
-    A, Bv = f, ig
-    T = f.shape[1]
-    k = 1
-    while k < T:
-        A, Bv = (torch.cat([A[:, :k], A[:, k:] * A[:, :-k]], dim=1),
-                 torch.cat([Bv[:, :k], A[:, k:] * Bv[:, :-k] + Bv[:, k:]], dim=1))
-        k *= 2
-    return A * c0[:, None, :] + Bv
+    B, T, H = f.shape
+    if T == 0:
+        return ig.clone()
+    K = int(chunk) if chunk else max(1, int(np.ceil(np.sqrt(T))))
+    n = -(-T // K)
+    pad = n * K - T
+    if pad:
+        f = torch.cat([f, f.new_ones(B, pad, H)], dim=1)
+        ig = torch.cat([ig, ig.new_zeros(B, pad, H)], dim=1)
+    # (K, n, B, H): position within the chunk first, so every step below is on a contiguous slice
+    fr = f.reshape(B, n, K, H).permute(2, 1, 0, 3).contiguous()
+    ir = ig.reshape(B, n, K, H).permute(2, 1, 0, 3).contiguous()
+    prod = torch.empty_like(fr)  # running product of the forget gates within each chunk
+    local = torch.empty_like(ir)  # the recurrence within each chunk from a zero start
+    prod[0], local[0] = fr[0], ir[0]
+    for k in range(1, K):
+        torch.mul(prod[k - 1], fr[k], out=prod[k])
+        torch.addcmul(ir[k], local[k - 1], fr[k], out=local[k])
+    enter = torch.empty_like(ir[0])  # (n, B, H): the state entering each chunk
+    c = c0.to(ig.dtype)
+    for j in range(n):
+        enter[j] = c
+        c = torch.addcmul(local[K - 1, j], prod[K - 1, j], c)
+    out = torch.addcmul(local, prod, enter[None])
+    return out.permute(2, 1, 0, 3).reshape(B, n * K, H)[:, :T]
 
 
 def _stimulus_blocks(model, feats: np.ndarray, n_frames: int, components, state, block_frames: int, device, box):
