@@ -217,7 +217,7 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
                        mode: Literal["isolated", "stream"] = "isolated", batch_size: int = 64,
                        block_frames: int = 1000, reset_state: bool = False, split=None,
                        normalize: bool = True, overwrite: bool = False, device=None, verbose=None, layers=None,
-                       frame_rate: float | None = None) -> Path:
+                       frame_rate: float | None = None, compression: str | None = "gzip") -> Path:
     """Write hidden-unit time courses of every layer to an ActivationStore.
 
     Parameters
@@ -252,6 +252,10 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
         coord, if any).
     normalize : bool
         Apply the bundle's training-set normaliser (default True).
+    compression : {"gzip", None}
+        The store's compression (gzip level 1 by default).  Writing compressed values takes
+        longer than computing them (``benchmarks/bench_training.py``); ``None`` writes faster
+        and larger files.
     overwrite, device, verbose
 
     Returns
@@ -301,7 +305,7 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
         if split.shape != (n,):
             raise ValueError(f"split must have one label per stimulus ({n}), got shape {split.shape}")
     with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
-                     overwrite=overwrite) as writer:
+                     overwrite=overwrite, compression=compression) as writer:
         state = None
         for start in progress(range(0, n, batch_size), desc=f"export {bundle.model_id}", verbose=verbose):
             idx = np.arange(start, min(n, start + batch_size))
@@ -481,7 +485,8 @@ def _sound_reader(sound):
 
 def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, components: Sequence[str] = ("h",),
                   alignments: pd.DataFrame | None = None, reset_state: bool = True, block_frames: int = 6000,
-                  split: dict | None = None, overwrite: bool = False, device=None, verbose=None) -> Path:
+                  split: dict | None = None, overwrite: bool = False, device=None, verbose=None,
+                  compression: str | None = "gzip") -> Path:
     """Export long sounds (stories, sessions) with memory bounded by one block.
 
     Features (with the bundle's settings, :func:`~neurorrn.speech.features.iter_feature_blocks`),
@@ -502,6 +507,8 @@ def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, compo
     block_frames : int
     split : dict of stimulus id -> str | None
         Stored as the per-stimulus ``split`` coord.
+    compression : {"gzip", None}
+        As in :func:`export_activations`.
     """
     from ..speech.features import iter_feature_blocks
 
@@ -528,7 +535,7 @@ def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, compo
     norm = bundle.normalizer
     state = None
     with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
-                     overwrite=overwrite) as writer:
+                     overwrite=overwrite, compression=compression) as writer:
         for sid, sound in progress(sounds.items(), total=len(sounds), desc=f"export {bundle.model_id}",
                                    verbose=verbose):
             read, n_samples, sfreq = _sound_reader(sound)
