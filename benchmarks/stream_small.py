@@ -1,23 +1,26 @@
 """Stream training in small: a network trained on continuous streams vs one trained on isolated words.
 
 Acceptance run of issue 16 (Brodbeck, Hannagan & Magnuson 2025 design at demo scale):
-``configs/stream_small.yaml`` (60 words x 5 espeak-ng talkers, talker f2 held out, LSTM 128,
-one-hot targets with the cohort loss, RMSprop, 2 s segments with the state carried, batch 32)
-is trained for its fixed number of epochs with :func:`neurorrn.models.stream_training.train_streams`
-and scored with the paper's stream word accuracy on NoSil test streams (every held-out token
-once, words back to back, no reset).  Beside it, the isolated-word trainer
+``configs/stream_small.yaml`` (60 words x 6 espeak-ng talkers, talker f2 held out, so 5 trained
+talkers, LSTM 128, one-hot targets with the cohort loss, RMSprop 3e-3, 2 s segments with the state
+carried, batch 32, 20 dB noise, band-shift augmentation; ``--config
+configs/stream_small_5talkers.yaml`` for 4 trained talkers) is trained for its fixed number of
+epochs with :func:`neurorrn.models.stream_training.train_streams` and scored with the paper's stream word accuracy on NoSil test streams (every held-out token
+``eval_repeats`` times, words back to back, no reset).  Beside it, the isolated-word trainer
 (:func:`neurorrn.models.experiment.train_on_features`, EARSHOT's loss and SRV targets, same
 features, network size and hold-out) is trained on the same number of speech frames and scored on
 isolated tokens (EARSHOT's time-dependent criterion) and on the *same* test streams.
 
 Prints one JSON line: ``stream_accuracy_trained``, ``stream_accuracy_excluded_talker``,
 ``isolated_accuracy`` (the isolated-word model on isolated trained tokens),
-``isolated_model_stream_accuracy_*``, epochs/steps, chance and ``seconds``.  Training stops on
-epochs, never on the clock; the seconds depend on the machine and its load.
+``isolated_model_stream_accuracy_*``, epochs/steps, chance, ``seconds`` (wall clock),
+``cpu_seconds`` (this process) and the load average.  Training stops on epochs, never on the clock;
+the seconds depend on the machine and its load, the accuracies do not.
 
 Usage::
 
-    python benchmarks/stream_small.py [--out runs/bench/stream_small] [--corpus DIR] [--threads 1]
+    python benchmarks/stream_small.py [--config configs/stream_small.yaml] [--seed 0] [--skip-isolated]
+        [--out runs/bench/stream_small] [--corpus DIR] [--threads 1]
 """
 
 from __future__ import annotations
