@@ -93,10 +93,12 @@ def _unit_table(model, components: Sequence[str]):
 def _run(model, x, lengths, components, state):
     """Return ``(list of (batch, time, units) per layer x component, new_state)``.
 
-    ``h`` of every layer comes from the fused recurrent kernel (cuDNN on CUDA); the cell state and
-    gates are then computed from ``h`` in one vectorised pass per layer (the gate pre-activations
-    need only ``h`` at the previous frame, so they are one matrix product over all frames) and the
-    LSTM cell recurrence ``c_t = f_t c_{t-1} + i_t g_t`` is a parallel scan (:func:`_cell_scan`).
+    ``h`` of every layer comes from the fused recurrent kernel (oneDNN on CPU, cuDNN on CUDA).
+    The gates at frame ``t`` depend only on ``x_t`` and ``h_{t-1}``, both known once ``h`` is
+    recorded, so when ``c`` or gates are asked for, every layer's gate pre-activations for the
+    whole block are one matrix product (:func:`_lstm_gates`: ``[x_t, h_{t-1}]`` against the
+    stacked input and recurrent weights), and the cell recurrence ``c_t = f_t c_{t-1} + i_t g_t``
+    is a chunked linear scan (:func:`_cell_scan`, O(T) work in about ``2 sqrt(T)`` tensor steps).
     """
     components = tuple(components)
     _, new_state, hidden = model(x, state, lengths, return_hidden=True, pack=False)
@@ -116,10 +118,7 @@ def _run(model, x, lengths, components, state):
         h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
         vals = {"h": h}
         if cell == "lstm":
-            gates = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0) + F.linear(h_prev, layer.weight_hh_l0,
-                                                                                  layer.bias_hh_l0)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            i, f, g, o = _lstm_gates(layer, inp, h_prev)
             vals.update({"input_gate": i, "forget_gate": f, "cell_input": g, "output_gate": o})
             if "c" in components:
                 vals["c"] = _cell_scan(f, i * g, c0)
@@ -127,33 +126,80 @@ def _run(model, x, lengths, components, state):
             xr_, xz, xn = F.linear(inp, layer.weight_ih_l0, layer.bias_ih_l0).chunk(3, dim=-1)
             hr, hz, hn = F.linear(h_prev, layer.weight_hh_l0, layer.bias_hh_l0).chunk(3, dim=-1)
             r = torch.sigmoid(xr_ + hr)
-            vals.update({"reset_gate": r, "update_gate": torch.sigmoid(xz + hz), "candidate": torch.tanh(xn + r * hn)})
+            vals.update({"reset_gate": r, "update_gate": torch.sigmoid(xz + hz),
+                         "candidate": 2.0 * torch.sigmoid(2.0 * (xn + r * hn)) - 1.0})
         outs.extend(vals[c] for c in components)
         inp = h
     return outs, new_state
 
 
-def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
-    """``c_t = f_t * c_{t-1} + ig_t`` for all t by a parallel (Hillis-Steele) scan.
+def _lstm_gates(layer, inp: torch.Tensor, h_prev: torch.Tensor):
+    """Gate activations ``(i, f, g, o)`` of a one-layer ``nn.LSTM`` for a whole block at once.
 
-    Each frame's update is the affine map ``c -> f_t c + ig_t``; ``log2(T)`` passes compose them
-    over all frames at once (products of forget gates only, no division), so the cell state comes
-    out of a few whole-tensor operations.  Agrees with the step-by-step recurrence to rounding
-    (tested).
+    One GEMM of ``[x_t, h_{t-1}]`` (all frames) against ``[W_ih, W_hh]`` and one sigmoid over all
+    four gates: the cell-input rows are scaled by 2 (exact in floating point) so that
+    ``g = tanh(z) = 2 sigmoid(2z) - 1`` comes out of the same sigmoid (``torch.tanh`` ran 5x
+    slower than ``torch.sigmoid`` on our CPU build; the identity agrees with it to an absolute
+    2e-7).
+
+    Parameters
+    ----------
+    inp : Tensor (batch, time, n_in)
+    h_prev : Tensor (batch, time, hidden), ``h`` one frame earlier (the initial state first)
+    """
+    H = layer.hidden_size
+    w = torch.cat([layer.weight_ih_l0, layer.weight_hh_l0], dim=1)
+    b = layer.bias_ih_l0 + layer.bias_hh_l0
+    scale = torch.ones(4 * H, dtype=w.dtype, device=w.device)
+    scale[2 * H: 3 * H] = 2.0
+    z = torch.cat([inp.to(w.dtype), h_prev.to(w.dtype)], dim=-1)
+    pre = torch.addmm(b * scale, z.reshape(-1, z.shape[-1]), (w * scale[:, None]).t())
+    s = torch.sigmoid(pre).view(*z.shape[:-1], 4 * H)
+    i, f, g2, o = s.chunk(4, dim=-1)
+    return i, f, 2.0 * g2 - 1.0, o
+
+
+def _cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """``c_t = f_t * c_{t-1} + ig_t`` for all t by a chunked linear scan.
+
+    Time is cut into chunks of ``chunk`` frames (default ``ceil(sqrt(T))``).  One loop over the
+    position within a chunk runs the recurrence in every chunk at once from a zero start (and the
+    chunk's running product of forget gates); one loop over chunks carries the
+    true state from chunk to chunk; one whole-tensor step adds the carried state, scaled by the
+    running products, to every frame.  O(T) work in about ``2 sqrt(T)`` tensor operations, no
+    division; agrees with the step-by-step recurrence to rounding (tested).
 
     Parameters
     ----------
     f, ig : Tensor (batch, time, hidden)
     c0 : Tensor (batch, hidden)
+    chunk : int | None
     """
-    A, Bv = f, ig
-    T = f.shape[1]
-    k = 1
-    while k < T:
-        A, Bv = (torch.cat([A[:, :k], A[:, k:] * A[:, :-k]], dim=1),
-                 torch.cat([Bv[:, :k], A[:, k:] * Bv[:, :-k] + Bv[:, k:]], dim=1))
-        k *= 2
-    return A * c0[:, None, :] + Bv
+    B, T, H = f.shape
+    if T == 0:
+        return ig.clone()
+    K = int(chunk) if chunk else max(1, int(np.ceil(np.sqrt(T))))
+    n = -(-T // K)
+    pad = n * K - T
+    if pad:
+        f = torch.cat([f, f.new_ones(B, pad, H)], dim=1)
+        ig = torch.cat([ig, ig.new_zeros(B, pad, H)], dim=1)
+    # (K, n, B, H): position within the chunk first, so every step below is on a contiguous slice
+    fr = f.reshape(B, n, K, H).permute(2, 1, 0, 3).contiguous()
+    ir = ig.reshape(B, n, K, H).permute(2, 1, 0, 3).contiguous()
+    prod = torch.empty_like(fr)  # running product of the forget gates within each chunk
+    local = torch.empty_like(ir)  # the recurrence within each chunk from a zero start
+    prod[0], local[0] = fr[0], ir[0]
+    for k in range(1, K):
+        torch.mul(prod[k - 1], fr[k], out=prod[k])
+        torch.addcmul(ir[k], local[k - 1], fr[k], out=local[k])
+    enter = torch.empty_like(ir[0])  # (n, B, H): the state entering each chunk
+    c = c0.to(ig.dtype)
+    for j in range(n):
+        enter[j] = c
+        c = torch.addcmul(local[K - 1, j], prod[K - 1, j], c)
+    out = torch.addcmul(local, prod, enter[None])
+    return out.permute(2, 1, 0, 3).reshape(B, n * K, H)[:, :T]
 
 
 def _stimulus_blocks(model, feats: np.ndarray, n_frames: int, components, state, block_frames: int, device, box):
@@ -171,7 +217,7 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
                        mode: Literal["isolated", "stream"] = "isolated", batch_size: int = 64,
                        block_frames: int = 1000, reset_state: bool = False, split=None,
                        normalize: bool = True, overwrite: bool = False, device=None, verbose=None, layers=None,
-                       frame_rate: float | None = None) -> Path:
+                       frame_rate: float | None = None, compression: str | None = "gzip") -> Path:
     """Write hidden-unit time courses of every layer to an ActivationStore.
 
     Parameters
@@ -206,6 +252,10 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
         coord, if any).
     normalize : bool
         Apply the bundle's training-set normaliser (default True).
+    compression : {"gzip", None}
+        The store's compression (gzip level 1 by default).  Writing compressed values takes
+        longer than computing them (``benchmarks/bench_training.py``); ``None`` writes faster
+        and larger files.
     overwrite, device, verbose
 
     Returns
@@ -255,7 +305,7 @@ def export_activations(bundle: ModelBundle | str | Path, features, path, *, comp
         if split.shape != (n,):
             raise ValueError(f"split must have one label per stimulus ({n}), got shape {split.shape}")
     with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
-                     overwrite=overwrite) as writer:
+                     overwrite=overwrite, compression=compression) as writer:
         state = None
         for start in progress(range(0, n, batch_size), desc=f"export {bundle.model_id}", verbose=verbose):
             idx = np.arange(start, min(n, start + batch_size))
@@ -435,7 +485,8 @@ def _sound_reader(sound):
 
 def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, components: Sequence[str] = ("h",),
                   alignments: pd.DataFrame | None = None, reset_state: bool = True, block_frames: int = 6000,
-                  split: dict | None = None, overwrite: bool = False, device=None, verbose=None) -> Path:
+                  split: dict | None = None, overwrite: bool = False, device=None, verbose=None,
+                  compression: str | None = "gzip") -> Path:
     """Export long sounds (stories, sessions) with memory bounded by one block.
 
     Features (with the bundle's settings, :func:`~neurorrn.speech.features.iter_feature_blocks`),
@@ -456,6 +507,8 @@ def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, compo
     block_frames : int
     split : dict of stimulus id -> str | None
         Stored as the per-stimulus ``split`` coord.
+    compression : {"gzip", None}
+        As in :func:`export_activations`.
     """
     from ..speech.features import iter_feature_blocks
 
@@ -482,7 +535,7 @@ def export_sounds(bundle: ModelBundle | str | Path, sounds: dict, path, *, compo
     norm = bundle.normalizer
     state = None
     with StoreWriter(path, unit_ids, bundle.frame_rate, unit_coords=unit_coords, attrs=attrs,
-                     overwrite=overwrite) as writer:
+                     overwrite=overwrite, compression=compression) as writer:
         for sid, sound in progress(sounds.items(), total=len(sounds), desc=f"export {bundle.model_id}",
                                    verbose=verbose):
             read, n_samples, sfreq = _sound_reader(sound)

@@ -146,6 +146,20 @@ class TokenBank:
         return np.mean([self.features[i].var(axis=0) for i in index], axis=0).astype(np.float32)
 
 
+def shift_bands(x: np.ndarray, shift: float) -> np.ndarray:
+    """Shift frames ``x`` (time, band) by ``shift`` bands (positive: towards higher bands).
+
+    Band ``b`` of the result is ``x`` at band ``b - shift``, linearly interpolated; positions
+    outside the band range take the edge band.
+    """
+    nb = x.shape[-1]
+    pos = np.clip(np.arange(nb, dtype=np.float64) - float(shift), 0.0, nb - 1.0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, nb - 1)
+    w = (pos - lo).astype(np.float32)
+    return x[..., lo] * (1.0 - w) + x[..., hi] * w
+
+
 def _fit_frames(f: np.ndarray, n: int) -> np.ndarray:
     """Cut or zero-extend a feature matrix to ``n`` frames (kernels differ by a frame at the end)."""
     f = np.asarray(f, dtype=np.float32)
@@ -194,11 +208,17 @@ class StreamSampler:
     splice : {"features", "audio"}
     offset_frames : int
         The cohort region ends this many frames before each word's offset (10 = 100 ms).
+    band_shift : float
+        Training augmentation (not in Brodbeck et al.): in the streams :meth:`draw` makes, each
+        token's frames are shifted along the band axis by a random amount drawn uniformly from
+        ``[-band_shift, band_shift]`` bands (linear interpolation, edge bands repeated), a
+        vocal-tract-length-like change of the talker.  0 (default): none.  Evaluation streams
+        (:func:`make_eval_streams`) are never shifted.
     """
 
     def __init__(self, bank: TokenBank, index, target_index, *, p_silence: float = 0.5,
                  silence: tuple[float, float] = (0.2, 0.5), silence_step: float = 0.01, talker_every: int = 2,
-                 splice: str = "features", offset_frames: int = 10):
+                 splice: str = "features", offset_frames: int = 10, band_shift: float = 0.0):
         self.bank = bank
         self.index = np.asarray(index, dtype=np.int64)
         if not self.index.size:
@@ -211,6 +231,9 @@ class StreamSampler:
         self.talker_every = int(talker_every)
         self.splice = check_option(splice, SPLICE_MODES, "splice")
         self.offset_frames = int(offset_frames)
+        if not np.isfinite(band_shift) or band_shift < 0:
+            raise ValueError(f"band_shift must be a finite number of bands >= 0, got {band_shift!r}")
+        self.band_shift = float(band_shift)
         talkers = bank.talker[self.index]
         self.talkers = sorted(set(talkers.tolist()))
         self.pools = {t: self.index[talkers == t] for t in self.talkers}
@@ -232,8 +255,12 @@ class StreamSampler:
             total += int(self.bank.n_frames[tok]) + gap
         return seq
 
-    def render(self, seq, n_frames: int | None = None, row: int = 0):
-        """Features, word index, region and token table of one row from a token/gap sequence."""
+    def render(self, seq, n_frames: int | None = None, row: int = 0, shifts=None):
+        """Features, word index, region and token table of one row from a token/gap sequence.
+
+        ``shifts`` (one per token of ``seq``, in bands) shifts each token's frames along the band
+        axis (:func:`shift_bands`); None: unshifted.
+        """
         bank = self.bank
         total = int(sum(int(bank.n_frames[t]) + g for t, g in seq))
         n = total if n_frames is None else int(n_frames)
@@ -245,11 +272,13 @@ class StreamSampler:
         else:
             hop = bank.sfreq / bank.frame_rate
             audio = np.zeros(int(round(max(n, total) * hop)) + 1, np.float64)
+        spans = []
         for tok, gap in seq:
             if pos >= n:
                 break
             nf = int(bank.n_frames[tok])
             s, e = pos, pos + nf
+            spans.append((s, e))
             tgt = self.target_index[bank.word[tok]]
             word[s:min(e, n)] = tgt
             region[s:max(s, min(e - self.offset_frames, n))] = True
@@ -266,6 +295,10 @@ class StreamSampler:
             pos = e + gap
         if self.splice == "audio":
             x = _fit_frames(bank.kernel(audio[: int(round(n * hop))], bank.sfreq), n)
+        if shifts is not None:
+            for (s, e), d in zip(spans, shifts):
+                if d:
+                    x[s:min(e, n)] = shift_bands(x[s:min(e, n)], float(d))
         return np.ascontiguousarray(x[:n], dtype=np.float32), word, region, pd.DataFrame(rows)
 
     def draw(self, n_rows: int, n_frames: int, seed) -> StreamBatch:
@@ -276,7 +309,11 @@ class StreamSampler:
         xs, ws, rs, tabs = [], [], [], []
         for r in range(n_rows):
             rng = np.random.default_rng([*seed, r])
-            x, w, reg, tab = self.render(self._sequence(rng, n_frames), n_frames, row=r)
+            seq = self._sequence(rng, n_frames)
+            shifts = None
+            if self.band_shift > 0:  # own generator: the streams themselves stay those of band_shift=0
+                shifts = np.random.default_rng([*seed, r, 1]).uniform(-self.band_shift, self.band_shift, len(seq))
+            x, w, reg, tab = self.render(seq, n_frames, row=r, shifts=shifts)
             xs.append(x)
             ws.append(w)
             rs.append(reg)

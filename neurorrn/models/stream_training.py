@@ -39,6 +39,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from ..config import ConfigModel, config_to_json
 from ..utils._check import check_device, check_path
@@ -74,6 +75,10 @@ class StreamSection(ConfigModel):
         of the whole stream computed in the loop).
     noise_snr_db : float | None
         Gaussian noise per band at this SNR during training (paper: 20); None for none.
+    band_shift : float
+        Training augmentation, not in the paper: each training token shifted along the band axis
+        by a uniform random amount in ``[-band_shift, band_shift]`` bands
+        (:class:`~neurorrn.models.stream_data.StreamSampler`); 0 (default) for none.
     eval_p_silence : float
         Silence probability in the test streams (0: the paper's ``NoSil`` stream).
     eval_repeats : int
@@ -94,6 +99,7 @@ class StreamSection(ConfigModel):
     talker_every: int = 2
     splice: Literal["features", "audio"] = "features"
     noise_snr_db: float | None = 20.0
+    band_shift: float = Field(0.0, ge=0)
     eval_p_silence: float = 0.0
     eval_repeats: int = 1
     eval_rows: int = 8
@@ -572,7 +578,7 @@ def train_streams(cfg: StreamExperimentConfig, corpus, out_dir, *, resume: bool 
         sampler = StreamSampler(bank, train_idx, targets.index, p_silence=cfg.streams.p_silence,
                                 silence=cfg.streams.silence, silence_step=cfg.streams.silence_step,
                                 talker_every=cfg.streams.talker_every, splice=cfg.streams.splice,
-                                offset_frames=offset_frames)
+                                offset_frames=offset_frames, band_shift=cfg.streams.band_shift)
         net_cfg = cfg.network.model_copy(update={"n_input": bank.n_features, "n_output": targets.n_dims})
         model = SpeechRNN(net_cfg, random_state=cfg.train.random_state)
         seed = int(cfg.train.random_state)

@@ -38,6 +38,22 @@ def test_vectorised_components_match_the_step_loop(cell):
         torch.testing.assert_close(st_fast[1][1], st_slow[1][1], atol=2e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("T,chunk", [(1, None), (7, None), (64, None), (100, 8), (37, 50), (1000, None)])
+def test_cell_scan_matches_the_recurrence(T, chunk):
+    from neurorrn.models.export import _cell_scan
+
+    g = torch.Generator().manual_seed(T)
+    f = torch.rand(2, T, 5, generator=g)
+    f[0, T // 2:, 0] = 0.0  # a forget gate at zero cuts the history
+    ig = torch.randn(2, T, 5, generator=g)
+    c0 = torch.randn(2, 5, generator=g)
+    want, c = [], c0
+    for t in range(T):
+        c = f[:, t] * c + ig[:, t]
+        want.append(c)
+    torch.testing.assert_close(_cell_scan(f, ig, c0, chunk=chunk), torch.stack(want, dim=1), atol=1e-5, rtol=1e-5)
+
+
 def _bundle(kind="logmel", params=None, n_units=8, n_feat=16):
     params = params or {"n_mels": n_feat}
     model = SpeechRNN(NetworkConfig(n_input=n_feat, hidden_sizes=[n_units], n_output=2), random_state=0)

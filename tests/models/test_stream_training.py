@@ -12,7 +12,7 @@ from scipy.io import wavfile
 from neurorrn.models import LossConfig, NetworkConfig, SpeechRNN, make_loss, make_targets
 from neurorrn.models.data import FeatureNormalizer, FeatureSet
 from neurorrn.models.losses import cohort_weights
-from neurorrn.models.stream_data import StreamSampler, TokenBank, make_eval_streams
+from neurorrn.models.stream_data import StreamSampler, TokenBank, make_eval_streams, shift_bands
 from neurorrn.models.stream_evaluation import score_tokens, stream_accuracy, stream_competitor_sets
 from neurorrn.models.stream_training import (Backtrack, StreamExperimentConfig, StreamSection, StreamTrainConfig,
                                              StreamTrainer, TrainingTimeExceeded, train_streams)
@@ -94,6 +94,40 @@ def test_box_targets_and_silences_frame_exact(tone_corpus, splice):
     again = sampler.draw(3, 400, (5, 0))
     np.testing.assert_array_equal(again.features, batch.features)
     assert not np.array_equal(sampler.draw(3, 400, (5, 1)).word, batch.word)
+
+
+def test_shift_bands_moves_a_peak_and_interpolates():
+    x = np.zeros((2, 8), np.float32)
+    x[:, 3] = 1.0
+    np.testing.assert_array_equal(shift_bands(x, 2.0)[0], [0, 0, 0, 0, 0, 1, 0, 0])
+    np.testing.assert_array_equal(shift_bands(x, -1.0)[0], [0, 0, 1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(shift_bands(x, 0.25)[0], [0, 0, 0, 0.75, 0.25, 0, 0, 0])
+    ramp = np.arange(8, dtype=np.float32)[None]
+    np.testing.assert_array_equal(shift_bands(ramp, 3.0)[0], [0, 0, 0, 0, 1, 2, 3, 4])  # edge band repeated
+
+
+def test_band_shift_augments_tokens_only_and_keeps_the_streams(tone_corpus):
+    bank = _bank(tone_corpus)
+    targets = make_targets(sorted(set(bank.word)), "localist")
+    plain = StreamSampler(bank, np.arange(bank.n_tokens), targets.index).draw(3, 300, (2, 0))
+    shifted = StreamSampler(bank, np.arange(bank.n_tokens), targets.index, band_shift=2.0).draw(3, 300, (2, 0))
+    np.testing.assert_array_equal(shifted.word, plain.word)  # same words, talkers, silences
+    np.testing.assert_array_equal(shifted.region, plain.region)
+    pd.testing.assert_frame_equal(shifted.tokens, plain.tokens)
+    silent = shifted.word == -1
+    np.testing.assert_array_equal(shifted.features[silent], plain.features[silent])
+    moved = 0
+    for t in plain.tokens.itertuples():  # every token is its unshifted frames moved by one shift
+        a, b = plain.features[t.row, t.start:t.end], shifted.features[t.row, t.start:t.end]
+        if not len(a):
+            continue
+        grid = np.linspace(-2.0, 2.0, 801)
+        err = [np.abs(shift_bands(a, d) - b).max() for d in grid]
+        assert min(err) < 5e-3 * (np.ptp(a) + 1.0)  # up to the grid step
+        moved += abs(grid[int(np.argmin(err))]) > 0.05
+    assert moved >= len(plain.tokens) // 2
+    with pytest.raises(ValueError, match="band_shift"):
+        StreamSampler(bank, np.arange(bank.n_tokens), targets.index, band_shift=-1.0)
 
 
 def test_eval_streams_hold_every_token_once(tone_corpus):
