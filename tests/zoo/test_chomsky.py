@@ -248,3 +248,79 @@ def test_zoo_runner_writes_store_and_figure(tmp_path):
     assert list(ds["n_frames"].values) == [42, 42, 82, 82]
     assert set(out["summary"]["scores"]) == {"parity_check", "reverse_string"}
     assert out["figure"].exists()
+
+
+# ------------------------------------------------------------- documented grid and its table
+def test_accuracy_is_masked_after_the_termination_token():
+    import torch
+
+    from neurorrn.zoo.chomsky.benchmark import _accuracy
+
+    task = get_task("stack_manipulation")
+    batch = task.sample(8, 12, 0)
+    logits = torch.nn.functional.one_hot(torch.from_numpy(batch.targets), task.output_size).float()
+    stop = batch.mask.sum(1)  # scored positions per sequence: the stack and its termination token
+    for i, k in enumerate(stop):
+        logits[i, k:] = torch.roll(logits[i, k:], 1, dims=-1)  # every padding position wrong
+    correct, counted = _accuracy(logits, batch, torch)
+    assert correct == counted == stop.sum()
+    logits[0, 0] = torch.roll(logits[0, 0], 1, dims=-1)  # one scored position wrong
+    assert _accuracy(logits, batch, torch)[0] == stop.sum() - 1
+
+
+def test_table_verdict_rule():
+    from neurorrn.zoo.chomsky import table_verdict
+
+    agree_all = {("lstm", "parity_check"): 99.0, ("transformer", "parity_check"): 51.0,
+                 ("stack_rnn", "reverse_string"): 95.0, ("lstm", "reverse_string"): 60.0}
+    assert table_verdict(agree_all)[0] == "reproduced"
+    half = {**agree_all, ("lstm", "parity_check"): 89.9, ("stack_rnn", "reverse_string"): 80.0}
+    verdict, agree = table_verdict(half)
+    assert verdict == "approximate" and sum(agree.values()) == 2
+    assert table_verdict({**half, ("lstm", "reverse_string"): 95.0})[0] == "not reproduced"
+    assert table_verdict({("gru", "parity_check"): 100.0}) == ("not reproduced", {})  # no paper value
+
+
+def test_run_grid_records_resumes_and_summarises(tmp_path):
+    from neurorrn.zoo.chomsky import run_grid, runs_markdown, summarize_runs
+
+    path = tmp_path / "runs.json"
+    kw = dict(training_steps=3, batch_size=4, hidden_size=8, test_lengths=[41, 61], test_batch_size=4)
+    rec = run_grid(path, cells=[("parity_check", "lstm"), ("reverse_string", "stack_rnn")], seeds=[0, 1], **kw)
+    assert len(rec) == 4 and path.exists()
+    r = rec[0]
+    assert (r["task"], r["model"], r["seed"], r["training_steps"]) == ("parity_check", "lstm", 0, 3)
+    assert r["score"] == pytest.approx(np.mean(list(r["accuracy_by_length"].values())))
+    assert [s for s, _ in r["history"]] == [] and r["test_lengths"] == [41, 61]  # 3 steps < one window
+    again = run_grid(path, cells=[("parity_check", "lstm")], seeds=[0, 1, 2], **kw)  # only seed 2 is new
+    assert len(again) == 5 and [x["seed"] for x in again if x["model"] == "lstm"] == [0, 1, 2]
+    summ = summarize_runs(again)
+    row = summ[summ["model"] == "lstm"].iloc[0]
+    scores = [100 * x["score"] for x in again if x["model"] == "lstm"]
+    assert row["best"] == pytest.approx(max(scores)) and row["mean"] == pytest.approx(np.mean(scores))
+    assert row["sd"] == pytest.approx(np.std(scores, ddof=1)) and row["seeds"] == [0, 1, 2]
+    assert row["paper"] == 100.0 and row["paper_solved"] and row["solved"] == (max(scores) >= 90)
+    md = runs_markdown(again)
+    assert md.count("\n") == 3 and "| regular | parity_check | lstm | 3 steps x batch 4, hidden 8, lr 0.003 | 0–2 |" in md
+
+
+def test_history_is_the_learning_curve():
+    res = evaluate_model("parity_check", "lstm", training_steps=6, batch_size=4, hidden_size=4,
+                         test_lengths=[41], test_batch_size=4, history_every=2)
+    assert [s for s, _ in res["history"]] == [2, 4, 6]
+    assert all(0 <= a <= 1 for _, a in res["history"])
+
+
+def test_architectures_runner_repeats_the_grid_runs(tmp_path):
+    """Seed s of ``chomsky_architectures`` is run s of the documented grid (same budget, same draws)."""
+    from neurorrn.zoo.chomsky import run_grid
+    from neurorrn.zoo.chomsky.benchmark import simulate_chomsky_architectures
+
+    kw = dict(training_steps=4, batch_size=4, hidden_size=8)
+    cells = [("parity_check", "transformer"), ("reverse_string", "stack_rnn")]
+    rec = run_grid(tmp_path / "runs.json", cells=cells, seeds=[1], test_lengths=[41, 81], **kw)
+    out = simulate_chomsky_architectures(cells=cells, test_lengths=[41, 81], random_state=1, **kw)
+    s = out["summary"]
+    assert s["scores"] == {f"{r['model']}/{r['task']}": pytest.approx(100 * r["score"], abs=1e-9) for r in rec}
+    assert set(s["published"]) == {"transformer/parity_check", "stack_rnn/reverse_string"}
+    assert list(out["store"]["architecture"].values) == ["transformer"] * 2 + ["stack_rnn"] * 2
