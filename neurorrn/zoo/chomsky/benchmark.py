@@ -430,8 +430,13 @@ def summarize_runs(records):
     return out
 
 
-def runs_markdown(records):
-    """The docs' results table (markdown) from run records: ours (best, mean ± sd) vs the paper."""
+def runs_markdown(records, lengths=(41, 101, 201, 301, 401, 481), curve_steps=(500, 1000, 2000, 4000, 6000)):
+    """The docs' tables (markdown) from run records.
+
+    Three tables: ours (best over seeds, mean ± sd) vs the paper per (task, model); accuracy by
+    test length of the best seed at ``lengths``; the learning curve (training accuracy over the
+    100 steps before each of ``curve_steps``, mean over seeds).
+    """
     summ = summarize_runs(records)
     lines = ["| level | task | model | budget | seeds | ours: best (%) | mean ± sd (%) | training acc. (%) "
              "| paper (%) | solved: ours / paper |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -440,9 +445,29 @@ def runs_markdown(records):
         seeds = f"{r.seeds[0]}–{r.seeds[-1]}" if r.seeds == list(range(r.seeds[0], r.seeds[-1] + 1)) \
             and len(r.seeds) > 1 else ", ".join(map(str, r.seeds))
         flag = "" if r.agree in (True, None) else "**"
-        lines.append(f"| {r.level} | {r.task} | {r.model} | {r.budget} | {seeds} | {r.best:.1f} | {r.mean:.1f} ± "
-                     f"{r.sd:.1f} | {r.train:.1f} | {'–' if r.paper is None else f'{r.paper:.1f}'} | "
+        spread = f"{r.mean:.1f} ± {r.sd:.1f}" if len(r.seeds) > 1 else f"{r.mean:.1f}"
+        lines.append(f"| {r.level} | {r.task} | {r.model} | {r.budget} | {seeds} | {r.best:.1f} | {spread} "
+                     f"| {r.train:.1f} | {'–' if r.paper is None else f'{r.paper:.1f}'} | "
                      f"{flag}{yn[r.solved]}{flag} / {yn[r.paper_solved]} |")
+    lengths = [int(n) for n in lengths]
+    lines += ["", "| task | model (best seed) | " + " | ".join(map(str, lengths)) + " |",
+              "|---|---|" + "---|" * len(lengths)]
+    for r in summ.itertuples():
+        runs = [x for x in records if (x["task"], x["model"], _budget_string(x)) == (r.task, r.model, r.budget)]
+        best = max(runs, key=lambda x: x["score"])
+        acc = best["accuracy_by_length"]
+        cells = [f"{100 * acc[str(n)]:.1f}" if str(n) in acc else "–" for n in lengths]
+        lines.append(f"| {r.task} | {r.model} (seed {best['seed']}) | " + " | ".join(cells) + " |")
+    steps = [int(n) for n in curve_steps]
+    lines += ["", "| task | model | " + " | ".join(f"step {n}" for n in steps) + " |",
+              "|---|---|" + "---|" * len(steps)]
+    for r in summ.itertuples():
+        runs = [x for x in records if (x["task"], x["model"], _budget_string(x)) == (r.task, r.model, r.budget)]
+        cells = []
+        for n in steps:
+            vals = [a for x in runs for st, a in x["history"] if st == n]
+            cells.append(f"{100 * np.mean(vals):.1f}" if len(vals) == len(runs) else "–")
+        lines.append(f"| {r.task} | {r.model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
