@@ -13,12 +13,18 @@ Protocol (paper, Sect. 4, and the release's ``training/``):
   averaged over the test lengths, then the maximum over seeds (and learning rates).
 
 :func:`evaluate_model` runs one (task, model, seed); :func:`run_benchmark` the grid and the
-results table.  Models come from :data:`MODELS` (``"rnn"``, ``"gru"``, ``"lstm"`` and, from
+results table.  The documented multi-seed table (docs/zoo_sequence.md) is :func:`run_grid` over
+:data:`DOC_BUDGETS` (the budget of each (task, model) cell), stored one record per run in the
+packaged ``runs.json`` (:func:`load_runs`) and rendered by :func:`runs_markdown`;
+:func:`simulate_chomsky_architectures` (``neurorrn zoo run chomsky_architectures``) repeats
+four of its cells for one seed with a figure of accuracy against length per architecture.  Models come from :data:`MODELS` (``"rnn"``, ``"gru"``, ``"lstm"`` and, from
 :mod:`neurorrn.zoo.chomsky.models`, ``"transformer"``, ``"stack_rnn"``, ``"tape_rnn"``); any
 factory added with :func:`register_model` is benchmarked the same way.
 
 Where we differ: the paper trained for 1,000,000 steps (the release's example: 10,000) and
-evaluated every length 41-500 with 512 sequences each.  The defaults here are the paper's
+evaluated every length 41-500 with 512 sequences each; the documented runs train 2,000-6,000
+steps, score every 20th length with 32 sequences, and use one learning rate per architecture
+(the paper maximises over three).  The defaults here are the paper's
 except ``training_steps``; callers on small machines lower steps, sizes and the set of test
 lengths -- :func:`run_benchmark` records what was run in the table's attrs.
 """
