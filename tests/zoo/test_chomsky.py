@@ -245,6 +245,18 @@ def test_lstm_solves_parity_where_the_transformer_fails_to_generalise():
     assert max(transformer) <= 0.6  # chance is 0.5; the paper: 52 %
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_lstm_solves_even_pairs_and_modular_arithmetic():
+    """The LSTM's regular-task verdict at the documented budget, seeds 0-2 (about 10 min on an
+    idle core).  docs/zoo_sequence.md: even pairs 100 % in every seed; modular arithmetic
+    98.6 / 98.5 / 94.8 % (the lowest seed learned last: 49 % training accuracy at step 2900).
+    Cycle navigation is documented, not tested: at 4000 steps one seed in three generalises."""
+    assert min(_doc_scores("even_pairs", "lstm")) >= 0.9
+    mod = _doc_scores("modular_arithmetic", "lstm")
+    assert max(mod) >= 0.9 and np.mean(mod) >= 0.9  # chance is 0.2
+
+
 def test_zoo_runner_writes_store_and_figure(tmp_path):
     from neurorrn.store import open_store
     from neurorrn.zoo._registry_seq import SEQ_REGISTRY
