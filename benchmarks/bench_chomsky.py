@@ -12,7 +12,15 @@ context-free tasks (reverse string, stack manipulation); the Tape-RNN also dupli
 Each model's verdict: solved (>= 90 %) / not solved agrees with the paper's table per task.  The acceptance bar
 checked at the end: LSTM >= 90 % on parity_check and even_pairs, <= 70 % on reverse_string.
 
+The documented multi-seed table (docs/zoo_sequence.md) comes from ``--grid``: every
+(task, model) cell of ``DOC_BUDGETS`` at its budget over ``--seeds``, one record per run appended
+to ``neurorrn/zoo/chomsky/runs.json`` (interrupted grids resume); ``--table`` prints the docs'
+table from that file (``runs_markdown``) and the learning curves.
+
 Usage::
+
+    .venv/bin/python benchmarks/bench_chomsky.py --grid [--cells parity_check:lstm ...] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_chomsky.py --table
 
     .venv/bin/python benchmarks/bench_chomsky.py [--tasks parity_check even_pairs ...]
         [--models lstm transformer stack_rnn tape_rnn] [--seeds 0] [--steps 2500] [--hidden 64] [--batch-size 32]
@@ -46,11 +54,30 @@ def _markdown(table):
     return "\n".join(lines)
 
 
+def _grid(a):
+    import torch
+
+    from neurorrn.zoo.chomsky.benchmark import load_runs, run_grid, runs_markdown
+
+    runs = a.runs or Path(__file__).resolve().parents[1] / "neurorrn" / "zoo" / "chomsky" / "runs.json"
+    if a.grid:
+        torch.set_num_threads(a.threads)
+        cells = None if a.cells is None else [tuple(c.split(":")) for c in a.cells]
+        run_grid(runs, cells=cells, seeds=a.seeds)
+    records = load_runs(runs)
+    print(runs_markdown(records))
+    print("\nlearning curves (training accuracy %, every 500 steps):")
+    for r in records:
+        curve = [f"{100 * acc:.0f}" for step, acc in r["history"] if step % 500 == 0]
+        print(f"{r['task']:>20s} {r['model']:>12s} seed {r['seed']}: " + " ".join(curve))
+    return records
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=DEFAULT_TASKS)
     p.add_argument("--models", nargs="+", default=["lstm"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0 (--grid: 0 1 2)")
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=32)
@@ -61,7 +88,15 @@ def main(argv=None):
     p.add_argument("--paper", action="store_true",
                    help="paper settings: 3 seeds x 3 rates, 1M steps, hidden 256, batch 128, lengths 41-500")
     p.add_argument("--out", type=Path, default=None, help="folder for results.csv, table.md, settings.json")
+    p.add_argument("--grid", action="store_true", help="run the documented cells (DOC_BUDGETS) into --runs")
+    p.add_argument("--table", action="store_true", help="print the docs table from --runs and stop")
+    p.add_argument("--cells", nargs="+", default=None, help="task:model cells for --grid (default: all)")
+    p.add_argument("--runs", type=Path, default=None, help="run records (default: the packaged runs.json)")
     a = p.parse_args(argv)
+    if a.grid or a.table:
+        a.seeds = [0, 1, 2] if a.seeds is None else a.seeds
+        return _grid(a)
+    a.seeds = [0] if a.seeds is None else a.seeds
     if a.paper:
         a.seeds, a.lr, a.steps, a.hidden, a.batch_size = [0, 1, 2], [1e-3, 5e-4, 1e-4], 1_000_000, 256, 128
         a.test_lengths, a.test_batch_size = list(range(41, 501)), 512

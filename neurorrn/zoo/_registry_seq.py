@@ -42,6 +42,8 @@ SEQ_FUNCTIONS = {
                               "Williams & Zipser 1989: RTRL/BPTT net learns delayed recall"),
     "chomsky": ("neurorrn.zoo.chomsky.benchmark", "simulate_chomsky",
                 "Deletang et al. 2023: LSTM length generalisation on Chomsky-hierarchy tasks (small run)"),
+    "chomsky_architectures": ("neurorrn.zoo.chomsky.benchmark", "simulate_chomsky_architectures",
+                              "Deletang et al. 2023: LSTM vs Transformer (parity), Stack-RNN vs LSTM (reverse string)"),
     "interference": ("neurorrn.zoo.interference", "simulate_interference",
                      "McCloskey & Cohen 1989: A-B/A-C and ones-then-twos arithmetic interference, remedies"),
 }
@@ -129,6 +131,7 @@ SMALL_KW = {
     "fully_recurrent_delay": dict(n_steps=40, n_epochs=2, algorithm="bptt"),
     "chomsky": dict(tasks=["parity_check", "reverse_string"], training_steps=2, hidden_size=4, batch_size=4,
                     test_lengths=[41, 43], n_store_sequences=2),
+    "chomsky_architectures": dict(training_steps=2, hidden_size=8, batch_size=4, test_lengths=[41, 43]),
 }
 for _name, _kw in SMALL_KW.items():
     SEQ_REGISTRY[_name].small_kw = _kw

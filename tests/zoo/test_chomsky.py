@@ -219,19 +219,42 @@ def test_results_table_is_max_over_seeds_of_mean_over_lengths():
     assert table.loc[("regular", "parity_check"), "lstm"] == pytest.approx(75.0)
 
 
-@pytest.mark.slow
-def test_lstm_generalises_parity_beyond_training_lengths():
+def _doc_scores(task, model, seeds=(0, 1, 2)):
+    """Scores at the documented budget (DOC_BUDGETS), every 40th test length of 41-500."""
     import torch
 
+    from neurorrn.zoo.chomsky import DOC_BUDGETS, DOC_TEST_LENGTHS
+
     n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny batches: extra threads only contend
+    torch.set_num_threads(1)  # small batches: extra threads only contend
     try:
-        scores = [evaluate_model("parity_check", "lstm", seed=s, training_steps=2000, batch_size=32,
-                                 hidden_size=64, learning_rate=5e-3, test_lengths=[41, 100, 250],
-                                 test_batch_size=64)["score"] for s in (0, 1)]
+        return [evaluate_model(task, model, seed=s, test_lengths=DOC_TEST_LENGTHS[::2], test_batch_size=32,
+                               **DOC_BUDGETS[(task, model)])["score"] for s in seeds]
     finally:
         torch.set_num_threads(n_threads)
-    assert max(scores) >= 0.9  # the paper's score: max over seeds
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_lstm_solves_parity_where_the_transformer_fails_to_generalise():
+    """Delétang et al.'s regular-task verdicts at the documented budget, seeds 0-2 (7.5 min
+    measured on the shared 2-core machine).  docs/zoo_sequence.md: LSTM 100 % in every seed; Transformer near chance."""
+    lstm = _doc_scores("parity_check", "lstm")
+    transformer = _doc_scores("parity_check", "transformer")
+    assert min(lstm) >= 0.9  # solved in every seed, not only the best
+    assert max(transformer) <= 0.6  # chance is 0.5; the paper: 52 %
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_lstm_solves_even_pairs_and_modular_arithmetic():
+    """The LSTM's regular-task verdict at the documented budget, seeds 0-2 (about 10 min on an
+    idle core).  docs/zoo_sequence.md: even pairs 100 % in every seed; modular arithmetic
+    98.6 / 98.5 / 94.8 % (the lowest seed learned last: 49 % training accuracy at step 2900).
+    Cycle navigation is documented, not tested: at 4000 steps one seed in three generalises."""
+    assert min(_doc_scores("even_pairs", "lstm")) >= 0.9
+    mod = _doc_scores("modular_arithmetic", "lstm")
+    assert max(mod) >= 0.9 and np.mean(mod) >= 0.9  # chance is 0.2
 
 
 def test_zoo_runner_writes_store_and_figure(tmp_path):
@@ -248,3 +271,98 @@ def test_zoo_runner_writes_store_and_figure(tmp_path):
     assert list(ds["n_frames"].values) == [42, 42, 82, 82]
     assert set(out["summary"]["scores"]) == {"parity_check", "reverse_string"}
     assert out["figure"].exists()
+
+
+# ------------------------------------------------------------- documented grid and its table
+def test_accuracy_is_masked_after_the_termination_token():
+    import torch
+
+    from neurorrn.zoo.chomsky.benchmark import _accuracy
+
+    task = get_task("stack_manipulation")
+    batch = task.sample(8, 12, 0)
+    logits = torch.nn.functional.one_hot(torch.from_numpy(batch.targets), task.output_size).float()
+    stop = batch.mask.sum(1)  # scored positions per sequence: the stack and its termination token
+    for i, k in enumerate(stop):
+        logits[i, k:] = torch.roll(logits[i, k:], 1, dims=-1)  # every padding position wrong
+    correct, counted = _accuracy(logits, batch, torch)
+    assert correct == counted == stop.sum()
+    logits[0, 0] = torch.roll(logits[0, 0], 1, dims=-1)  # one scored position wrong
+    assert _accuracy(logits, batch, torch)[0] == stop.sum() - 1
+
+
+def test_table_verdict_rule():
+    from neurorrn.zoo.chomsky import table_verdict
+
+    agree_all = {("lstm", "parity_check"): 99.0, ("transformer", "parity_check"): 51.0,
+                 ("stack_rnn", "reverse_string"): 95.0, ("lstm", "reverse_string"): 60.0}
+    assert table_verdict(agree_all)[0] == "reproduced"
+    half = {**agree_all, ("lstm", "parity_check"): 89.9, ("stack_rnn", "reverse_string"): 80.0}
+    verdict, agree = table_verdict(half)
+    assert verdict == "approximate" and sum(agree.values()) == 2
+    assert table_verdict({**half, ("lstm", "reverse_string"): 95.0})[0] == "not reproduced"
+    assert table_verdict({("gru", "parity_check"): 100.0}) == ("not reproduced", {})  # no paper value
+
+
+def test_run_grid_records_resumes_and_summarises(tmp_path):
+    from neurorrn.zoo.chomsky import run_grid, runs_markdown, summarize_runs
+
+    path = tmp_path / "runs.json"
+    kw = dict(training_steps=3, batch_size=4, hidden_size=8, test_lengths=[41, 61], test_batch_size=4)
+    rec = run_grid(path, cells=[("parity_check", "lstm"), ("reverse_string", "stack_rnn")], seeds=[0, 1], **kw)
+    assert len(rec) == 4 and path.exists()
+    r = rec[0]
+    assert (r["task"], r["model"], r["seed"], r["training_steps"]) == ("parity_check", "lstm", 0, 3)
+    assert r["score"] == pytest.approx(np.mean(list(r["accuracy_by_length"].values())))
+    assert [s for s, _ in r["history"]] == [] and r["test_lengths"] == [41, 61]  # 3 steps < one window
+    again = run_grid(path, cells=[("parity_check", "lstm")], seeds=[0, 1, 2], **kw)  # only seed 2 is new
+    assert len(again) == 5 and [x["seed"] for x in again if x["model"] == "lstm"] == [0, 1, 2]
+    summ = summarize_runs(again)
+    row = summ[summ["model"] == "lstm"].iloc[0]
+    scores = [100 * x["score"] for x in again if x["model"] == "lstm"]
+    assert row["best"] == pytest.approx(max(scores)) and row["mean"] == pytest.approx(np.mean(scores))
+    assert row["sd"] == pytest.approx(np.std(scores, ddof=1)) and row["seeds"] == [0, 1, 2]
+    assert row["paper"] == 100.0 and row["paper_solved"] and row["solved"] == (max(scores) >= 90)
+    main, by_length, curve = runs_markdown(again, lengths=[41, 61, 81], curve_steps=[100]).split("\n\n")
+    assert main.count("\n") == 3
+    assert "| regular | parity_check | lstm | 3 steps x batch 4, hidden 8, lr 0.003 | 0–2 |" in main
+    best = max((x for x in again if x["model"] == "lstm"), key=lambda x: x["score"])
+    acc = best["accuracy_by_length"]
+    assert (f"| parity_check | lstm (seed {best['seed']}) | {100 * acc['41']:.1f} | {100 * acc['61']:.1f} | – |"
+            in by_length)
+    assert "| parity_check | lstm | – |" in curve  # 3 steps: no point of the curve yet
+
+
+def test_history_is_the_learning_curve():
+    res = evaluate_model("parity_check", "lstm", training_steps=6, batch_size=4, hidden_size=4,
+                         test_lengths=[41], test_batch_size=4, history_every=2)
+    assert [s for s, _ in res["history"]] == [2, 4, 6]
+    assert all(0 <= a <= 1 for _, a in res["history"])
+
+
+def test_architectures_runner_repeats_the_grid_runs(tmp_path):
+    """Seed s of ``chomsky_architectures`` is run s of the documented grid (same budget, same draws)."""
+    from neurorrn.zoo.chomsky import run_grid
+    from neurorrn.zoo.chomsky.benchmark import simulate_chomsky_architectures
+
+    kw = dict(training_steps=4, batch_size=4, hidden_size=8)
+    cells = [("parity_check", "transformer"), ("reverse_string", "stack_rnn")]
+    rec = run_grid(tmp_path / "runs.json", cells=cells, seeds=[1], test_lengths=[41, 81], **kw)
+    out = simulate_chomsky_architectures(cells=cells, test_lengths=[41, 81], random_state=1, **kw)
+    s = out["summary"]
+    assert s["scores"] == {f"{r['model']}/{r['task']}": pytest.approx(100 * r["score"], abs=1e-9) for r in rec}
+    assert set(s["published"]) == {"transformer/parity_check", "stack_rnn/reverse_string"}
+    assert list(out["store"]["architecture"].values) == ["transformer"] * 2 + ["stack_rnn"] * 2
+
+
+def test_docs_table_is_generated_from_the_run_records():
+    """docs/zoo_sequence.md shows exactly the tables that the packaged runs.json gives."""
+    from pathlib import Path
+
+    from neurorrn.zoo.chomsky import load_runs, runs_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "zoo_sequence.md").read_text()
+    block = doc.split("<!-- chomsky-runs:begin -->\n")[1].split("\n<!-- chomsky-runs:end -->")[0]
+    records = load_runs()
+    assert block == runs_markdown(records)
+    assert len({r["seed"] for r in records}) >= 3

@@ -99,18 +99,23 @@ def test_errors():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_stack_rnn_generalises_reverse_string_where_the_lstm_does_not():
-    """Delétang et al.'s DCF verdict at the documented budget (docs/zoo_sequence.md): seed 0 gave
-    Stack-RNN 97.2 % over lengths 41-500 (100 % up to 150) and the LSTM 59.0 %; the score is the
-    paper's max over seeds."""
+    """Delétang et al.'s DCF verdict at the documented budget (DOC_BUDGETS), seeds 0-2, every
+    40th test length of 41-500 (about 8 min on an idle core); docs/zoo_sequence.md gives the
+    per-seed scores at every 20th length."""
+    from neurorrn.zoo.chomsky import DOC_BUDGETS, DOC_TEST_LENGTHS
+
     n_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        kw = dict(training_steps=2000, batch_size=32, hidden_size=64, learning_rate=5e-3,
-                  test_lengths=[41, 100, 150], test_batch_size=32)
-        stack = max(evaluate_model("reverse_string", "stack_rnn", seed=s, **kw)["score"] for s in (0, 1))
-        lstm = max(evaluate_model("reverse_string", "lstm", seed=s, **kw)["score"] for s in (0, 1))
+        def scores(model):
+            return [evaluate_model("reverse_string", model, seed=s, test_lengths=DOC_TEST_LENGTHS[::2],
+                                   test_batch_size=32, **DOC_BUDGETS[("reverse_string", model)])["score"]
+                    for s in (0, 1, 2)]
+
+        stack, lstm = scores("stack_rnn"), scores("lstm")
     finally:
         torch.set_num_threads(n_threads)
-    assert stack >= 0.9
-    assert lstm <= 0.75
+    assert max(stack) >= 0.9  # solved (the paper's statistic: best seed)
+    assert max(lstm) <= 0.7  # near chance (0.5; the paper: 61 %) in every seed

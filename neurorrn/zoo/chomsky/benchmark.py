@@ -13,12 +13,18 @@ Protocol (paper, Sect. 4, and the release's ``training/``):
   averaged over the test lengths, then the maximum over seeds (and learning rates).
 
 :func:`evaluate_model` runs one (task, model, seed); :func:`run_benchmark` the grid and the
-results table.  Models come from :data:`MODELS` (``"rnn"``, ``"gru"``, ``"lstm"`` and, from
+results table.  The documented multi-seed table (docs/zoo_sequence.md) is :func:`run_grid` over
+:data:`DOC_BUDGETS` (the budget of each (task, model) cell), stored one record per run in the
+packaged ``runs.json`` (:func:`load_runs`) and rendered by :func:`runs_markdown`;
+:func:`simulate_chomsky_architectures` (``neurorrn zoo run chomsky_architectures``) repeats
+four of its cells for one seed with a figure of accuracy against length per architecture.  Models come from :data:`MODELS` (``"rnn"``, ``"gru"``, ``"lstm"`` and, from
 :mod:`neurorrn.zoo.chomsky.models`, ``"transformer"``, ``"stack_rnn"``, ``"tape_rnn"``); any
 factory added with :func:`register_model` is benchmarked the same way.
 
 Where we differ: the paper trained for 1,000,000 steps (the release's example: 10,000) and
-evaluated every length 41-500 with 512 sequences each.  The defaults here are the paper's
+evaluated every length 41-500 with 512 sequences each; the documented runs train 2,000-6,000
+steps, score every 20th length with 32 sequences, and use one learning rate per architecture
+(the paper maximises over three).  The defaults here are the paper's
 except ``training_steps``; callers on small machines lower steps, sizes and the set of test
 lengths -- :func:`run_benchmark` records what was run in the table's attrs.
 """
@@ -37,7 +43,9 @@ from . import models as _models
 from .tasks import LEVELS, TASKS, ChomskyTask, get_task
 
 __all__ = ["MODELS", "register_model", "SequenceModel", "evaluate_model", "run_benchmark", "results_table",
-           "simulate_chomsky", "PAPER_SCORES", "SOLVED", "chomsky_verdict"]
+           "simulate_chomsky", "PAPER_SCORES", "SOLVED", "chomsky_verdict", "DOC_BUDGETS", "DOC_TEST_LENGTHS",
+           "run_grid", "summarize_runs", "runs_markdown", "load_runs", "simulate_chomsky_architectures",
+           "table_verdict"]
 
 
 #: Delétang et al. (2023) Table 2 scores (%, mean accuracy over test lengths 41-500, max over
@@ -167,7 +175,7 @@ def _accuracy(logits, batch, torch):
 
 def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_size=128, learning_rate=1e-3,
                    hidden_size=256, train_lengths=(1, 40), test_lengths=range(41, 501), test_batch_size=64,
-                   max_grad_norm=1.0, device="cpu", return_model=False, verbose=None):
+                   max_grad_norm=1.0, device="cpu", return_model=False, history_every=100, verbose=None):
     """Train one model on one task and score it at the test lengths.
 
     Parameters
@@ -189,12 +197,16 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     device : str
     return_model : bool
         Also return the trained torch module under ``"model"``.
+    history_every : int
+        Record the training accuracy (mean over the last ``history_every`` steps) every
+        ``history_every`` steps: the learning curve.
 
     Returns
     -------
     dict
         ``accuracy_by_length`` (dict length -> per-token accuracy), ``score`` (mean over
-        test lengths), ``train_accuracy`` (last 100 steps), ``seconds``.
+        test lengths), ``train_accuracy`` (last 100 steps), ``history`` (list of
+        ``[step, training accuracy]``), ``seconds``.
     """
     torch = _torch()
     task = get_task(task) if isinstance(task, str) else task
@@ -203,6 +215,7 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     check_positive(training_steps, "training_steps", integer=True)
     check_positive(batch_size, "batch_size", integer=True)
     check_positive(learning_rate, "learning_rate")
+    check_positive(history_every, "history_every", integer=True)
     lo, hi = (int(v) for v in train_lengths)
     if not 1 <= lo <= hi:
         raise ValueError(f"train_lengths must be (min, max) with 1 <= min <= max, got {train_lengths!r}")
@@ -216,9 +229,9 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
         net = MODELS[model](task.input_size + 1, task.output_size, hidden_size).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
     t0 = time.perf_counter()
-    recent = []
+    recent, window, history = [], [], []
     net.train()
-    for _ in progress(range(training_steps), desc=f"{model} on {task.name}", verbose=verbose):
+    for step in progress(range(training_steps), desc=f"{model} on {task.name}", verbose=verbose):
         n = int(rng.integers(lo, hi + 1))
         batch = task.sample(batch_size, n, rng)
         x, n_out = _model_input(batch.inputs, task, torch, dev)
@@ -231,6 +244,10 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
         opt.step()
         c, m = _accuracy(logits.detach(), batch, torch)
         recent = (recent + [c / max(m, 1.0)])[-100:]
+        window.append(c / max(m, 1.0))
+        if (step + 1) % history_every == 0:
+            history.append([step + 1, float(np.mean(window))])
+            window = []
     net.eval()
     acc = {}
     with torch.no_grad():
@@ -240,7 +257,7 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
             c, m = _accuracy(net(x)[:, -n_out:], batch, torch)
             acc[n] = c / max(m, 1.0)
     out = {"accuracy_by_length": acc, "score": float(np.mean(list(acc.values()))),
-           "train_accuracy": float(np.mean(recent)), "seconds": time.perf_counter() - t0}
+           "train_accuracy": float(np.mean(recent)), "history": history, "seconds": time.perf_counter() - t0}
     logger.info("%s on %s (seed %s): score %.3f", model, task.name, seed, out["score"])
     if return_model:
         out["model"] = net
@@ -288,6 +305,187 @@ def run_benchmark(tasks=None, models=("rnn", "gru", "lstm"), seeds=(0, 1, 2), le
     df.attrs.update({"seeds": list(seeds), "learning_rates": list(learning_rates),
                      **{k: (list(v) if isinstance(v, range) else v) for k, v in kwargs.items()}})
     return df
+
+
+#: Test lengths of the documented runs: every 20th length of the paper's 41-500 (24 lengths).
+DOC_TEST_LENGTHS = tuple(range(41, 501, 20))
+
+#: The documented budget per (task, model): the settings of the runs in ``runs.json`` (the table
+#: in docs/zoo_sequence.md).  Common to all: uniform training lengths 1-40, Adam, global-norm
+#: clipping 1, per-token accuracy at :data:`DOC_TEST_LENGTHS` with 32 sequences each.  The
+#: paper: 1,000,000 steps, batch 128, hidden 256, learning rates 1e-3 / 5e-4 / 1e-4, every
+#: length 41-500 with 512 sequences.  Cells are listed in the order they are run (most
+#: informative first).
+_LSTM = dict(hidden_size=128, batch_size=128, learning_rate=3e-3)
+_MEMORY = dict(hidden_size=64, batch_size=32, learning_rate=5e-3)
+_TRANSFORMER = dict(hidden_size=64, batch_size=128, learning_rate=1e-3)
+DOC_BUDGETS = {
+    ("parity_check", "lstm"): dict(_LSTM, training_steps=2000),
+    ("parity_check", "transformer"): dict(_TRANSFORMER, training_steps=2000),
+    ("reverse_string", "stack_rnn"): dict(_MEMORY, training_steps=2000),
+    ("reverse_string", "lstm"): dict(_LSTM, training_steps=2000),
+    ("even_pairs", "lstm"): dict(_LSTM, training_steps=2000),
+    ("cycle_navigation", "lstm"): dict(_LSTM, training_steps=4000),
+    ("stack_manipulation", "stack_rnn"): dict(_MEMORY, training_steps=4000),
+    ("stack_manipulation", "lstm"): dict(_LSTM, training_steps=2000),
+    ("modular_arithmetic", "lstm"): dict(_LSTM, training_steps=6000),
+    ("even_pairs", "transformer"): dict(_TRANSFORMER, training_steps=2000),
+    ("reverse_string", "transformer"): dict(_TRANSFORMER, training_steps=2000),
+    ("reverse_string", "tape_rnn"): dict(_MEMORY, training_steps=2000),
+    ("parity_check", "stack_rnn"): dict(_MEMORY, training_steps=2000),
+    ("parity_check", "rnn"): dict(_LSTM, training_steps=2000),
+    ("even_pairs", "rnn"): dict(_LSTM, training_steps=2000),
+}
+
+
+def _budget_string(kw):
+    return (f"{kw['training_steps']} steps x batch {kw['batch_size']}, hidden {kw['hidden_size']}, "
+            f"lr {kw['learning_rate']:g}")
+
+
+def run_grid(path, cells=None, seeds=(0, 1, 2), test_lengths=DOC_TEST_LENGTHS, test_batch_size=32,
+             verbose=None, **overrides):
+    """Run (task, model) cells over seeds, appending one record per run to a JSON file.
+
+    Runs already in the file (same task, model, seed and budget) are skipped, so an
+    interrupted grid resumes where it stopped; the file is rewritten after every run.
+
+    Parameters
+    ----------
+    path : path-like
+        JSON file (a list of records); created if missing.
+    cells : list of (task, model), optional
+        Default: every key of :data:`DOC_BUDGETS`, in its order.
+    seeds : list of int
+    test_lengths : iterable of int
+    test_batch_size : int
+    **overrides
+        Replace budget entries (``training_steps``, ``hidden_size``...) for every cell.
+
+    Returns
+    -------
+    list of dict
+        All records in the file: ``task``, ``model``, ``level``, ``seed``, the budget keys,
+        ``test_lengths``, ``accuracy_by_length``, ``score``, ``train_accuracy``, ``history``,
+        ``seconds``.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    cells = list(DOC_BUDGETS) if cells is None else [tuple(c) for c in cells]
+    for t, m in cells:
+        check_option(t, list(TASKS), "task")
+        check_option(m, list(MODELS), "model")
+    records = json.loads(path.read_text()) if path.exists() else []
+    test_lengths = [int(n) for n in test_lengths]
+    for t, m in cells:
+        kw = dict(DOC_BUDGETS.get((t, m), dict(_LSTM, training_steps=2000)))
+        kw.update(overrides)
+        for s in seeds:
+            key = dict(task=t, model=m, seed=int(s), **kw)
+            if any(all(r.get(k) == v for k, v in key.items()) for r in records):
+                continue
+            res = evaluate_model(t, m, seed=int(s), test_lengths=test_lengths, test_batch_size=test_batch_size,
+                                 verbose=verbose, **kw)
+            records.append({**key, "level": LEVELS[t], "test_lengths": test_lengths,
+                            "test_batch_size": int(test_batch_size),
+                            "accuracy_by_length": {str(n): a for n, a in res["accuracy_by_length"].items()},
+                            "score": res["score"], "train_accuracy": res["train_accuracy"],
+                            "history": res["history"], "seconds": round(res["seconds"], 1)})
+            path.write_text(json.dumps(records, indent=1))
+            logger.info("grid: %s / %s seed %s -> %.1f %% (%s)", t, m, s, 100 * res["score"], _budget_string(kw))
+    return records
+
+
+def summarize_runs(records):
+    """Per (task, model): the paper's score (best seed) beside ours, with the seeds' mean and spread.
+
+    Parameters
+    ----------
+    records : list of dict
+        From :func:`run_grid` (or :func:`load_runs`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (task, model, budget): ``level``, ``budget``, ``seeds``, ``best`` (max over
+        seeds: the paper's statistic), ``mean``, ``sd``, ``min`` (percent), ``train`` (best
+        training-length accuracy, %), ``paper``, ``solved`` / ``paper_solved`` (score >=
+        :data:`SOLVED`), ``agree``.
+    """
+    rows = []
+    df = pd.DataFrame(records)
+    df["budget"] = [_budget_string(r) for r in records]
+    for (t, m, b), g in df.groupby(["task", "model", "budget"], sort=False):
+        sc = 100.0 * g["score"].to_numpy()
+        paper = PAPER_SCORES.get(m, {}).get(t)
+        best = float(sc.max())
+        rows.append({"level": LEVELS[t], "task": t, "model": m, "budget": b,
+                     "seeds": sorted(int(x) for x in g["seed"]), "best": best, "mean": float(sc.mean()),
+                     "sd": float(sc.std(ddof=1)) if len(sc) > 1 else float("nan"), "min": float(sc.min()),
+                     "train": float(100.0 * g["train_accuracy"].max()), "paper": paper,
+                     "solved": best >= SOLVED, "paper_solved": None if paper is None else paper >= SOLVED,
+                     "agree": None if paper is None else (best >= SOLVED) == (paper >= SOLVED)})
+    order = {t: i for i, t in enumerate(TASKS)}
+    morder = {m: i for i, m in enumerate(MODELS)}
+    out = pd.DataFrame(rows)
+    if len(out):
+        out = out.sort_values(["task", "model"], key=lambda c: c.map(order) if c.name == "task" else c.map(morder),
+                              kind="stable").reset_index(drop=True)
+    return out
+
+
+def runs_markdown(records, lengths=(41, 101, 201, 301, 401, 481), curve_steps=(500, 1000, 2000, 4000, 6000)):
+    """The docs' tables (markdown) from run records.
+
+    Three tables: ours (best over seeds, mean ± sd) vs the paper per (task, model); accuracy by
+    test length of the best seed at ``lengths``; the learning curve (training accuracy over the
+    100 steps before each of ``curve_steps``, mean over seeds).
+    """
+    summ = summarize_runs(records)
+    lines = ["| level | task | model | budget | seeds | ours: best (%) | mean ± sd (%) | training acc. (%) "
+             "| paper (%) | solved: ours / paper |", "|---|---|---|---|---|---|---|---|---|---|"]
+    yn = {True: "yes", False: "no", None: "–"}
+    for r in summ.itertuples():
+        seeds = f"{r.seeds[0]}–{r.seeds[-1]}" if r.seeds == list(range(r.seeds[0], r.seeds[-1] + 1)) \
+            and len(r.seeds) > 1 else ", ".join(map(str, r.seeds))
+        flag = "" if r.agree in (True, None) else "**"
+        spread = f"{r.mean:.1f} ± {r.sd:.1f}" if len(r.seeds) > 1 else f"{r.mean:.1f}"
+        lines.append(f"| {r.level} | {r.task} | {r.model} | {r.budget} | {seeds} | {r.best:.1f} | {spread} "
+                     f"| {r.train:.1f} | {'–' if r.paper is None else f'{r.paper:.1f}'} | "
+                     f"{flag}{yn[r.solved]}{flag} / {yn[r.paper_solved]} |")
+    lengths = [int(n) for n in lengths]
+    lines += ["", "| task | model (best seed) | " + " | ".join(map(str, lengths)) + " |",
+              "|---|---|" + "---|" * len(lengths)]
+    for r in summ.itertuples():
+        runs = [x for x in records if (x["task"], x["model"], _budget_string(x)) == (r.task, r.model, r.budget)]
+        best = max(runs, key=lambda x: x["score"])
+        acc = best["accuracy_by_length"]
+        cells = [f"{100 * acc[str(n)]:.1f}" if str(n) in acc else "–" for n in lengths]
+        lines.append(f"| {r.task} | {r.model} (seed {best['seed']}) | " + " | ".join(cells) + " |")
+    steps = [int(n) for n in curve_steps]
+    lines += ["", "| task | model | " + " | ".join(f"step {n}" for n in steps) + " |",
+              "|---|---|" + "---|" * len(steps)]
+    for r in summ.itertuples():
+        runs = [x for x in records if (x["task"], x["model"], _budget_string(x)) == (r.task, r.model, r.budget)]
+        cells = []
+        for n in steps:
+            vals = [a for x in runs for st, a in x["history"] if st == n]
+            cells.append(f"{100 * np.mean(vals):.1f}" if len(vals) == len(runs) else "–")
+        lines.append(f"| {r.task} | {r.model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load_runs(path=None):
+    """The run records behind docs/zoo_sequence.md (default: the packaged ``runs.json``)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name("runs.json") if path is None else Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no Chomsky run records at '{path}'")
+    return json.loads(path.read_text())
 
 
 def results_table(df):
@@ -376,4 +574,126 @@ def simulate_chomsky(tasks=("parity_check", "even_pairs", "reverse_string"), mod
                  seeds=[seed],
                  budget=f"{training_steps} steps x batch {batch_size}, hidden {hidden_size}, lr {learning_rate}; "
                         f"test lengths {', '.join(map(str, test_lengths))}")
+    return {"store": ds, "figure": fig, "summary": summary}
+
+
+def table_verdict(cells):
+    """Verdict of a (model, task) table against :data:`PAPER_SCORES`.
+
+    Rule (the same as :func:`chomsky_verdict`, over cells): a cell is *solved* when its score
+    is >= :data:`SOLVED` %; "reproduced" when ours and the paper agree on solved / not solved
+    in every cell with a paper value, "approximate" when in at least half, else "not
+    reproduced".
+
+    Parameters
+    ----------
+    cells : dict
+        ``(model, task)`` -> our score in percent.
+
+    Returns
+    -------
+    verdict : str
+    agree : dict
+        ``(model, task)`` -> whether ours and the paper agree.
+    """
+    agree = {(m, t): (v >= SOLVED) == (PAPER_SCORES[m][t] >= SOLVED)
+             for (m, t), v in cells.items() if t in PAPER_SCORES.get(m, {})}
+    if not agree:
+        return "not reproduced", agree
+    share = np.mean(list(agree.values()))
+    return ("reproduced" if share == 1 else "approximate" if share >= 0.5 else "not reproduced"), agree
+
+
+#: The cells of ``neurorrn zoo run chomsky_architectures``: the paper's qualitative claims in four
+#: runs -- the LSTM solves parity where the Transformer fails to generalise, the Stack-RNN solves
+#: reverse string where the LSTM fails.
+ARCHITECTURE_CELLS = (("parity_check", "lstm"), ("parity_check", "transformer"),
+                      ("reverse_string", "stack_rnn"), ("reverse_string", "lstm"))
+
+
+def simulate_chomsky_architectures(cells=ARCHITECTURE_CELLS, test_lengths=DOC_TEST_LENGTHS, test_batch_size=32,
+                                   n_store_sequences=2, random_state=0, **overrides):
+    """Attention vs recurrence vs memory (Delétang et al. 2023) at the documented budgets.
+
+    Trains each ``(task, model)`` of ``cells`` with its :data:`DOC_BUDGETS` settings (one seed,
+    ``random_state``), scores it at ``test_lengths`` (default every 20th length of 41-500,
+    ``test_batch_size`` sequences each: the settings of :func:`run_grid`, so seed ``s`` here
+    repeats run ``s`` of the documented table) and records the output logits on
+    ``n_store_sequences`` test sequences of the shortest test length.  Verdict:
+    :func:`table_verdict` (solved / not solved per cell against the paper).  The multi-seed
+    table is :func:`run_grid` / docs/zoo_sequence.md.
+
+    Parameters
+    ----------
+    cells : sequence of (task, model)
+    test_lengths : iterable of int
+    test_batch_size : int
+    n_store_sequences : int
+    random_state : int
+    **overrides
+        Replace budget entries for every cell (``training_steps=...``).
+
+    Returns
+    -------
+    dict
+        ``store`` (output logits per task x architecture, zero-padded to the widest output;
+        stimulus coords ``word`` = task, ``architecture`` = model), ``figure`` (accuracy against
+        test length, one panel per architecture) and ``summary`` (``scores``:
+        ``"model/task"`` -> %, ``accuracy_by_length``).
+    """
+    from ..recurrent import _layers_to_store, _new_figure, _zoo_summary
+
+    torch = _torch()
+    seed = int(random_state) if random_state is not None else 0
+    cells = [tuple(c) for c in cells]
+    if not cells:
+        raise ValueError("cells is empty")
+    for t, m in cells:
+        check_option(t, list(TASKS), "task")
+        check_option(m, list(MODELS), "model")
+    test_lengths = [int(n) for n in test_lengths]
+    runs, ids, task_of, arch_of, scores, by_len, budgets = [], [], [], [], {}, {}, {}
+    for t, m in cells:
+        kw = dict(DOC_BUDGETS.get((t, m), dict(_LSTM, training_steps=2000)))
+        kw.update(overrides)
+        res = evaluate_model(t, m, seed=seed, test_lengths=test_lengths, test_batch_size=test_batch_size,
+                             return_model=True, **kw)
+        key = f"{m}/{t}"
+        scores[key], by_len[key], budgets[key] = 100.0 * res["score"], res["accuracy_by_length"], _budget_string(kw)
+        net, task = res["model"], get_task(t)
+        batch = task.sample(n_store_sequences, min(test_lengths), check_random_state(seed + 1))
+        x, _ = _model_input(batch.inputs, task, torch, "cpu")
+        with torch.no_grad():
+            logits = net(x)
+        for k in range(n_store_sequences):
+            runs.append({"output": logits[k].numpy()})
+            ids.append(f"{m}_{t}_{k:02d}")
+            task_of.append(t)
+            arch_of.append(m)
+    width = max(r["output"].shape[1] for r in runs)
+    for r in runs:
+        r["output"] = np.pad(r["output"], ((0, 0), (0, width - r["output"].shape[1])))
+    ds = _layers_to_store(runs, ids, "zoo.chomsky.architectures", None, word=np.asarray(task_of, dtype=object),
+                          architecture=np.asarray(arch_of, dtype=object))
+    models = list(dict.fromkeys(m for _, m in cells))
+    fig, ax = _new_figure(1, len(models), size=(3.2 * len(models), 3.2))
+    for j, m in enumerate(models):
+        a = ax[0, j]
+        for t, mm in cells:
+            if mm == m:
+                acc = by_len[f"{m}/{t}"]
+                a.plot(list(acc), [100 * v for v in acc.values()], "o-", ms=3, label=f"{t} ({LEVELS[t]})")
+        a.axhline(SOLVED, color="0.6", lw=0.8, ls="--")
+        a.set(xlabel="test length (trained on 1-40)", ylim=(0, 102), title=m)
+        a.legend(fontsize=7)
+    ax[0, 0].set_ylabel("per-token accuracy (%)")
+    verdict, _ = table_verdict({(k.split("/")[0], k.split("/")[1]): v for k, v in scores.items()})
+    published = {k: PAPER_SCORES[k.split("/")[0]][k.split("/")[1]] for k in scores
+                 if k.split("/")[1] in PAPER_SCORES.get(k.split("/")[0], {})}
+    summary = {"scores": scores, "accuracy_by_length": by_len, "budgets": budgets}
+    _zoo_summary(summary, reference="Deletang et al. (2023) Neural networks and the Chomsky hierarchy, ICLR "
+                 "(Table 2)", published=published, ours={k: scores[k] for k in published}, verdict=verdict,
+                 seeds=[seed],
+                 budget="; ".join(f"{k}: {b}" for k, b in budgets.items())
+                 + f"; test lengths {test_lengths[0]}-{test_lengths[-1]} ({len(test_lengths)} lengths)")
     return {"store": ds, "figure": fig, "summary": summary}
