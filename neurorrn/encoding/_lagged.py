@@ -9,8 +9,8 @@ predictor.
 
 The lagged Gram matrix ``G = D.T @ D`` of the ``(T, L*F)`` lagged design ``D`` is formed without
 building ``D``: each of its ``L x L`` blocks is a lag-``delta`` cross-product
-``C[delta] = x[delta:].T @ x[:T - delta]`` (all ``L`` of them from one GEMM per chunk of rows,
-``x[t].T`` times the lag-0..L-1 design of the chunk) minus the products that fall outside the
+``C[delta] = x[delta:].T @ x[:T - delta]`` (one GEMM per lag over all the segment's samples)
+minus the products that fall outside the
 segment at its ends, which are running sums of ``F x F`` outer products (at most ``max |d|`` per
 lag difference).  This costs ``2 L F^2 T`` flops instead of the ``T (L F)^2`` of the dense
 product, and the memory of one ``(L F)^2`` matrix, written block row by block row (slices, no
@@ -55,28 +55,19 @@ def lagged_design(x, d0: int, d1: int, be=None):
     return out
 
 
-def _lag_products(x, y, L: int, be, chunk: int = 512, z=None):
+def _lag_products(x, y, L: int, be):
     """``C[delta] = x[delta:].T @ y[:T - delta]`` for ``delta = 0 .. L-1``, shape (L, Fx, Fy).
 
-    All lags in one GEMM per chunk of rows: ``x[t].T @ [y(t), y(t-1), ..., y(t-L+1)]`` (the
-    lag-0..L-1 design of ``y``, zero before the segment's start), ``chunk`` rows at a time: an
-    (Fx x chunk) @ (chunk x L*Fy) product instead of L thin (Fx x T) @ (T x Fy) ones.  With ``z``
-    (T, C), also returns that design's cross-products with ``z``, ``(L*Fy, C)`` (the lagged
-    cross-products of ``y`` and ``z`` for lags 0..L-1, from the same chunks).
+    One (Fx x T) @ (T x Fy) GEMM per lag, written into a contiguous (L, Fx, Fy) array: the long
+    inner dimension keeps each product near GEMM speed (with the responses' cross-products, 0.17
+    against 0.25 CPU s for one GEMM per 512-row chunk of an explicit lag-0..L-1 design, at
+    T = 10,000, 49 columns, 51 lags, 64 responses, one thread).
     """
-    T, Fx = x.shape
-    Fy = y.shape[1]
-    out = be.zeros((Fx, L * Fy))
-    Z = None if z is None else be.zeros((L * Fy, z.shape[1]))
-    for lo in range(0, T, chunk):
-        hi = min(T, lo + chunk)
-        c0 = max(0, lo - (L - 1))
-        D = lagged_design(y[c0:hi], 0, L - 1, be)[lo - c0:].reshape(hi - lo, L * Fy)
-        out += x[lo:hi].T @ D
-        if Z is not None:
-            Z += D.T @ z[lo:hi]
-    C = be.transpose(out.reshape(Fx, L, Fy), (1, 0, 2))
-    return C if Z is None else (C, Z)
+    T = x.shape[0]
+    C = be.zeros((L, x.shape[1], y.shape[1]))
+    for d in range(min(L, T)):
+        C[d] = x[d:].T @ y[: T - d]
+    return C
 
 
 def lagged_gram(x, d0: int, d1: int, be, y=None):
@@ -84,23 +75,17 @@ def lagged_gram(x, d0: int, d1: int, be, y=None):
 
     Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.  Block
     ``(i, j)`` (lags ``a = d0 + i <= b = d0 + j``) is ``C[j - i]`` (:func:`_lag_products`, one
-    pass over the samples) minus the products that the lags push past the segment's end (lag
+    GEMM per lag) minus the products that the lags push past the segment's end (lag
     ``a > 0`` loses its last ``a`` samples) or start (lag ``b < 0`` loses its first ``-b``); the
-    lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``
-    (from the same pass over the samples when ``d0 == 0``).
+    lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``.
     """
     T, F = x.shape
     L = d1 - d0 + 1
     if _short(T, d0, d1):
         D = lagged_design(x, d0, d1, be).reshape(T, L * F)
         return D.T @ D if y is None else (D.T @ D, D.T @ y)
-    Z = None
-    if y is not None and d0 == 0:
-        C, Z = _lag_products(x, x, L, be, z=y)  # C[delta] = sum_u x[u + delta] (x) x[u]
-    else:
-        C = _lag_products(x, x, L, be)
-        if y is not None:
-            Z = lagged_cross(x, y, d0, d1, be)
+    C = _lag_products(x, x, L, be)  # C[delta] = sum_u x[u + delta] (x) x[u]
+    Z = None if y is None else lagged_cross(x, y, d0, d1, be)
     G4 = be.zeros((L, F, L, F))  # lag-major (lag_i, F, lag_j, F)
     K = max(d1, 0)  # longest tail correction (positive lags lose samples at the end)
     acc = be.zeros((L, F, F))  # tail products sum_{k <= s} x[T-k] (x) x[T-k-delta], all delta

@@ -25,7 +25,11 @@ import numpy as np
 from ._suffstats import Centered, center, moments, scores, total
 
 MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than one eigh (CUDA)
-MAX_CHOLESKY_TRI = 1  # on the CPU, more distinct alphas than this take the band path
+# on the CPU, more distinct alphas than this take the band path: float64, one Cholesky per alpha
+# (p^3/3) is cheaper up to 4 of them (standard problem, p = 2499, one thread: 3 alphas 0.39 s by
+# Cholesky against 0.61 s by the band path); float32 keeps the band path, whose float64
+# refinement is more accurate than a float32 Cholesky
+MAX_CHOLESKY_TRI = {"float64": 4, "float32": 1}
 BANDWIDTH = 128  # half-bandwidth of the band reduction (BandPath); chosen by measurement (docs/encoding.md)
 
 
@@ -348,11 +352,19 @@ class BandPath:
 
     def apply(self, B, trans: str) -> np.ndarray:
         """``Q.T @ B`` (trans "T") or ``Q @ B`` (trans "N") for B (p, k), in the Gram's dtype."""
+        from scipy.linalg import get_blas_funcs
+
         B = np.array(B, dtype=self.dtype, order="C", copy=True)
+        gemm = get_blas_funcs("gemm", (B,))
         refl = self._refl if trans == "T" else self._refl[::-1]
         for k0, V, t in refl:
             tt = t.T if trans == "T" else t
-            B[k0:] -= V @ (tt @ (V.T @ B[k0:]))
+            Bk = B[k0:]
+            M = np.ascontiguousarray(tt @ (V.T @ Bk))
+            # Bk -= V @ M, in place: Bk.T (Fortran order) += -M.T @ V.T, no (m, k) temporary
+            out = gemm(-1.0, M.T, np.asfortranarray(V.T), beta=1.0, c=Bk.T, overwrite_c=1)
+            if not np.shares_memory(out, Bk):
+                Bk[...] = out.T
         return B
 
     def rotate(self, Z) -> np.ndarray:
@@ -534,7 +546,7 @@ def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
         else:
             lam, V = decomp
             W = V @ ((1.0 / (lam + a))[:, None] * (V.T @ cs.Z))
-    elif decomp is None and _use_tridiagonal(be) and len(np.unique(alpha)) > MAX_CHOLESKY_TRI:
+    elif decomp is None and _use_tridiagonal(be) and len(np.unique(alpha)) > _max_cholesky_tri(cs.G):
         # several distinct alphas on the CPU: one band reduction, one banded solve per alpha
         tri = BandPath(be.to_numpy(cs.G))
         if not _tridiagonal_ok(tri, alpha):
@@ -572,6 +584,11 @@ def solve(c: Centered, alpha, be, g=None, decomp=None, penalty=None):
     if g is not None:
         W = W * g[:, None]
     return W
+
+
+def _max_cholesky_tri(G) -> int:
+    """Distinct alphas up to which :func:`solve` factorises by Cholesky on the CPU."""
+    return MAX_CHOLESKY_TRI["float64" if "64" in str(G.dtype) else "float32"]
 
 
 def _plus_diag(G, a: float, be):

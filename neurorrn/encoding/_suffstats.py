@@ -120,19 +120,19 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     G11 = G4[:, F, :, F]  # (L, L)
     # Gc[l,f,m,g] = s_f s_g (Gx[l,f,m,g] - Gx1[l,f,m] mu_g - mu_f Gx1[m,g,l] + G11[l,m] mu_f mu_g)
     #             = s_f s_g (Gx - K - K.T)[l,f,m,g]   with K[l,f,m,g] = h[l,f,m] mu_g and
-    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written in place, so
-    # that the only p x p array made is the result.
+    # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written one lag row at
+    # a time, so that the only p x p array made is the result and each of its elements is written
+    # once (the correction and the scaling of a row are (F, L, F) temporaries that stay in cache).
     Gc4 = be.zeros((L, F, L, F))
-    Gc4[...] = G4[:, :F, :, :F]
     Gc = Gc4.reshape(p, p)
     h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
-    for i in range(L):  # Gc -= K, then Gc -= K.T, one lag row at a time (no p x p temporary)
-        Gc4[i] -= h[i][:, :, None] * m[None, None, :]
-        Gc4[i] -= m[:, None, None] * h[:, :, i][None, :, :]
-    if not np.all(sd == 1.0):
-        sl = (be.zeros((L, F)) + s[None, :]).reshape(p)  # 1 / sd, repeated over lags
-        Gc *= sl[:, None]
-        Gc *= sl[None, :]
+    scaled = not np.all(sd == 1.0)
+    for i in range(L):  # Gc = (Gx - (K + K.T)) * s_row * s_col, one lag row at a time
+        row = G4[i, :F, :, :F] - (h[i][:, :, None] * m[None, None, :] + m[:, None, None] * h[:, :, i][None, :, :])
+        if scaled:
+            row = row * s[:, None, None]
+            row = row * s[None, None, :]
+        Gc4[i] = row
     Z4 = st.Z.reshape(L, F1, C)
     S4 = st.S.reshape(L, F1)
     Sc = S4[:, :F] - m[None, :] * S4[:, F][:, None]  # sums of lagged centred x
