@@ -341,7 +341,10 @@ DOC_BUDGETS = {
     ("stack_manipulation", "stack_rnn"): dict(_MEMORY, training_steps=4000),
     ("stack_manipulation", "lstm"): dict(_LSTM, training_steps=2000),
     ("modular_arithmetic", "lstm"): dict(_LSTM, training_steps=6000),
-    ("even_pairs", "transformer"): dict(_TRANSFORMER, training_steps=2000),
+    # unscaled token embeddings and a 100-step warm-up: the 2-layer encoder then fits even pairs at
+    # training lengths (100 % by step ~1300; with the sqrt(d_model) scaling it stays at 54-61 %)
+    ("even_pairs", "transformer"): dict(_TRANSFORMER, training_steps=3000, warmup_steps=100,
+                                        model_kwargs=dict(scale_embedding=False)),
     ("reverse_string", "transformer"): dict(_TRANSFORMER, training_steps=2000),
     ("reverse_string", "tape_rnn"): dict(_MEMORY, training_steps=2000),
     ("parity_check", "stack_rnn"): dict(_MEMORY, training_steps=2000),

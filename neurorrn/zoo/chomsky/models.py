@@ -8,7 +8,9 @@ the recurrent baselines in :mod:`neurorrn.zoo.chomsky.benchmark`.  Every module 
 records in its ActivationStore.
 
 - :class:`TransformerEncoder` -- a non-causal encoder over the whole sequence (input and
-  empty tokens), positional encodings added to the token embeddings: ``"sin_cos"`` (Vaswani
+  empty tokens), positional encodings added to the token embeddings (scaled by
+  ``sqrt(d_model)`` as in Vaswani et al. and the release, unless ``scale_embedding=False``,
+  which leaves the positions a larger share of the sum): ``"sin_cos"`` (Vaswani
   et al. 2017; the paper's default), ``"learned"`` (trained absolute positions up to
   ``max_length``) or ``"none"``.  Pre-layer-norm blocks, ``n_layers`` x ``n_heads``.
 - :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as configured in the
