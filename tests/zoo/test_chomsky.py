@@ -250,8 +250,8 @@ def test_lstm_solves_parity_where_the_transformer_fails_to_generalise():
 def test_transformer_fits_even_pairs_but_does_not_generalise():
     """At its documented budget (unscaled embeddings, warm-up 100, 3000 steps) the Transformer
     fits even pairs at training lengths 1-40 in every seed and stays near chance beyond them
-    (docs/zoo_sequence.md, seeds 0-2: training 100 %, test 51.4 / 50.1 / 50.4 %; about 4 min
-    per seed on a shared core)."""
+    (docs/zoo_sequence.md, seeds 0-2: training 100 %, test 51.4 / 50.1 / 50.4 %; the test
+    took 7.5 min for the three seeds on the shared 2-core machine)."""
     import torch
 
     from neurorrn.zoo.chomsky import DOC_BUDGETS, DOC_TEST_LENGTHS
