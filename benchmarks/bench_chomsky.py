@@ -84,6 +84,7 @@ def main(argv=None):
     p.add_argument("--lr", nargs="+", type=float, default=[5e-3])
     p.add_argument("--test-lengths", nargs="+", type=int, default=[41, 60, 100, 150, 200, 300, 400, 500])
     p.add_argument("--test-batch-size", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=0, help="linear learning-rate warm-up steps (0: none)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--paper", action="store_true",
                    help="paper settings: 3 seeds x 3 rates, 1M steps, hidden 256, batch 128, lengths 41-500")
@@ -109,7 +110,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     df = run_benchmark(tasks=a.tasks, models=a.models, seeds=a.seeds, learning_rates=a.lr,
                        training_steps=a.steps, hidden_size=a.hidden, batch_size=a.batch_size,
-                       test_lengths=a.test_lengths, test_batch_size=a.test_batch_size)
+                       test_lengths=a.test_lengths, test_batch_size=a.test_batch_size, warmup_steps=a.warmup)
     if a.out is not None:  # save the raw results before anything else can fail
         a.out.mkdir(parents=True, exist_ok=True)
         df.to_csv(a.out / "results.csv", index=False)
@@ -118,7 +119,7 @@ def main(argv=None):
     settings = {"tasks": a.tasks, "models": a.models, "seeds": a.seeds, "learning_rates": a.lr,
                 "training_steps": a.steps, "hidden_size": a.hidden, "batch_size": a.batch_size,
                 "train_lengths": [1, 40], "test_lengths": a.test_lengths, "test_batch_size": a.test_batch_size,
-                "torch_threads": a.threads, "wall_seconds": round(wall, 1)}
+                "warmup_steps": a.warmup, "torch_threads": a.threads, "wall_seconds": round(wall, 1)}
     md = _markdown(table)
     print(json.dumps(settings))
     print(md)

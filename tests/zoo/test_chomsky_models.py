@@ -119,3 +119,24 @@ def test_stack_rnn_generalises_reverse_string_where_the_lstm_does_not():
         torch.set_num_threads(n_threads)
     assert max(stack) >= 0.9  # solved (the paper's statistic: best seed)
     assert max(lstm) <= 0.7  # near chance (0.5; the paper: 61 %) in every seed
+
+
+def test_warmup_and_model_kwargs_reach_the_training_loop():
+    """Warm-up scales the first steps' learning rate by step / warmup_steps; model_kwargs build the model."""
+    def change(warmup):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            init = TransformerEncoder(3, 2, d_model=8, n_layers=1, n_heads=2)
+        res = evaluate_model("parity_check", "transformer", seed=0, training_steps=3, batch_size=4, hidden_size=8,
+                             learning_rate=1e-2, warmup_steps=warmup, model_kwargs=dict(n_layers=1, n_heads=2),
+                             test_lengths=[41], test_batch_size=4, return_model=True)
+        net = res["model"]
+        assert len(net.encoder.layers) == 1
+        return max((a - b).abs().max().item() for a, b in zip(net.parameters(), init.parameters()))
+
+    assert change(0) > 5e-3  # three Adam steps of ~1e-2
+    assert change(10_000) < 1e-4  # learning rate at most 3e-6 during the warm-up
+    unscaled = TransformerEncoder(3, 2, d_model=16, n_heads=2, scale_embedding=False)
+    assert unscaled.scale == 1.0 and TransformerEncoder(3, 2, d_model=16, n_heads=2).scale == 4.0
+    with pytest.raises(ValueError, match="warmup_steps must be >= 0"):
+        evaluate_model("parity_check", "transformer", training_steps=1, warmup_steps=-1, test_lengths=[41])

@@ -175,7 +175,8 @@ def _accuracy(logits, batch, torch):
 
 def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_size=128, learning_rate=1e-3,
                    hidden_size=256, train_lengths=(1, 40), test_lengths=range(41, 501), test_batch_size=64,
-                   max_grad_norm=1.0, device="cpu", return_model=False, history_every=100, verbose=None):
+                   max_grad_norm=1.0, device="cpu", return_model=False, history_every=100, warmup_steps=0,
+                   model_kwargs=None, verbose=None):
     """Train one model on one task and score it at the test lengths.
 
     Parameters
@@ -200,6 +201,11 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     history_every : int
         Record the training accuracy (mean over the last ``history_every`` steps) every
         ``history_every`` steps: the learning curve.
+    warmup_steps : int
+        Linear learning-rate warm-up from 0 to ``learning_rate`` over the first
+        ``warmup_steps`` steps (0: none, the paper's setting).
+    model_kwargs : dict, optional
+        Extra keyword arguments for the model factory (e.g. ``n_layers`` of the Transformer).
 
     Returns
     -------
@@ -216,6 +222,8 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     check_positive(batch_size, "batch_size", integer=True)
     check_positive(learning_rate, "learning_rate")
     check_positive(history_every, "history_every", integer=True)
+    check_positive(warmup_steps, "warmup_steps", strict=False, integer=True)
+    model_kwargs = {} if model_kwargs is None else dict(model_kwargs)
     lo, hi = (int(v) for v in train_lengths)
     if not 1 <= lo <= hi:
         raise ValueError(f"train_lengths must be (min, max) with 1 <= min <= max, got {train_lengths!r}")
@@ -226,8 +234,10 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
     dev = torch.device(device)
     with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching the global RNG
         torch.manual_seed(int(seed))
-        net = MODELS[model](task.input_size + 1, task.output_size, hidden_size).to(dev)
+        net = MODELS[model](task.input_size + 1, task.output_size, hidden_size, **model_kwargs).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    warm = int(warmup_steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / warm)) if warm else None
     t0 = time.perf_counter()
     recent, window, history = [], [], []
     net.train()
@@ -242,6 +252,8 @@ def evaluate_model(task, model="lstm", *, seed=0, training_steps=10_000, batch_s
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
         opt.step()
+        if sched is not None:
+            sched.step()
         c, m = _accuracy(logits.detach(), batch, torch)
         recent = (recent + [c / max(m, 1.0)])[-100:]
         window.append(c / max(m, 1.0))
@@ -329,7 +341,10 @@ DOC_BUDGETS = {
     ("stack_manipulation", "stack_rnn"): dict(_MEMORY, training_steps=4000),
     ("stack_manipulation", "lstm"): dict(_LSTM, training_steps=2000),
     ("modular_arithmetic", "lstm"): dict(_LSTM, training_steps=6000),
-    ("even_pairs", "transformer"): dict(_TRANSFORMER, training_steps=2000),
+    # unscaled token embeddings and a 100-step warm-up: the 2-layer encoder then fits even pairs at
+    # training lengths (100 % by step ~1300; with the sqrt(d_model) scaling it stays at 54-61 %)
+    ("even_pairs", "transformer"): dict(_TRANSFORMER, training_steps=3000, warmup_steps=100,
+                                        model_kwargs=dict(scale_embedding=False)),
     ("reverse_string", "transformer"): dict(_TRANSFORMER, training_steps=2000),
     ("reverse_string", "tape_rnn"): dict(_MEMORY, training_steps=2000),
     ("parity_check", "stack_rnn"): dict(_MEMORY, training_steps=2000),
@@ -339,8 +354,13 @@ DOC_BUDGETS = {
 
 
 def _budget_string(kw):
-    return (f"{kw['training_steps']} steps x batch {kw['batch_size']}, hidden {kw['hidden_size']}, "
-            f"lr {kw['learning_rate']:g}")
+    out = (f"{kw['training_steps']} steps x batch {kw['batch_size']}, hidden {kw['hidden_size']}, "
+           f"lr {kw['learning_rate']:g}")
+    if kw.get("warmup_steps"):
+        out += f" (warm-up {kw['warmup_steps']})"
+    if kw.get("model_kwargs"):
+        out += ", " + ", ".join(f"{k} {v}" for k, v in sorted(kw["model_kwargs"].items()))
+    return out
 
 
 def run_grid(path, cells=None, seeds=(0, 1, 2), test_lengths=DOC_TEST_LENGTHS, test_batch_size=32,

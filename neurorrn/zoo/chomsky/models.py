@@ -8,7 +8,9 @@ the recurrent baselines in :mod:`neurorrn.zoo.chomsky.benchmark`.  Every module 
 records in its ActivationStore.
 
 - :class:`TransformerEncoder` -- a non-causal encoder over the whole sequence (input and
-  empty tokens), positional encodings added to the token embeddings: ``"sin_cos"`` (Vaswani
+  empty tokens), positional encodings added to the token embeddings (scaled by
+  ``sqrt(d_model)`` as in Vaswani et al. and the release, unless ``scale_embedding=False``,
+  which leaves the positions a larger share of the sum): ``"sin_cos"`` (Vaswani
   et al. 2017; the paper's default), ``"learned"`` (trained absolute positions up to
   ``max_length``) or ``"none"``.  Pre-layer-norm blocks, ``n_layers`` x ``n_heads``.
 - :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as configured in the
@@ -57,7 +59,7 @@ def _make_classes():
         """Non-causal Transformer encoder with sin/cos (or learned, or no) positional encodings."""
 
         def __init__(self, input_size, output_size, d_model=64, n_layers=2, n_heads=4, positional="sin_cos",
-                     max_length=1024, dropout=0.0):
+                     max_length=1024, dropout=0.0, scale_embedding=True):
             super().__init__()
             if positional not in ("sin_cos", "learned", "none"):
                 raise ValueError(f"Invalid value for positional: {positional!r}; expected 'sin_cos', "
@@ -65,6 +67,7 @@ def _make_classes():
             if d_model % n_heads:
                 raise ValueError(f"d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
             self.positional, self.max_length, self.d_model = positional, int(max_length), int(d_model)
+            self.scale = math.sqrt(self.d_model) if scale_embedding else 1.0
             self.embed = nn.Linear(input_size, d_model)
             if positional == "learned":
                 self.pos = nn.Parameter(torch.randn(self.max_length, d_model) * 0.02)
@@ -91,7 +94,7 @@ def _make_classes():
             return None
 
         def features(self, x):
-            h = self.embed(x) * math.sqrt(self.d_model)
+            h = self.embed(x) * self.scale
             pe = self._positions(x.shape[1], x.device)
             if pe is not None:
                 h = h + pe
