@@ -39,7 +39,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import ConfigModel, config_to_json
 from ..utils._check import check_device, check_path
@@ -58,6 +58,15 @@ from .training import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, Train
 
 #: The isolated-word trainer's error for the same safety net (one class for both trainers).
 TrainingTimeExceeded = TrainingBudgetError
+
+
+def _at_least_value(minimum, name, v, allow_none=False):
+    """``v`` when ``v >= minimum`` (or None where allowed); else a ValueError naming ``name``."""
+    if v is None and allow_none:
+        return v
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return v
 
 
 class StreamSection(ConfigModel):
@@ -106,6 +115,33 @@ class StreamSection(ConfigModel):
     eval_max_tokens: int | None = None
     last_frames: int = 10
 
+    @field_validator("segment_s", "silence_step")
+    @classmethod
+    def _positive_s(cls, v, info):
+        if v <= 0:
+            raise ValueError(f"{info.field_name} must be > 0 s")
+        return v
+
+    @field_validator("steps_per_epoch", "talker_every", "eval_repeats", "eval_rows", "last_frames",
+                     "eval_max_tokens")
+    @classmethod
+    def _count(cls, v, info):
+        return _at_least_value(1, info.field_name, v, allow_none=True)
+
+    @field_validator("p_silence", "eval_p_silence")
+    @classmethod
+    def _probability(cls, v, info):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{info.field_name} is a probability: expected 0 <= p <= 1")
+        return v
+
+    @field_validator("silence")
+    @classmethod
+    def _silence(cls, v):
+        if not 0.0 <= v[0] <= v[1]:
+            raise ValueError("silence is [shortest, longest] in s: expected 0 <= shortest <= longest")
+        return v
+
 
 class BacktrackConfig(ConfigModel):
     """The paper's ``Backtrack`` callback (``mykeras.py``) on the per-epoch training loss."""
@@ -115,6 +151,23 @@ class BacktrackConfig(ConfigModel):
     restore_patience: int = 20
     stop_patience: int = 200
     min_delta: float = 0.0
+
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v):
+        if v < 1.0:
+            raise ValueError("factor must be >= 1 (the loss that counts as 'worse than the best' is factor x best)")
+        return v
+
+    @field_validator("restore_patience", "stop_patience")
+    @classmethod
+    def _patience(cls, v, info):
+        return _at_least_value(1, info.field_name, v)
+
+    @field_validator("min_delta")
+    @classmethod
+    def _delta(cls, v):
+        return _at_least_value(0.0, "min_delta", v)
 
 
 class StreamTrainConfig(ConfigModel):

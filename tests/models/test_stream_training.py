@@ -351,3 +351,19 @@ def test_held_out_streams_are_those_scored_by_train_streams(tone_corpus):
     np.testing.assert_array_equal(only["excluded_talker"].features, both["excluded_talker"].features)
     assert sorted(only["excluded_talker"].tokens["stimulus"]) == sorted(s for s in
                                                                         tone_corpus.items["stimulus"] if "f2" in s)
+
+
+@pytest.mark.parametrize("section, kw, field", [
+    ("streams", {"segment_s": 0}, "segment_s"), ("streams", {"p_silence": 1.5}, "p_silence"),
+    ("streams", {"silence": (0.5, 0.2)}, "silence"), ("streams", {"eval_rows": 0}, "eval_rows"),
+    ("backtrack", {"factor": 0.5}, "factor"), ("backtrack", {"stop_patience": 0}, "stop_patience"),
+])
+def test_stream_configs_refuse_out_of_range_settings(section, kw, field):
+    """The trainer's own config checks ranges (not only the pipeline's), naming the field."""
+    from pydantic import ValidationError
+
+    from neurorrn.models.stream_training import BacktrackConfig, StreamSection
+
+    cls = StreamSection if section == "streams" else BacktrackConfig
+    with pytest.raises(ValidationError, match=field):
+        cls(**kw)

@@ -262,56 +262,12 @@ class StreamTrainSection(StreamTrainConfig):
 
 class TrainStreamsSection(_TrainingStreams):
     """``streams``: how training and test streams are made
-    (:class:`neurorrn.models.stream_training.StreamSection`; defaults: the paper's), with the
-    ranges checked before anything runs."""
-
-    @field_validator("segment_s", "silence_step")
-    @classmethod
-    def _positive_s(cls, v, info):
-        if v <= 0:
-            raise ValueError(f"{info.field_name} must be > 0 s")
-        return v
-
-    @field_validator("steps_per_epoch", "talker_every", "eval_repeats", "eval_rows", "last_frames",
-                     "eval_max_tokens")
-    @classmethod
-    def _count(cls, v, info):
-        return _at_least(1, info.field_name, v, allow_none=True)
-
-    @field_validator("p_silence", "eval_p_silence")
-    @classmethod
-    def _probability(cls, v, info):
-        if not 0.0 <= v <= 1.0:
-            raise ValueError(f"{info.field_name} is a probability: expected 0 <= p <= 1")
-        return v
-
-    @field_validator("silence")
-    @classmethod
-    def _silence(cls, v):
-        if not 0.0 <= v[0] <= v[1]:
-            raise ValueError("silence is [shortest, longest] in s: expected 0 <= shortest <= longest")
-        return v
+    (:class:`neurorrn.models.stream_training.StreamSection`; defaults: the paper's, ranges checked
+    there before anything runs)."""
 
 
 class TrainBacktrackSection(BacktrackConfig):
     """``backtrack``: the paper's stopping rule (:class:`neurorrn.models.stream_training.BacktrackConfig`)."""
-
-    @field_validator("factor")
-    @classmethod
-    def _factor(cls, v):
-        if v < 1.0:
-            raise ValueError("factor must be >= 1 (the loss that counts as 'worse than the best' is factor x best)")
-        return v
-
-    @field_validator("restore_patience", "stop_patience")
-    @classmethod
-    def _patience(cls, v, info):
-        return _at_least(1, info.field_name, v)
-
-    @field_validator("min_delta")
-    @classmethod
-    def _delta(cls, v):
-        return _at_least(0.0, "min_delta", v)
 
 
 class StreamMonitorSection(StreamEvaluationSection):
