@@ -42,7 +42,7 @@ import torch
 from pydantic import Field, field_validator
 
 from ..config import ConfigModel, config_to_json
-from ..utils._check import check_device, check_path
+from ..utils._check import check_at_least, check_device, check_path
 from ..utils._io import write_text_atomic
 from ..utils._logging import logger, progress, use_log_level
 from .data import FeatureNormalizer, FeatureSet, holdout_split
@@ -58,15 +58,6 @@ from .training import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, OptimConfig, Train
 
 #: The isolated-word trainer's error for the same safety net (one class for both trainers).
 TrainingTimeExceeded = TrainingBudgetError
-
-
-def _at_least_value(minimum, name, v, allow_none=False):
-    """``v`` when ``v >= minimum`` (or None where allowed); else a ValueError naming ``name``."""
-    if v is None and allow_none:
-        return v
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}")
-    return v
 
 
 class StreamSection(ConfigModel):
@@ -126,7 +117,7 @@ class StreamSection(ConfigModel):
                      "eval_max_tokens")
     @classmethod
     def _count(cls, v, info):
-        return _at_least_value(1, info.field_name, v, allow_none=True)
+        return check_at_least(1, info.field_name, v, allow_none=True)
 
     @field_validator("p_silence", "eval_p_silence")
     @classmethod
@@ -162,12 +153,12 @@ class BacktrackConfig(ConfigModel):
     @field_validator("restore_patience", "stop_patience")
     @classmethod
     def _patience(cls, v, info):
-        return _at_least_value(1, info.field_name, v)
+        return check_at_least(1, info.field_name, v)
 
     @field_validator("min_delta")
     @classmethod
     def _delta(cls, v):
-        return _at_least_value(0.0, "min_delta", v)
+        return check_at_least(0.0, "min_delta", v)
 
 
 class StreamTrainConfig(ConfigModel):

@@ -76,6 +76,16 @@ def check_positive(value, name: str, strict: bool = True, integer: bool = False)
     return value
 
 
+def check_at_least(minimum, name: str, value, allow_none: bool = False):
+    """``value`` when ``value >= minimum`` (or None where allowed); else a ValueError naming ``name``
+    (for pydantic field validators: the error then also carries the field's location)."""
+    if value is None and allow_none:
+        return value
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return value
+
+
 def check_finite(arr, name: str) -> np.ndarray:
     """Raise if ``arr`` holds NaN or infinite values, giving the first bad index."""
     a = np.asarray(arr)

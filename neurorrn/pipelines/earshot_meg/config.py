@@ -33,6 +33,7 @@ from neurorrn.models.stream_training import (SPLIT_NAMES, BacktrackConfig, Strea
 from neurorrn.models.stream_training import StreamSection as _TrainingStreams
 from neurorrn.models.targets import TargetConfig
 from neurorrn.models.training import OptimConfig, TrainConfig
+from neurorrn.utils._check import check_at_least
 
 #: ``train.mode`` values: isolated words (EARSHOT) or continuous streams (Brodbeck et al. 2025).
 TRAIN_MODES = ("words", "streams")
@@ -210,14 +211,6 @@ class DistributedSection(ConfigModel):
     threads_per_worker: int = Field(1, ge=1)
 
 
-def _at_least(minimum, name, v, allow_none=False):
-    if v is None and allow_none:
-        return v
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}")
-    return v
-
-
 class WordTrainSection(TrainConfig):
     """``train`` of the isolated-word mode: :class:`~neurorrn.models.training.TrainConfig` and
     ``mode: words`` (the default)."""
@@ -238,12 +231,12 @@ class StreamTrainSection(StreamTrainConfig):
     @field_validator("batch_size", "max_epochs", "max_steps")
     @classmethod
     def _positive(cls, v, info):
-        return _at_least(1, info.field_name, v, allow_none=True)
+        return check_at_least(1, info.field_name, v, allow_none=True)
 
     @field_validator("eval_every", "checkpoint_every")
     @classmethod
     def _non_negative(cls, v, info):
-        return _at_least(0, info.field_name, v)
+        return check_at_least(0, info.field_name, v)
 
     @field_validator("max_time_s")
     @classmethod
@@ -285,7 +278,7 @@ class StreamMonitorSection(StreamEvaluationSection):
     @field_validator("monitor_max_tokens")
     @classmethod
     def _cap(cls, v):
-        return _at_least(1, "monitor_max_tokens", v, allow_none=True)
+        return check_at_least(1, "monitor_max_tokens", v, allow_none=True)
 
 
 class RunConfig(ConfigModel):
