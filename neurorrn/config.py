@@ -52,13 +52,7 @@ class ConfigModel(BaseModel):
     @classmethod
     def from_yaml(cls: type[T], path) -> T:
         """Load and validate a YAML file."""
-        path = check_path(path, "config path", must_exist=True, kind="file")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
-        except UnicodeDecodeError as err:
-            raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
+        path, data = _read_yaml(path)
         return cls.from_dict(data, source=str(path))
 
     def to_json(self) -> str:
@@ -127,8 +121,9 @@ def config_hash(cfg: Any, *extra: Any, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def load_yaml(path) -> dict:
-    """Read a YAML mapping (no schema)."""
+
+def _read_yaml(path):
+    """``(path, parsed YAML)`` of an existing text file; ConfigError naming the file otherwise."""
     path = check_path(path, "config path", must_exist=True, kind="file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -136,6 +131,11 @@ def load_yaml(path) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {str(err).replace('<unicode string>', str(path))}") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not a text (UTF-8) file: {err}") from None
+    return path, data
+
+def load_yaml(path) -> dict:
+    """Read a YAML mapping (no schema)."""
+    path, data = _read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

@@ -98,6 +98,23 @@ def _frame_slices(rows: pd.DataFrame, align: str, window, frame_rate: float) -> 
     return a, b
 
 
+def _token_coords(rows: pd.DataFrame, store) -> dict:
+    """Coordinates of a token table's rows (dim ``token``) and of the store's units."""
+    coords = {
+        STIMULUS: (TOKEN, rows["stimulus"].to_numpy(dtype=object)),
+        PHONE: (TOKEN, rows["phone"].to_numpy(dtype=object)),
+        "word": (TOKEN, rows["word"].to_numpy(dtype=object)),
+        "talker": (TOKEN, rows["talker"].to_numpy(dtype=object)),
+        "onset": (TOKEN, rows["start"].to_numpy(dtype=float)),
+        "position": (TOKEN, rows["position"].to_numpy(dtype=int)),
+        UNIT: store[UNIT].values,
+    }
+    for c in ("layer", "component"):
+        if c in store.coords:
+            coords[c] = (UNIT, store[c].values)
+    return coords
+
+
 def phone_tokens(store, window=(0.05, 0.15), *, align: str = "onset", phones=ANALYSIS_PHONES,
                  absolute: bool = True, tier: str = "phone", layer=None, component=None,
                  chunk: int = 64) -> xr.DataArray:
@@ -168,19 +185,8 @@ def phone_tokens(store, window=(0.05, 0.15), *, align: str = "onset", phones=ANA
                          "the store's time unit")
     rows = table.loc[keep_rows]
     data = np.vstack(out).reshape(len(out), n_units)
-    coords = {
-        STIMULUS: (TOKEN, rows["stimulus"].to_numpy(dtype=object)),
-        PHONE: (TOKEN, rows["phone"].to_numpy(dtype=object)),
-        "word": (TOKEN, rows["word"].to_numpy(dtype=object)),
-        "talker": (TOKEN, rows["talker"].to_numpy(dtype=object)),
-        "onset": (TOKEN, rows["start"].to_numpy(dtype=float)),
-        "position": (TOKEN, rows["position"].to_numpy(dtype=int)),
-        "n_frames": (TOKEN, np.asarray(counts, dtype=int)),
-        UNIT: store[UNIT].values,
-    }
-    for c in ("layer", "component"):
-        if c in store.coords:
-            coords[c] = (UNIT, store[c].values)
+    coords = _token_coords(rows, store)
+    coords["n_frames"] = (TOKEN, np.asarray(counts, dtype=int))
     return xr.DataArray(data, dims=(TOKEN, UNIT), coords=coords, name="response",
                         attrs={"window": list(map(float, window)) if align != "interval" else [],
                                "align": align, "absolute": int(absolute)})
@@ -316,18 +322,8 @@ def phone_epochs(store, lags=(-0.1, 0.5), *, phones=ANALYSIS_PHONES, absolute: b
         blocks.append(ep)
         idx.extend(rows.index)
     rows = table.loc[idx]
-    coords = {
-        STIMULUS: (TOKEN, rows["stimulus"].to_numpy(dtype=object)),
-        PHONE: (TOKEN, rows["phone"].to_numpy(dtype=object)),
-        "word": (TOKEN, rows["word"].to_numpy(dtype=object)),
-        "talker": (TOKEN, rows["talker"].to_numpy(dtype=object)),
-        "onset": (TOKEN, rows["start"].to_numpy(dtype=float)),
-        "position": (TOKEN, rows["position"].to_numpy(dtype=int)),
-        LAG: steps / fr, UNIT: store[UNIT].values,
-    }
-    for c in ("layer", "component"):
-        if c in store.coords:
-            coords[c] = (UNIT, store[c].values)
+    coords = _token_coords(rows, store)
+    coords[LAG] = steps / fr
     return xr.DataArray(np.concatenate(blocks, axis=0), dims=(TOKEN, LAG, UNIT), coords=coords,
                         name="epochs", attrs={"absolute": int(absolute), "frame_rate": fr})
 
