@@ -8,19 +8,9 @@ from typing import List, Optional
 
 import typer
 
+from ..utils._cli import parse_sets
+
 benchmark_app = typer.Typer(help="Model-brain benchmarks (Brain-Score scoring).", no_args_is_help=True)
-
-
-def _parse_sets(items: Optional[List[str]], what: str) -> dict:
-    import yaml
-
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{what} expects KEY=VALUE, got {item!r}")
-        out[key] = yaml.safe_load(value)
-    return out
 
 
 @benchmark_app.command("list")
@@ -50,8 +40,8 @@ def run_cmd(
     from . import run_benchmark
 
     try:
-        res = run_benchmark(model, benchmark, out, _parse_sets(model_sets, "--model-set"),
-                            _parse_sets(sets, "--set"), overwrite=overwrite)
+        res = run_benchmark(model, benchmark, out, parse_sets(model_sets, "--model-set"),
+                            parse_sets(sets, "--set"), overwrite=overwrite)
     except (ValueError, TypeError, FileExistsError, FileNotFoundError) as err:
         typer.echo(f"benchmark: {err}", err=True)
         raise typer.Exit(1) from None

@@ -26,11 +26,11 @@ def _send(f, obj):
 def _recv(f):
     head = f.read(8)
     if len(head) < 8:
-        raise EOFError
+        raise EOFError("synthesis server pipe closed")
     (n,) = struct.unpack("<Q", head)
     data = f.read(n)
     if len(data) < n:
-        raise EOFError
+        raise EOFError("synthesis server pipe closed mid-message")
     return pickle.loads(data)
 
 

@@ -18,31 +18,12 @@ from __future__ import annotations
 
 import atexit
 import os
-import pickle
-import struct
 import threading
 
 import numpy as np
 
 from ..utils._logging import logger
-
-
-def _send(f, obj) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    f.write(struct.pack("<Q", len(data)))
-    f.write(data)
-    f.flush()
-
-
-def _recv(f):
-    head = f.read(8)
-    if len(head) < 8:
-        raise EOFError("synthesis server pipe closed")
-    (n,) = struct.unpack("<Q", head)
-    data = f.read(n)
-    if len(data) < n:
-        raise EOFError("synthesis server pipe closed mid-message")
-    return pickle.loads(data)
+from ._espeak_server import _recv, _send  # the pipe protocol: the server's own (stdlib only)
 
 
 class SynthServer:

@@ -8,20 +8,10 @@ from typing import List, Optional
 
 import typer
 
+from ..utils._cli import parse_sets
+
 zoo_app = typer.Typer(help="Classic models (TRACE, IA, Hopfield, Boltzmann, attractor nets, SRNs...).",
                       no_args_is_help=True)
-
-
-def _parse_sets(items: Optional[List[str]]) -> dict:
-    import yaml
-
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--set expects KEY=VALUE, got {item!r}")
-        out[key] = yaml.safe_load(value)
-    return out
 
 
 @zoo_app.command("list")
@@ -54,7 +44,7 @@ def zoo_run(
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
     try:
-        res = runner(out, random_state=seed, overwrite=overwrite, **_parse_sets(sets))
+        res = runner(out, random_state=seed, overwrite=overwrite, **parse_sets(sets))
     except (ValueError, FileExistsError, FileNotFoundError, TypeError) as err:
         typer.echo(f"{name}: {err}", err=True)
         raise typer.Exit(1) from None
@@ -91,7 +81,7 @@ def zoo_trace(
     try:
         lex = read_jt_lexicon(lexicon)
         params = TraceParams.from_dict({"feedback": feedback, "noise_sd": noise_sd,
-                                        "stochasticity_sd": stochasticity_sd, **_parse_sets(sets)},
+                                        "stochasticity_sd": stochasticity_sd, **parse_sets(sets)},
                                        source="--set")
         res = simulate(list(inputs), lex, params, cycles, random_state=seed)
         path = save_store(res.to_store(), out, overwrite=overwrite)
