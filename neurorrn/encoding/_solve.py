@@ -82,19 +82,25 @@ class DowndatedBlocks:
                     out += g
         return out
 
-    def fold_stats(self, tr, te):
-        """Raw (train, test) :class:`Stats` of one fold."""
+    def fold_parts(self, tr, te):
+        """One fold as ``(train, test, G_out)``: raw :class:`Stats` whose training ``G`` is the
+        total Gram, to be centred minus ``G_out`` (the Gram of the blocks outside the training set;
+        :func:`._suffstats.center` with ``minus``), and the test statistics."""
         from ._suffstats import Stats, small_total
 
         outside = sorted(set(self.used) - set(int(b) for b in tr))
         G_out = self.gram_of(outside)
-        G_tr = self.G - G_out
         G_te = G_out if sorted(int(b) for b in te) == outside else self.gram_of(te)
-        del G_out
         s_tr = small_total([self.small[b] for b in tr])
         s_te = small_total([self.small[b] for b in te])
-        return (Stats(G_tr, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
-                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq))
+        return (Stats(self.G, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq), G_out)
+
+    def fold_stats(self, tr, te):
+        """Raw (train, test) :class:`Stats` of one fold."""
+        st_tr, st_te, G_out = self.fold_parts(tr, te)
+        st_tr.G = self.G - G_out
+        return st_tr, st_te
 
     def total_stats(self):
         """Raw statistics of all pieces (hands over the total Gram: call last)."""
@@ -105,15 +111,66 @@ class DowndatedBlocks:
         return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
 
 
+class KeptBlocks:
+    """Every block's statistics kept, with the total Gram of all blocks formed once.
+
+    A fold's training Gram is then the total minus the Grams of the blocks outside the training
+    set, formed inside the centring pass (:func:`._suffstats.center` with ``minus``): one read of
+    each of the two matrices per fold instead of summing the training blocks' Grams into a new
+    p x p array (standard problem: 3 sums of p x p matrices per fold); the refit's statistics use
+    the same total.  Peak memory of a fold: the blocks, the total and the two centred matrices.
+
+    Parameters
+    ----------
+    blocks : list of Stats or None
+        Per-block statistics (``None`` for blocks without samples).
+    """
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.used = [b for b, st in enumerate(blocks) if st is not None]
+        self.G = None
+
+    def _total_gram(self):
+        if self.G is None:  # the sum in block order, as total(): the refit is unchanged by it
+            sts = [self.blocks[b] for b in self.used]
+            self.G = sts[0].G + sts[1].G if len(sts) > 1 else sts[0].G.copy()
+            for st in sts[2:]:
+                self.G += st.G
+        return self.G
+
+    def fold_parts(self, tr, te):
+        """As :meth:`DowndatedBlocks.fold_parts`."""
+        from ._suffstats import Stats, small_total
+
+        outside = sorted(set(self.used) - set(int(b) for b in tr))
+        s_tr = small_total([self.blocks[b] for b in tr])
+        st_te = total([self.blocks[b] for b in te])
+        G_out = st_te.G if sorted(int(b) for b in te) == outside else total([self.blocks[b] for b in outside]).G
+        return (Stats(self._total_gram(), s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                st_te, G_out)
+
+    def total_stats(self):
+        """Raw statistics of all blocks (the total Gram; the same sums as :func:`total`)."""
+        from ._suffstats import Stats, small_total
+
+        s = small_total([self.blocks[b] for b in self.used])
+        G = self._total_gram()
+        return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
+
+
 def fold_problem(block_stats, fold, L, scale, be, intercept=True):
     """Centred (train, test) statistics of one fold ``(train blocks, test blocks)``, centred with
-    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`
-    or a :class:`DowndatedBlocks`."""
+    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`,
+    a :class:`KeptBlocks` or a :class:`DowndatedBlocks`."""
     tr, te = fold
-    if isinstance(block_stats, DowndatedBlocks):
-        st_tr, st_te = block_stats.fold_stats(tr, te)
-    else:
-        st_tr, st_te = total([block_stats[i] for i in tr]), None
+    if isinstance(block_stats, (DowndatedBlocks, KeptBlocks)):
+        st_tr, st_te, G_out = block_stats.fold_parts(tr, te)
+        mu, sd, muy = moments(st_tr, scale, intercept)
+        ctr = center(st_tr, L, mu, sd, muy, be, minus=G_out)  # the total minus the Gram outside
+        del st_tr, G_out
+        return ctr, center(st_te, L, mu, sd, muy, be)
+    st_tr, st_te = total([block_stats[i] for i in tr]), None
     mu, sd, muy = moments(st_tr, scale, intercept)
     ctr = center(st_tr, L, mu, sd, muy, be)
     del st_tr

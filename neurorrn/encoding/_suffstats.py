@@ -106,8 +106,13 @@ def moments(st: Stats, scale: bool, intercept: bool = True):
     return mu, sd, st.ysum / st.n
 
 
-def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
-    """Exact statistics of the lagged design of ``(x - mu) / sd`` and of ``y - muy``."""
+def center(st: Stats, L: int, mu, sd, muy, be, minus=None) -> Centered:
+    """Exact statistics of the lagged design of ``(x - mu) / sd`` and of ``y - muy``.
+
+    With ``minus`` (a raw Gram of the same shape), the Gram centred is ``st.G - minus`` (a
+    fold's training Gram as the total minus the Gram outside the training set), formed row by row
+    inside the centring pass instead of as a p x p array of its own.
+    """
     F = mu.shape[0]
     F1 = F + 1
     C = st.Z.shape[1]
@@ -116,8 +121,12 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     my = be.asarray(muy)
     p = L * F
     G4 = st.G.reshape(L, F1, L, F1)
+    M4 = None if minus is None else minus.reshape(L, F1, L, F1)
     Gx1 = G4[:, :F, :, F]  # (L, F, L): G[l, f, m, ones]
     G11 = G4[:, F, :, F]  # (L, L)
+    if M4 is not None:
+        Gx1 = Gx1 - M4[:, :F, :, F]
+        G11 = G11 - M4[:, F, :, F]
     # Gc[l,f,m,g] = s_f s_g (Gx[l,f,m,g] - Gx1[l,f,m] mu_g - mu_f Gx1[m,g,l] + G11[l,m] mu_f mu_g)
     #             = s_f s_g (Gx - K - K.T)[l,f,m,g]   with K[l,f,m,g] = h[l,f,m] mu_g and
     # h[l,f,m] = Gx1[l,f,m] - G11[l,m] mu_f / 2 (G and G11 are symmetric); written one lag row at
@@ -128,7 +137,8 @@ def center(st: Stats, L: int, mu, sd, muy, be) -> Centered:
     h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
     scaled = not np.all(sd == 1.0)
     for i in range(L):  # Gc = (Gx - (K + K.T)) * s_row * s_col, one lag row at a time
-        row = G4[i, :F, :, :F] - (h[i][:, :, None] * m[None, None, :] + m[:, None, None] * h[:, :, i][None, :, :])
+        row = G4[i, :F, :, :F] if M4 is None else G4[i, :F, :, :F] - M4[i, :F, :, :F]
+        row = row - (h[i][:, :, None] * m[None, None, :] + m[:, None, None] * h[:, :, i][None, :, :])
         if scaled:
             row = row * s[:, None, None]
             row = row * s[None, None, :]
@@ -150,11 +160,39 @@ def scores(test: Centered, W, be) -> dict:
     Returns float64 numpy arrays of shape (C,) or (A, C): ``r`` (Pearson), ``r2``
     (1 - SSE / SS about the test mean) and ``explained_variance`` (sklearn's definition).
     """
-    GW = test.G @ W
-    q = be.to_numpy(be.sum(W * GW, -2)).astype(np.float64)  # sum yhat^2
+    if be.name == "numpy" and np.ndim(W) == 2:
+        q = quad_diag(test.G, W)  # sum yhat^2
+    else:
+        GW = test.G @ W
+        q = be.to_numpy(be.sum(W * GW, -2)).astype(np.float64)  # sum yhat^2
     sy = be.to_numpy(be.sum(test.S[:, None] * W, -2)).astype(np.float64)  # sum yhat
     syy = be.to_numpy(be.sum(test.Z * W, -2)).astype(np.float64)  # sum y*yhat
     return _scores_from_moments(test.n, test.ysum, test.ysq, sy, q, syy)
+
+
+def quad_diag(G, W) -> np.ndarray:
+    """``diag(W.T @ G @ W)`` (float64, (k,)) for a symmetric ``G`` (p, p) and ``W`` (p, k), numpy.
+
+    From one triangle of ``G``: with ``G = L + L.T - D`` (``L`` its lower triangle with the
+    diagonal ``D``), ``w.T G w = 2 w.T L w - w.T D w``, and ``L W`` is a triangular product
+    (``?trmm``, ``p^2 k`` flops) instead of the general ``G @ W`` (``2 p^2 k``): half the flops of
+    the held-out scores of every alpha and target of a fold, at the same BLAS speed.
+    """
+    from scipy.linalg import get_blas_funcs
+
+    G = np.asarray(G)
+    W = np.asarray(W)
+    if G.dtype not in (np.float32, np.float64) or W.dtype != G.dtype or G.shape[0] < 2:
+        return np.einsum("pk,pk->k", W, G @ W).astype(np.float64)
+    # G (C order) read in Fortran order is G.T = G; W.T (k, p) is W's memory in Fortran order, so
+    # (W.T @ L) is one ?trmm from the right with no copies
+    Gf = G.T if G.flags.c_contiguous else np.asfortranarray(G)
+    Wt = W.T if W.flags.c_contiguous else np.asfortranarray(W.T)
+    trmm = get_blas_funcs("trmm", (Gf, Wt))
+    WL = trmm(1.0, Gf, Wt, side=1, lower=1)  # (k, p): rows w.T L
+    d = np.diagonal(G)
+    q = 2.0 * np.einsum("kp,kp->k", WL, Wt, dtype=np.float64) - np.einsum("kp,p,kp->k", Wt, d, Wt, dtype=np.float64)
+    return q
 
 
 def _scores_from_moments(n, ys, yq, sy, q, syy) -> dict:

@@ -15,7 +15,7 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._solve import (DowndatedBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit, fold_problem,
+from ._solve import (DowndatedBlocks, KeptBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit, fold_problem,
                      penalty_matrix, refit_stats, select_columns, solve)
 from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
@@ -506,7 +506,7 @@ class TRF(RegressorMixin, BaseEstimator):
         blocks = [None] * plan.n_blocks
         for (_, _, _, b), st in zip(plan.pieces, ordered_map(piece_stats, plan.pieces, self.n_jobs)):
             blocks[b] = st if blocks[b] is None else blocks[b] + st
-        return plan, blocks
+        return plan, KeptBlocks(blocks)
 
     def _full_problem(self, xdata, ydata, plan, blocks, d0, d1):
         """Centred statistics of all data and their moments (after the CV, when the folds' memory
@@ -519,7 +519,7 @@ class TRF(RegressorMixin, BaseEstimator):
                 st = self._design.stats(x, y, self._wseg(i))
                 acc = st if acc is None else _add_in_place(acc, st)
             full = [acc]
-        elif isinstance(blocks, DowndatedBlocks):
+        elif isinstance(blocks, (DowndatedBlocks, KeptBlocks)):
             full = [blocks.total_stats()]
         else:
             full = [b for b in blocks if b is not None]
