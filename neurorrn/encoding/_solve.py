@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._suffstats import Centered, center, moments, scores, total
+from ._suffstats import Centered, center, full_gram, moments, scores, total
 
 MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than one eigh (CUDA)
 # on the CPU, more distinct alphas than this take the band path: float64, one Cholesky per alpha
@@ -159,17 +159,18 @@ class KeptBlocks:
         return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
 
 
-def fold_problem(block_stats, fold, L, scale, be, intercept=True):
+def fold_problem(block_stats, fold, L, scale, be, intercept=True, upper=False):
     """Centred (train, test) statistics of one fold ``(train blocks, test blocks)``, centred with
     the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`,
-    a :class:`KeptBlocks` or a :class:`DowndatedBlocks`."""
+    a :class:`KeptBlocks` or a :class:`DowndatedBlocks`.  ``upper``: the centred Grams' upper
+    block triangles only (see :func:`._suffstats.center`; for :func:`alpha_path_scores`)."""
     tr, te = fold
     if isinstance(block_stats, (DowndatedBlocks, KeptBlocks)):
         st_tr, st_te, G_out = block_stats.fold_parts(tr, te)
         mu, sd, muy = moments(st_tr, scale, intercept)
-        ctr = center(st_tr, L, mu, sd, muy, be, minus=G_out)  # the total minus the Gram outside
+        ctr = center(st_tr, L, mu, sd, muy, be, minus=G_out, upper=upper)  # the total minus the Gram outside
         del st_tr, G_out
-        return ctr, center(st_te, L, mu, sd, muy, be)
+        return ctr, center(st_te, L, mu, sd, muy, be, upper=upper)
     st_tr, st_te = total([block_stats[i] for i in tr]), None
     mu, sd, muy = moments(st_tr, scale, intercept)
     ctr = center(st_tr, L, mu, sd, muy, be)
@@ -235,6 +236,7 @@ def select_columns(c: Centered, idx, be) -> Centered:
     """Statistics of the columns ``idx`` only (per-predictor lag windows)."""
     if idx is None:
         return c
+    full_gram(c)
     i = be.torch.as_tensor(idx, device=be.device) if be.name == "torch" else idx
     return Centered(c.G[i][:, i], c.Z[i], c.S[i], c.n, c.ysum, c.ysq)
 
@@ -251,7 +253,7 @@ def _scaled(c: Centered, g) -> Centered:
     """Statistics of features multiplied by ``g`` (p,) (banded ridge)."""
     if g is None:
         return c
-    return Centered(c.G * g[:, None] * g[None, :], c.Z * g[:, None], c.S * g, c.n, c.ysum, c.ysq)
+    return Centered(c.G * g[:, None] * g[None, :], c.Z * g[:, None], c.S * g, c.n, c.ysum, c.ysq, upper=c.upper)
 
 
 def eig(G, be):
@@ -528,7 +530,9 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
     if penalty is not None:
         if g is not None:
             raise ValueError("a Laplacian penalty cannot be combined with banded ridge")
-        return _penalized_scores(ctr, cte, alphas, penalty, be), None
+        return _penalized_scores(full_gram(ctr), full_gram(cte), alphas, penalty, be), None
+    if decomp is not None or not _use_tridiagonal(be):
+        full_gram(ctr), full_gram(cte)
     ctr_s = _scaled(ctr, g)
     if decomp is None and _use_tridiagonal(be):
         alphas64 = np.asarray(alphas, dtype=np.float64)
@@ -537,9 +541,12 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
         # every alpha is safely above its rounding level (the trace bounds the largest eigenvalue)
         own = (overwrite or ctr_s is not ctr) and be.name == "numpy" and \
             float(np.min(alphas64)) > 4 * np.finfo(Gn.dtype).eps * float(np.trace(Gn))
+        if not own:  # a copy is reduced (it reads the lower triangle), and eigh may follow
+            full_gram(ctr_s)
         tri = BandPath(Gn, overwrite=own)
         if own or _tridiagonal_ok(tri, alphas64):
             return _tridiagonal_scores(tri, ctr_s, cte, alphas64, be, g, max_elements), None
+        full_gram(cte)
     lam, V = eig(ctr_s.G, be) if decomp is None else decomp
     Q = V.T @ ctr_s.Z  # (p, C)
     a = be.asarray(np.asarray(alphas, dtype=np.float64))

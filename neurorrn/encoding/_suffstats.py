@@ -90,6 +90,17 @@ class Centered:
     n: int
     ysum: np.ndarray  # sum of centred y, float64 (C,)
     ysq: np.ndarray  # sum of squares of centred y, float64 (C,)
+    upper: bool = False  # G holds only its upper block triangle (center(..., upper=True))
+
+
+def full_gram(c: "Centered") -> "Centered":
+    """``c`` with a full symmetric ``G`` (in place) where only its upper block triangle was made."""
+    if c.upper:
+        G = c.G
+        iu = np.tril_indices(G.shape[0], -1)
+        G[iu] = G.T[iu]
+        c.upper = False
+    return c
 
 
 def moments(st: Stats, scale: bool, intercept: bool = True):
@@ -106,12 +117,15 @@ def moments(st: Stats, scale: bool, intercept: bool = True):
     return mu, sd, st.ysum / st.n
 
 
-def center(st: Stats, L: int, mu, sd, muy, be, minus=None) -> Centered:
+def center(st: Stats, L: int, mu, sd, muy, be, minus=None, upper: bool = False) -> Centered:
     """Exact statistics of the lagged design of ``(x - mu) / sd`` and of ``y - muy``.
 
     With ``minus`` (a raw Gram of the same shape), the Gram centred is ``st.G - minus`` (a
     fold's training Gram as the total minus the Gram outside the training set), formed row by row
-    inside the centring pass instead of as a p x p array of its own.
+    inside the centring pass instead of as a p x p array of its own.  With ``upper`` (numpy), only
+    the upper block triangle of the centred Gram is written (half the work; the lower blocks are
+    zero and the result says ``upper=True``): enough for the band reduction and :func:`quad_diag`,
+    which read one triangle; :func:`full_gram` fills in the rest.
     """
     F = mu.shape[0]
     F1 = F + 1
@@ -136,7 +150,9 @@ def center(st: Stats, L: int, mu, sd, muy, be, minus=None) -> Centered:
     Gc = Gc4.reshape(p, p)
     h = Gx1 - 0.5 * m[None, :, None] * G11[:, None, :]
     scaled = not np.all(sd == 1.0)
-    for i in range(L):  # Gc = (Gx - (K + K.T)) * s_row * s_col, one lag row at a time
+    if be.name == "numpy":
+        _center_rows(Gc4, G4, M4, h, m, s if scaled else None, upper)
+    for i in range(L if be.name != "numpy" else 0):  # Gc = (Gx - (K + K.T)) * s_row * s_col, by lag rows
         row = G4[i, :F, :, :F] if M4 is None else G4[i, :F, :, :F] - M4[i, :F, :, :F]
         row = row - (h[i][:, :, None] * m[None, None, :] + m[:, None, None] * h[:, :, i][None, :, :])
         if scaled:
@@ -151,7 +167,31 @@ def center(st: Stats, L: int, mu, sd, muy, be, minus=None) -> Centered:
     Sc = Sc * s[None, :]
     ys = st.ysum - st.n * muy
     yq = st.ysq - 2 * muy * st.ysum + st.n * muy**2
-    return Centered(Gc, Zc.reshape(p, C), Sc.reshape(p), st.n, ys, yq)
+    return Centered(Gc, Zc.reshape(p, C), Sc.reshape(p), st.n, ys, yq, upper=upper and be.name == "numpy")
+
+
+def _center_rows(Gc4, G4, M4, h, m, s, upper: bool):
+    """The loop of :func:`center` for numpy, in place: each lag row of the result is written from
+    ``G4`` (minus ``M4``), then corrected and scaled where it lies, with one (F, L, F) buffer
+    (two temporaries instead of eight per row).  ``upper``: only the blocks on and right of the
+    block diagonal (lags ``j >= i``)."""
+    L, F = Gc4.shape[0], Gc4.shape[1]
+    buf = np.empty((F, L, F), dtype=Gc4.dtype)
+    ss = None if s is None else (s[:, None] * s[None, :])[:, None, :]  # s_f s_g, (F, 1, F)
+    for i in range(L):
+        j0 = i if upper else 0
+        out = Gc4[i, :, j0:, :]
+        t = buf[:, : L - j0]
+        if M4 is None:
+            out[...] = G4[i, :F, j0:, :F]
+        else:
+            np.subtract(G4[i, :F, j0:, :F], M4[i, :F, j0:, :F], out=out)
+        np.multiply(h[i][:, j0:, None], m[None, None, :], out=t)
+        out -= t
+        np.multiply(m[:, None, None], h[j0:, :, i][None, :, :], out=t)
+        out -= t
+        if ss is not None:
+            out *= ss
 
 
 def scores(test: Centered, W, be) -> dict:

@@ -361,7 +361,9 @@ class TRF(RegressorMixin, BaseEstimator):
         res = {k: [] for k in SCORINGS}
 
         def fold_scores(fold):  # this fold's p x p statistics are freed when it returns
-            ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept)
+            # the upper block triangles suffice for the band reduction and the scores (numpy)
+            ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept,
+                                    upper=cols is None and R is None)
             ctr, cte = select_columns(ctr, cols, be), select_columns(cte, cols, be)
             return alpha_path_scores(ctr, cte, alphas, be, overwrite=True, penalty=R)[0]
 
