@@ -701,10 +701,10 @@ def memory_limit() -> int | None:
 def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: int = 1) -> int:
     """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
 
-    Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
-    matrices and one temporary (the band reduction works in place; its reflectors take half a matrix).  Downdated: the total
-    Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
-    centred matrix.
+    Kept blocks (:class:`KeptBlocks`): every block's Gram and their total plus, per fold in flight,
+    the two centred matrices and one temporary (the band reduction works in place; its reflectors
+    take half a matrix).  Downdated: the total Gram plus, per fold in flight, the Gram outside the
+    training set and the two centred matrices.
     """
     per = p1 * p1 * itemsize
     if downdate:

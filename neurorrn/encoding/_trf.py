@@ -480,7 +480,7 @@ class TRF(RegressorMixin, BaseEstimator):
     _keep_blocks_max_bytes = 2**30
 
     def _prepare_cv(self, xdata, ydata, groups, d0, d1):
-        """Fold plan and per-block statistics (a list, or :class:`DowndatedBlocks` when keeping
+        """Fold plan and per-block statistics (:class:`KeptBlocks`, or :class:`DowndatedBlocks` when keeping
         every block's Gram would take more than ``_keep_blocks_max_bytes``)."""
         L = self._design.n_cols
         lengths = [x.shape[0] for x in xdata]
