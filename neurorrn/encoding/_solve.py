@@ -369,7 +369,7 @@ class BandPath:
         self.b = b
         ab = np.zeros((b + 1, p), dtype=np.float64)  # lower band storage: ab[i, c] = B[c + i, c]
         geqrt = get_lapack_funcs("geqrt", (buf,))
-        symm, syr2k = get_blas_funcs(("symm", "syr2k"), (buf,))
+        symm, syr2k, gemm = get_blas_funcs(("symm", "syr2k", "gemm"), (buf,))
         refl = []
         j, m = 0, p
         while True:
@@ -389,12 +389,13 @@ class BandPath:
                 ab[b - c:b - c + r, j + c] = v[:r, c]
             V = np.tril(v[:, :kk], -1)
             V[np.arange(kk), np.arange(kk)] = 1.0
+            V = np.asfortranarray(V)  # Fortran order: BLAS takes V (and W, Wc below) without copies
             m2 = m - b
             _compact_trailing(buf, m, b)
             A2 = buf[: m2 * m2].reshape((m2, m2), order="F")
             # Q.T A2 Q = A2 - V Wc.T - Wc V.T with W = A2 V T, Wc = W - V (T.T V.T W) / 2
-            W = symm(1.0, A2, V, side=0, lower=1) @ t
-            Wc = W - 0.5 * (V @ (t.T @ (V.T @ W)))
+            W = gemm(1.0, symm(1.0, A2, V, side=0, lower=1), t)
+            Wc = W - 0.5 * gemm(1.0, V, t.T @ (V.T @ W))
             out = syr2k(-1.0, V, Wc, beta=1.0, c=A2, trans=0, lower=1, overwrite_c=1)
             if not np.shares_memory(out, buf):
                 A2[...] = out
@@ -421,7 +422,7 @@ class BandPath:
             Bk = B[k0:]
             M = np.ascontiguousarray(tt @ (V.T @ Bk))
             # Bk -= V @ M, in place: Bk.T (Fortran order) += -M.T @ V.T, no (m, k) temporary
-            out = gemm(-1.0, M.T, np.asfortranarray(V.T), beta=1.0, c=Bk.T, overwrite_c=1)
+            out = gemm(-1.0, M.T, V, trans_b=1, beta=1.0, c=Bk.T, overwrite_c=1)
             if not np.shares_memory(out, Bk):
                 Bk[...] = out.T
         return B
