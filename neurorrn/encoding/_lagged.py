@@ -95,9 +95,9 @@ def lagged_gram(x, d0: int, d1: int, be, y=None):
 
     Exact: equal to ``lagged_design(x).reshape(T, -1).T @ same`` up to rounding.  Block
     ``(i, j)`` (lags ``a = d0 + i <= b = d0 + j``) is ``C[j - i]`` (:func:`_window_products`,
-    together with the cross-products with ``y`` when ``d0 = 0``) minus the products that the lags push past the segment's end (lag
-    ``a > 0`` loses its last ``a`` samples) or start (lag ``b < 0`` loses its first ``-b``); the
-    lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``.
+    together with the cross-products with ``y`` when ``d0 = 0``) minus the products that the lags
+    push past the segment's end (lag ``a > 0`` loses its last ``a`` samples) or start (lag
+    ``b < 0`` loses its first ``-b``); the lower block triangle is the mirror image.  With ``y`` (T, C), returns ``(G, lagged_cross(x, y))``.
     """
     T, F = x.shape
     L = d1 - d0 + 1

@@ -577,7 +577,7 @@ def _tridiagonal_scores(tri, ctr_s, cte, alphas, be, g, max_elements):
     gn = None if g is None else be.to_numpy(g).astype(tri.dtype)
     parts = []
     for c0 in range(0, C, step):
-        W = tri.weights2d(QZ[:, c0:c0 + step], alphas)  # (p, A * Cb): one GEMM with the test Gram
+        W = tri.weights2d(QZ[:, c0:c0 + step], alphas)  # (p, A * Cb): scored together (one ?trmm with the test Gram)
         cb = W.shape[1] // A
         if gn is not None:
             W *= gn[:, None]

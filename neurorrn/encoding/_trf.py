@@ -15,8 +15,8 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._solve import (DowndatedBlocks, KeptBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit, fold_problem,
-                     penalty_matrix, refit_stats, select_columns, solve)
+from ._solve import (DowndatedBlocks, KeptBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit,
+                     fold_problem, penalty_matrix, refit_stats, select_columns, solve)
 from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
 SCORINGS = ("r", "r2", "explained_variance")
