@@ -96,12 +96,6 @@ class DowndatedBlocks:
         return (Stats(self.G, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
                 Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq), G_out)
 
-    def fold_stats(self, tr, te):
-        """Raw (train, test) :class:`Stats` of one fold."""
-        st_tr, st_te, G_out = self.fold_parts(tr, te)
-        st_tr.G = self.G - G_out
-        return st_tr, st_te
-
     def total_stats(self):
         """Raw statistics of all pieces (hands over the total Gram: call last)."""
         from ._suffstats import Stats, small_total
@@ -129,14 +123,15 @@ class KeptBlocks:
     def __init__(self, blocks):
         self.blocks = blocks
         self.used = [b for b, st in enumerate(blocks) if st is not None]
-        self.G = None
+        # the sum in block order, as total(), so that the refit is unchanged by it; made here, not
+        # lazily, so that folds run on several threads (n_jobs) only ever read it
+        sts = [blocks[b] for b in self.used]
+        G = sts[0].G + sts[1].G if len(sts) > 1 else sts[0].G.copy()
+        for st in sts[2:]:
+            G += st.G
+        self.G = G
 
     def _total_gram(self):
-        if self.G is None:  # the sum in block order, as total(): the refit is unchanged by it
-            sts = [self.blocks[b] for b in self.used]
-            self.G = sts[0].G + sts[1].G if len(sts) > 1 else sts[0].G.copy()
-            for st in sts[2:]:
-                self.G += st.G
         return self.G
 
     def fold_parts(self, tr, te):
