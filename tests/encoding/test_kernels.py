@@ -331,3 +331,25 @@ def test_alpha_path_scores_of_upper_triangle_folds(overwrite, rng):
             got, _ = alpha_path_scores(ctr_u, cte_u, alphas, be, decomp=dec, overwrite=overwrite)
             for k in ("r", "r2", "explained_variance"):
                 np.testing.assert_allclose(got[k], ref[k], rtol=1e-9, atol=1e-9)
+
+
+def test_refit_by_cholesky_per_alpha_equals_the_band_refit(rng, monkeypatch):
+    """Per-target alphas with a few distinct values: one Cholesky per distinct alpha (float64
+    default) gives the band reduction's solution (forced by allowing no Cholesky) to 1e-10."""
+    import neurorrn.encoding._solve as S
+    from neurorrn.encoding._solve import refit_stats, solve
+
+    be = get_backend("numpy", "float64")
+    x = rng.standard_normal((900, 4)) @ rng.standard_normal((4, 4)) + 2.0
+    y = rng.standard_normal((900, 9))
+    c, _ = refit_stats([segment_stats(x, y, -2, 9, be)], 12, True, be)
+    alpha = np.array([3.0, 30.0, 300.0, 3.0, 30.0, 3.0, 300.0, 3000.0, 3.0])  # 4 distinct
+    assert len(np.unique(alpha)) <= S.MAX_CHOLESKY_TRI["float64"]
+    W_chol = solve(c, alpha, be)
+    monkeypatch.setitem(S.MAX_CHOLESKY_TRI, "float64", 0)
+    W_band = solve(c, alpha, be)
+    assert not np.array_equal(W_chol, W_band)  # two different computations
+    np.testing.assert_allclose(W_chol, W_band, rtol=0, atol=1e-10 * np.abs(W_band).max())
+    G, Z = c.G, c.Z
+    np.testing.assert_allclose(W_chol[:, 7], np.linalg.solve(G + 3000.0 * np.eye(len(G)), Z[:, 7]),
+                               rtol=0, atol=1e-10 * np.abs(W_chol[:, 7]).max())
