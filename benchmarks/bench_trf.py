@@ -33,7 +33,9 @@ Also in one run with the tools above:
   over the training segments (the Grams and cross-products), one band reduction of the p x p
   training Gram per fold (the fastest exact factorisation that serves every alpha; ``?sytrd``,
   ``?syevd`` / ``?syevr`` and Cholesky of the same matrix are timed beside it for the choice), and
-  one more for the refit with per-target alphas; our CV time is reported as a multiple of it;
+  for the refit with per-target alphas the cheaper of one more band reduction and one Cholesky per
+  distinct alpha; our CV time is reported as a multiple of it.  Beside it, the flops of the whole
+  algorithm (with applying Q to the 640 solutions and their scores) over one GEMM's measured speed;
 * ``--contention N``: our CV fit (numpy f64 and torch f32) timed alone, beside N busy processes
   (each a one-thread GEMM loop, like a colleague's numpy job) and alone again, and the ratio; the
   last line is one JSON object ``{"contention": ...}`` with the ratios and whether they are within
@@ -165,6 +167,7 @@ def run_ours(X, Y, backend, dtype, device, n_lags):
     # the global alpha that mne's / sklearn's loops would pick (mean r over channels)
     GLOBAL.setdefault("r", m.alphas_[np.argmax(m.cv_results_["r"].mean((0, 2)))])
     GLOBAL.setdefault("r2", m.alphas_[np.argmax(m.cv_results_["r2"].mean((0, 2)))])
+    GLOBAL.setdefault("n_distinct_alphas", int(len(np.unique(m.alpha_))))  # the refit's Cholesky count
     return m.coef_, m.alpha_, 0.0
 
 
@@ -263,12 +266,18 @@ def run_himalaya(X, Y, n_lags, backend="numpy", dtype="float64", n_folds=5):
 
 
 # ------------------------------------------------------------------------------------------ floor, contention, wide
-def floor_time(X, Y, n_lags, dtype="float64"):
+def floor_time(X, Y, n_lags, dtype="float64", n_distinct=3, n_alphas=len(ALPHAS), n_folds=5):
     """CPU seconds (and wall) of the least work of an exact 5-fold CV + refit, one BLAS thread:
-    one pass of lagged cross-products over the training segments, one band reduction per fold and
-    one for the refit (per-target alphas).  The other factorisations that could serve every alpha
-    (``?sytrd``, ``?syevd``, ``?syevr``) and one Cholesky (one alpha) of the same p x p Gram are
-    timed once beside it.  CPU time is the robust measure on a shared machine."""
+    one pass of lagged cross-products over the training segments, one band reduction per fold, and
+    the refit with per-target alphas by the cheaper of one band reduction and one Cholesky per
+    distinct alpha (``n_distinct``, from our fit).  The other factorisations that could serve every
+    alpha (``?sytrd``, ``?syevd``, ``?syevr``) are timed once beside it.
+
+    Also the arithmetic of the whole algorithm: its flops (per fold ``4/3 p^3`` for the reduction,
+    ``2 p^2 k`` to apply ``Q`` to the ``k = n_alphas x n_channels`` solutions and ``p^2 k`` for their
+    held-out scores from one triangle of the test Gram; the Gram pass; the refit) over the speed of
+    one large GEMM measured here: the time the algorithm would take if every kernel ran at GEMM
+    speed.  CPU time is the robust measure on a shared machine."""
     from scipy import linalg
     from threadpoolctl import threadpool_limits
 
@@ -302,9 +311,26 @@ def floor_time(X, Y, n_lags, dtype="float64"):
         out["syevd_cpu_s"] = timed(lambda A: linalg.eigh(A, driver="evd", overwrite_a=True, check_finite=False))
         out["syevr_cpu_s"] = timed(lambda A: linalg.eigh(A, driver="evr", overwrite_a=True, check_finite=False))
         out["cholesky_cpu_s"] = timed(lambda A: linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False))
-    # the floor: the Gram pass, 5 folds' band reductions and the refit's
-    out["floor_cpu_s"] = out["gram_pass_cpu_s"] + 6 * out["band_cpu_s"]
-    out["p"] = int(G.shape[0])
+        rng = np.random.default_rng(0)
+        a, b = rng.standard_normal((2000, 2000)), rng.standard_normal((2000, 2000))
+        c = clk()
+        a @ b
+        out["gemm_gflops"] = 2 * 2000**3 / (clk() - c) / 1e9
+    # the floor: the Gram pass, 5 folds' band reductions and the refit's cheaper factorisation
+    out["n_distinct_alphas"] = int(n_distinct)
+    out["refit_cpu_s"] = min(out["band_cpu_s"], n_distinct * out["cholesky_cpu_s"])
+    out["floor_cpu_s"] = out["gram_pass_cpu_s"] + n_folds * out["band_cpu_s"] + out["refit_cpu_s"]
+    p = int(G.shape[0])
+    out["p"] = p
+    T = sum(x.shape[0] for x in X[:5])
+    F1, C = X[0].shape[1] + 1, Y[0].shape[1]
+    k = n_alphas * C
+    flops = {"gram_pass": 2.0 * n_lags * F1 * (F1 + C) * T,
+             "reductions": n_folds * 4 / 3 * p**3,
+             "apply_q_and_scores": n_folds * 3.0 * p**2 * k,
+             "refit": min(4 / 3 * p**3, n_distinct * p**3 / 3)}
+    out["flops"] = flops
+    out["flop_floor_cpu_s"] = sum(flops.values()) / (out["gemm_gflops"] * 1e9)
     return out
 
 
@@ -338,15 +364,18 @@ def run_extras(args, X, Y, n_lags):
         if args.wide:
             out["wide"] = run_wide(args.wide, args.wide_basis, n_lags, args.wide_seg_len)
         return out
-    fl = floor_time(X, Y, n_lags)
     wall, cpu = time_ours(X, Y, n_lags, "numpy", "float64")
+    fl = floor_time(X, Y, n_lags, n_distinct=GLOBAL.get("n_distinct_alphas", 3))
     out["floor"] = dict(fl, ours_numpy_f64_cpu_s=cpu, ours_numpy_f64_wall_s=wall, ratio_cpu=cpu / fl["floor_cpu_s"])
     print(json.dumps({"floor": out["floor"]}), flush=True)
-    print(f"floor (numpy f64, 1 thread, CPU s): Gram pass {fl['gram_pass_cpu_s']:.2f} + 6 x band reduction "
-          f"{fl['band_cpu_s']:.2f} = {fl['floor_cpu_s']:.2f}; ours {cpu:.2f} CPU s = "
+    print(f"floor (numpy f64, 1 thread, CPU s): Gram pass {fl['gram_pass_cpu_s']:.2f} + 5 x band reduction "
+          f"{fl['band_cpu_s']:.2f} + refit {fl['refit_cpu_s']:.2f} ({fl['n_distinct_alphas']} distinct alphas) = "
+          f"{fl['floor_cpu_s']:.2f}; ours {cpu:.2f} CPU s = "
           f"{cpu / fl['floor_cpu_s']:.2f} x floor (wall {wall:.2f} s).  One p x p Gram (p = {fl['p']}): band "
           f"{fl['band_cpu_s']:.2f}, ?sytrd {fl['sytrd_cpu_s']:.2f}, ?syevd {fl['syevd_cpu_s']:.2f}, "
-          f"?syevr {fl['syevr_cpu_s']:.2f}, Cholesky {fl['cholesky_cpu_s']:.2f} CPU s", flush=True)
+          f"?syevr {fl['syevr_cpu_s']:.2f}, Cholesky {fl['cholesky_cpu_s']:.2f} CPU s.  The whole algorithm, "
+          f"{sum(fl['flops'].values()) / 1e9:.0f} Gflop, at this core's GEMM speed ({fl['gemm_gflops']:.1f} Gflop/s): "
+          f"{fl['flop_floor_cpu_s']:.2f} CPU s", flush=True)
     if args.contention:
         out["contention"] = run_contention(args, X, Y, n_lags)
     if args.wide:

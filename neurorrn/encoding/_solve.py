@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._suffstats import Centered, center, moments, scores, total
+from ._suffstats import Centered, center, full_gram, moments, scores, total
 
 MAX_CHOLESKY = 6  # distinct per-target alphas solved by Cholesky rather than one eigh (CUDA)
 # on the CPU, more distinct alphas than this take the band path: float64, one Cholesky per alpha
@@ -82,19 +82,19 @@ class DowndatedBlocks:
                     out += g
         return out
 
-    def fold_stats(self, tr, te):
-        """Raw (train, test) :class:`Stats` of one fold."""
+    def fold_parts(self, tr, te):
+        """One fold as ``(train, test, G_out)``: raw :class:`Stats` whose training ``G`` is the
+        total Gram, to be centred minus ``G_out`` (the Gram of the blocks outside the training set;
+        :func:`._suffstats.center` with ``minus``), and the test statistics."""
         from ._suffstats import Stats, small_total
 
         outside = sorted(set(self.used) - set(int(b) for b in tr))
         G_out = self.gram_of(outside)
-        G_tr = self.G - G_out
         G_te = G_out if sorted(int(b) for b in te) == outside else self.gram_of(te)
-        del G_out
         s_tr = small_total([self.small[b] for b in tr])
         s_te = small_total([self.small[b] for b in te])
-        return (Stats(G_tr, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
-                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq))
+        return (Stats(self.G, s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                Stats(G_te, s_te.Z, s_te.S, s_te.n, s_te.xsum, s_te.xsq, s_te.ysum, s_te.ysq), G_out)
 
     def total_stats(self):
         """Raw statistics of all pieces (hands over the total Gram: call last)."""
@@ -105,15 +105,68 @@ class DowndatedBlocks:
         return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
 
 
-def fold_problem(block_stats, fold, L, scale, be, intercept=True):
+class KeptBlocks:
+    """Every block's statistics kept, with the total Gram of all blocks formed once.
+
+    A fold's training Gram is then the total minus the Grams of the blocks outside the training
+    set, formed inside the centring pass (:func:`._suffstats.center` with ``minus``): one read of
+    each of the two matrices per fold instead of summing the training blocks' Grams into a new
+    p x p array (standard problem: 3 sums of p x p matrices per fold); the refit's statistics use
+    the same total.  Peak memory of a fold: the blocks, the total and the two centred matrices.
+
+    Parameters
+    ----------
+    blocks : list of Stats or None
+        Per-block statistics (``None`` for blocks without samples).
+    """
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.used = [b for b, st in enumerate(blocks) if st is not None]
+        # the sum in block order, as total(), so that the refit is unchanged by it; made here, not
+        # lazily, so that folds run on several threads (n_jobs) only ever read it
+        sts = [blocks[b] for b in self.used]
+        G = sts[0].G + sts[1].G if len(sts) > 1 else sts[0].G.copy()
+        for st in sts[2:]:
+            G += st.G
+        self.G = G
+
+    def _total_gram(self):
+        return self.G
+
+    def fold_parts(self, tr, te):
+        """As :meth:`DowndatedBlocks.fold_parts`."""
+        from ._suffstats import Stats, small_total
+
+        outside = sorted(set(self.used) - set(int(b) for b in tr))
+        s_tr = small_total([self.blocks[b] for b in tr])
+        st_te = total([self.blocks[b] for b in te])
+        G_out = st_te.G if sorted(int(b) for b in te) == outside else total([self.blocks[b] for b in outside]).G
+        return (Stats(self._total_gram(), s_tr.Z, s_tr.S, s_tr.n, s_tr.xsum, s_tr.xsq, s_tr.ysum, s_tr.ysq),
+                st_te, G_out)
+
+    def total_stats(self):
+        """Raw statistics of all blocks (the total Gram; the same sums as :func:`total`)."""
+        from ._suffstats import Stats, small_total
+
+        s = small_total([self.blocks[b] for b in self.used])
+        G = self._total_gram()
+        return Stats(G, s.Z, s.S, s.n, s.xsum, s.xsq, s.ysum, s.ysq)
+
+
+def fold_problem(block_stats, fold, L, scale, be, intercept=True, upper=False):
     """Centred (train, test) statistics of one fold ``(train blocks, test blocks)``, centred with
-    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`
-    or a :class:`DowndatedBlocks`."""
+    the training blocks' means (and SDs).  ``block_stats`` is a list of per-block :class:`Stats`,
+    a :class:`KeptBlocks` or a :class:`DowndatedBlocks`.  ``upper``: the centred Grams' upper
+    block triangles only (see :func:`._suffstats.center`; for :func:`alpha_path_scores`)."""
     tr, te = fold
-    if isinstance(block_stats, DowndatedBlocks):
-        st_tr, st_te = block_stats.fold_stats(tr, te)
-    else:
-        st_tr, st_te = total([block_stats[i] for i in tr]), None
+    if isinstance(block_stats, (DowndatedBlocks, KeptBlocks)):
+        st_tr, st_te, G_out = block_stats.fold_parts(tr, te)
+        mu, sd, muy = moments(st_tr, scale, intercept)
+        ctr = center(st_tr, L, mu, sd, muy, be, minus=G_out, upper=upper)  # the total minus the Gram outside
+        del st_tr, G_out
+        return ctr, center(st_te, L, mu, sd, muy, be, upper=upper)
+    st_tr, st_te = total([block_stats[i] for i in tr]), None
     mu, sd, muy = moments(st_tr, scale, intercept)
     ctr = center(st_tr, L, mu, sd, muy, be)
     del st_tr
@@ -178,6 +231,7 @@ def select_columns(c: Centered, idx, be) -> Centered:
     """Statistics of the columns ``idx`` only (per-predictor lag windows)."""
     if idx is None:
         return c
+    full_gram(c)
     i = be.torch.as_tensor(idx, device=be.device) if be.name == "torch" else idx
     return Centered(c.G[i][:, i], c.Z[i], c.S[i], c.n, c.ysum, c.ysq)
 
@@ -194,7 +248,7 @@ def _scaled(c: Centered, g) -> Centered:
     """Statistics of features multiplied by ``g`` (p,) (banded ridge)."""
     if g is None:
         return c
-    return Centered(c.G * g[:, None] * g[None, :], c.Z * g[:, None], c.S * g, c.n, c.ysum, c.ysq)
+    return Centered(c.G * g[:, None] * g[None, :], c.Z * g[:, None], c.S * g, c.n, c.ysum, c.ysq, upper=c.upper)
 
 
 def eig(G, be):
@@ -310,7 +364,7 @@ class BandPath:
         self.b = b
         ab = np.zeros((b + 1, p), dtype=np.float64)  # lower band storage: ab[i, c] = B[c + i, c]
         geqrt = get_lapack_funcs("geqrt", (buf,))
-        symm, syr2k = get_blas_funcs(("symm", "syr2k"), (buf,))
+        symm, syr2k, gemm = get_blas_funcs(("symm", "syr2k", "gemm"), (buf,))
         refl = []
         j, m = 0, p
         while True:
@@ -330,12 +384,13 @@ class BandPath:
                 ab[b - c:b - c + r, j + c] = v[:r, c]
             V = np.tril(v[:, :kk], -1)
             V[np.arange(kk), np.arange(kk)] = 1.0
+            V = np.asfortranarray(V)  # Fortran order: BLAS takes V (and W, Wc below) without copies
             m2 = m - b
             _compact_trailing(buf, m, b)
             A2 = buf[: m2 * m2].reshape((m2, m2), order="F")
             # Q.T A2 Q = A2 - V Wc.T - Wc V.T with W = A2 V T, Wc = W - V (T.T V.T W) / 2
-            W = symm(1.0, A2, V, side=0, lower=1) @ t
-            Wc = W - 0.5 * (V @ (t.T @ (V.T @ W)))
+            W = gemm(1.0, symm(1.0, A2, V, side=0, lower=1), t)
+            Wc = W - 0.5 * gemm(1.0, V, t.T @ (V.T @ W))
             out = syr2k(-1.0, V, Wc, beta=1.0, c=A2, trans=0, lower=1, overwrite_c=1)
             if not np.shares_memory(out, buf):
                 A2[...] = out
@@ -362,7 +417,7 @@ class BandPath:
             Bk = B[k0:]
             M = np.ascontiguousarray(tt @ (V.T @ Bk))
             # Bk -= V @ M, in place: Bk.T (Fortran order) += -M.T @ V.T, no (m, k) temporary
-            out = gemm(-1.0, M.T, np.asfortranarray(V.T), beta=1.0, c=Bk.T, overwrite_c=1)
+            out = gemm(-1.0, M.T, V, trans_b=1, beta=1.0, c=Bk.T, overwrite_c=1)
             if not np.shares_memory(out, Bk):
                 Bk[...] = out.T
         return B
@@ -471,7 +526,9 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
     if penalty is not None:
         if g is not None:
             raise ValueError("a Laplacian penalty cannot be combined with banded ridge")
-        return _penalized_scores(ctr, cte, alphas, penalty, be), None
+        return _penalized_scores(full_gram(ctr), full_gram(cte), alphas, penalty, be), None
+    if decomp is not None or not _use_tridiagonal(be):
+        full_gram(ctr), full_gram(cte)
     ctr_s = _scaled(ctr, g)
     if decomp is None and _use_tridiagonal(be):
         alphas64 = np.asarray(alphas, dtype=np.float64)
@@ -480,9 +537,12 @@ def alpha_path_scores(ctr: Centered, cte: Centered, alphas, be, g=None, decomp=N
         # every alpha is safely above its rounding level (the trace bounds the largest eigenvalue)
         own = (overwrite or ctr_s is not ctr) and be.name == "numpy" and \
             float(np.min(alphas64)) > 4 * np.finfo(Gn.dtype).eps * float(np.trace(Gn))
+        if not own:  # a copy is reduced (it reads the lower triangle), and eigh may follow
+            full_gram(ctr_s)
         tri = BandPath(Gn, overwrite=own)
         if own or _tridiagonal_ok(tri, alphas64):
             return _tridiagonal_scores(tri, ctr_s, cte, alphas64, be, g, max_elements), None
+        full_gram(cte)
     lam, V = eig(ctr_s.G, be) if decomp is None else decomp
     Q = V.T @ ctr_s.Z  # (p, C)
     a = be.asarray(np.asarray(alphas, dtype=np.float64))
@@ -512,7 +572,7 @@ def _tridiagonal_scores(tri, ctr_s, cte, alphas, be, g, max_elements):
     gn = None if g is None else be.to_numpy(g).astype(tri.dtype)
     parts = []
     for c0 in range(0, C, step):
-        W = tri.weights2d(QZ[:, c0:c0 + step], alphas)  # (p, A * Cb): one GEMM with the test Gram
+        W = tri.weights2d(QZ[:, c0:c0 + step], alphas)  # (p, A * Cb): scored together (one ?trmm with the test Gram)
         cb = W.shape[1] // A
         if gn is not None:
             W *= gn[:, None]
@@ -637,10 +697,10 @@ def memory_limit() -> int | None:
 def cv_memory(p1: int, itemsize: int, n_blocks: int, downdate: bool, n_workers: int = 1) -> int:
     """Peak bytes of the p x p arrays of a cross-validated fit (``p1 = n_lags * (n_features + 1)``).
 
-    Kept blocks: every block's Gram plus, per fold in flight, the training sum, the two centred
-    matrices and one temporary (the band reduction works in place; its reflectors take half a matrix).  Downdated: the total
-    Gram plus, per fold in flight, the Gram outside the training set, the training Gram and one
-    centred matrix.
+    Kept blocks (:class:`KeptBlocks`): every block's Gram and their total plus, per fold in flight,
+    the two centred matrices and one temporary (the band reduction works in place; its reflectors
+    take half a matrix).  Downdated: the total Gram plus, per fold in flight, the Gram outside the
+    training set and the two centred matrices.
     """
     per = p1 * p1 * itemsize
     if downdate:

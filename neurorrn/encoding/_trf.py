@@ -15,8 +15,8 @@ from ._folds import make_folds
 from ._inputs import as_segments, check_lags, match_segments
 from ._lagged import lag_range, lagged_predict, raised_cosine_basis
 from ._backend import n_workers
-from ._solve import (DowndatedBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit, fold_problem,
-                     penalty_matrix, refit_stats, select_columns, solve)
+from ._solve import (DowndatedBlocks, KeptBlocks, alpha_path_scores, check_dual_memory, check_memory, dual_fit,
+                     fold_problem, penalty_matrix, refit_stats, select_columns, solve)
 from ._suffstats import BasisDesign, LagDesign, Stats, _scores_from_moments, moments
 
 SCORINGS = ("r", "r2", "explained_variance")
@@ -361,7 +361,9 @@ class TRF(RegressorMixin, BaseEstimator):
         res = {k: [] for k in SCORINGS}
 
         def fold_scores(fold):  # this fold's p x p statistics are freed when it returns
-            ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept)
+            # the upper block triangles suffice for the band reduction and the scores (numpy)
+            ctr, cte = fold_problem(blocks, fold, L, scale, be, self.fit_intercept,
+                                    upper=cols is None and R is None)
             ctr, cte = select_columns(ctr, cols, be), select_columns(cte, cols, be)
             return alpha_path_scores(ctr, cte, alphas, be, overwrite=True, penalty=R)[0]
 
@@ -478,7 +480,7 @@ class TRF(RegressorMixin, BaseEstimator):
     _keep_blocks_max_bytes = 2**30
 
     def _prepare_cv(self, xdata, ydata, groups, d0, d1):
-        """Fold plan and per-block statistics (a list, or :class:`DowndatedBlocks` when keeping
+        """Fold plan and per-block statistics (:class:`KeptBlocks`, or :class:`DowndatedBlocks` when keeping
         every block's Gram would take more than ``_keep_blocks_max_bytes``)."""
         L = self._design.n_cols
         lengths = [x.shape[0] for x in xdata]
@@ -506,7 +508,7 @@ class TRF(RegressorMixin, BaseEstimator):
         blocks = [None] * plan.n_blocks
         for (_, _, _, b), st in zip(plan.pieces, ordered_map(piece_stats, plan.pieces, self.n_jobs)):
             blocks[b] = st if blocks[b] is None else blocks[b] + st
-        return plan, blocks
+        return plan, KeptBlocks(blocks)
 
     def _full_problem(self, xdata, ydata, plan, blocks, d0, d1):
         """Centred statistics of all data and their moments (after the CV, when the folds' memory
@@ -519,7 +521,7 @@ class TRF(RegressorMixin, BaseEstimator):
                 st = self._design.stats(x, y, self._wseg(i))
                 acc = st if acc is None else _add_in_place(acc, st)
             full = [acc]
-        elif isinstance(blocks, DowndatedBlocks):
+        elif isinstance(blocks, (DowndatedBlocks, KeptBlocks)):
             full = [blocks.total_stats()]
         else:
             full = [b for b in blocks if b is not None]

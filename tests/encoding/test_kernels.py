@@ -213,3 +213,143 @@ def test_band_path_indefinite_to_rounding_falls_back_to_lu(rng):
     band = BandPath(G, bandwidth=4)
     w = band.weights(band.rotate(Z), [alpha])[0]
     np.testing.assert_allclose(w, np.linalg.solve(G + alpha * np.eye(p), Z), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("lo,hi", [(0, 6), (-4, 5), (-8, -2), (3, 9), (0, 40)])
+@pytest.mark.parametrize("chunk", [1, 7, 1024])
+def test_window_products_in_sample_blocks_match_explicit_sums(lo, hi, chunk, rng):
+    """The blocked lag products ``sum_t x[t].T z[t + lag]`` (zero outside the segment) equal the
+    explicit sums for blocks that do and do not divide the segment, lags past either end included."""
+    from neurorrn.encoding._lagged import _window_products
+
+    be = get_backend("numpy", "float64")
+    T = 37
+    x, z1, z2 = rng.standard_normal((T, 3)), rng.standard_normal((T, 2)), rng.standard_normal((T, 1))
+    z = np.concatenate([z1, z2], 1)
+    P = _window_products(x, [z1, z2], lo, hi, be, chunk=chunk)
+    for k, lag in enumerate(range(lo, hi + 1)):
+        ref = np.zeros((3, 3))
+        for t in range(T):
+            if 0 <= t + lag < T:
+                ref += np.outer(x[t], z[t + lag])
+        np.testing.assert_allclose(P[k], ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("d0,d1", [(0, 12), (-5, 9), (-11, -2), (2, 14)])
+def test_lagged_gram_of_a_segment_longer_than_a_block(d0, d1, rng):
+    """Segments longer than the sample blocks of the Gram pass (CHUNK) give the explicit Gram."""
+    from neurorrn.encoding._lagged import CHUNK
+
+    be = get_backend("numpy", "float64")
+    T = 2 * CHUNK + 77
+    x = rng.standard_normal((T, 3)) + 1.0
+    y = rng.standard_normal((T, 2))
+    D = lagged_design(x, d0, d1).reshape(T, -1)
+    G, Z = lagged_gram(x, d0, d1, be, y=y)
+    np.testing.assert_allclose(G, D.T @ D, rtol=0, atol=1e-12 * np.abs(D.T @ D).max())
+    np.testing.assert_allclose(Z, D.T @ y, rtol=0, atol=1e-12 * np.abs(D.T @ y).max())
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 1e-4)])
+def test_quad_diag_from_one_triangle(dtype, tol, rng):
+    """``diag(W.T G W)`` from the lower triangle of G (read as C order: its upper triangle) by
+    ?trmm equals the full product, whatever the other triangle holds."""
+    from neurorrn.encoding._suffstats import quad_diag
+
+    A = rng.standard_normal((30, 40))
+    G = (A @ A.T).astype(dtype)
+    W = rng.standard_normal((30, 9)).astype(dtype)
+    ref = np.einsum("pk,pk->k", W.astype(np.float64), G.astype(np.float64) @ W.astype(np.float64))
+    Gu = np.triu(G)  # only the triangle ?trmm reads, as center(..., upper=True) leaves it
+    for GG in (G, Gu):
+        np.testing.assert_allclose(quad_diag(GG, W), ref, rtol=tol)
+    np.testing.assert_allclose(quad_diag(G, np.asfortranarray(W)), ref, rtol=tol)
+
+
+def _blocks_and_folds(rng, n_blocks=4, T=150, d0=-2, d1=5):
+    be = get_backend("numpy", "float64")
+    xs = [rng.standard_normal((T, 3)) @ rng.standard_normal((3, 3)) + i for i in range(n_blocks)]
+    ys = [rng.standard_normal((T, 4)) + 2 for _ in range(n_blocks)]
+    blocks = [segment_stats(x, y, d0, d1, be) for x, y in zip(xs, ys)]
+    folds = [(np.array([b for b in range(n_blocks) if b != k]), np.array([k])) for k in range(n_blocks)]
+    folds.append((np.array([0, 1]), np.array([3])))  # block 2 neither trains nor tests
+    return be, blocks, folds, d1 - d0 + 1
+
+
+def test_fold_problem_from_the_total_gram_equals_the_sum_of_training_blocks(rng):
+    """KeptBlocks / DowndatedBlocks: a fold's training Gram as the total minus the Gram outside
+    (inside the centring pass), in full or as the upper block triangle, equals centring the sum of
+    the training blocks; the refit's statistics are the same sums."""
+    from neurorrn.encoding._solve import DowndatedBlocks, KeptBlocks, fold_problem
+    from neurorrn.encoding._suffstats import full_gram
+
+    be, blocks, folds, L = _blocks_and_folds(rng)
+    kept = KeptBlocks(list(blocks))
+    plan = type("Plan", (), {"pieces": [(b, 0, 150, b) for b in range(4)], "n_blocks": 4})()
+    down = DowndatedBlocks(lambda piece: _copy(blocks[piece[3]]),
+                           plan, lambda piece: blocks[piece[3]].G.copy())
+    for fold in folds:
+        ref_tr, ref_te = fold_problem(blocks, fold, L, True, be)
+        for source in (kept, down):
+            for upper in (False, True):
+                ctr, cte = fold_problem(source, fold, L, True, be, upper=upper)
+                assert ctr.upper == upper and cte.upper == upper
+                if upper:
+                    iu = np.triu_indices(ctr.G.shape[0])
+                    np.testing.assert_allclose(ctr.G[iu], ref_tr.G[iu], rtol=1e-10, atol=1e-10 * np.abs(ref_tr.G).max())
+                    full_gram(ctr), full_gram(cte)
+                np.testing.assert_allclose(ctr.G, ref_tr.G, rtol=1e-10, atol=1e-10 * np.abs(ref_tr.G).max())
+                np.testing.assert_allclose(cte.G, ref_te.G, rtol=1e-12, atol=1e-12 * np.abs(ref_te.G).max())
+                np.testing.assert_allclose(ctr.Z, ref_tr.Z, rtol=1e-12)
+                np.testing.assert_allclose(ctr.S, ref_tr.S, rtol=1e-12, atol=1e-12)
+    ref = total(blocks)
+    tot = kept.total_stats()
+    np.testing.assert_array_equal(tot.G, ref.G)  # the same additions in the same order
+    np.testing.assert_array_equal(tot.Z, ref.Z)
+
+
+def _copy(st):
+    from neurorrn.encoding._suffstats import Stats
+
+    return Stats(st.G.copy(), st.Z.copy(), st.S.copy(), st.n, st.xsum, st.xsq, st.ysum, st.ysq)
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_alpha_path_scores_of_upper_triangle_folds(overwrite, rng):
+    """Scores of every alpha from folds centred as upper block triangles equal those of full
+    matrices, on the band path (in place, or on a copy) and on the eigendecomposition path."""
+    from neurorrn.encoding._solve import KeptBlocks, alpha_path_scores, eig, fold_problem
+
+    be, blocks, folds, L = _blocks_and_folds(rng)
+    alphas = np.logspace(-1, 4, 6)
+    for fold in folds[:2]:
+        ctr, cte = fold_problem(blocks, fold, L, True, be)
+        ref, _ = alpha_path_scores(ctr, cte, alphas, be, decomp=eig(ctr.G, be))
+        for decomp in (False, True):
+            ctr_u, cte_u = fold_problem(KeptBlocks(list(blocks)), fold, L, True, be, upper=True)
+            dec = eig(ctr.G, be) if decomp else None
+            got, _ = alpha_path_scores(ctr_u, cte_u, alphas, be, decomp=dec, overwrite=overwrite)
+            for k in ("r", "r2", "explained_variance"):
+                np.testing.assert_allclose(got[k], ref[k], rtol=1e-9, atol=1e-9)
+
+
+def test_refit_by_cholesky_per_alpha_equals_the_band_refit(rng, monkeypatch):
+    """Per-target alphas with a few distinct values: one Cholesky per distinct alpha (float64
+    default) gives the band reduction's solution (forced by allowing no Cholesky) to 1e-10."""
+    import neurorrn.encoding._solve as S
+    from neurorrn.encoding._solve import refit_stats, solve
+
+    be = get_backend("numpy", "float64")
+    x = rng.standard_normal((900, 4)) @ rng.standard_normal((4, 4)) + 2.0
+    y = rng.standard_normal((900, 9))
+    c, _ = refit_stats([segment_stats(x, y, -2, 9, be)], 12, True, be)
+    alpha = np.array([3.0, 30.0, 300.0, 3.0, 30.0, 3.0, 300.0, 3000.0, 3.0])  # 4 distinct
+    assert len(np.unique(alpha)) <= S.MAX_CHOLESKY_TRI["float64"]
+    W_chol = solve(c, alpha, be)
+    monkeypatch.setitem(S.MAX_CHOLESKY_TRI, "float64", 0)
+    W_band = solve(c, alpha, be)
+    assert not np.array_equal(W_chol, W_band)  # two different computations
+    np.testing.assert_allclose(W_chol, W_band, rtol=0, atol=1e-10 * np.abs(W_band).max())
+    G, Z = c.G, c.Z
+    np.testing.assert_allclose(W_chol[:, 7], np.linalg.solve(G + 3000.0 * np.eye(len(G)), Z[:, 7]),
+                               rtol=0, atol=1e-10 * np.abs(W_chol[:, 7]).max())
