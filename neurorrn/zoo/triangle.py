@@ -108,8 +108,8 @@ def _code(words, exception=None):
     return orth, phon
 
 
-def make_vocabulary(n_words: int = 80, p_exception: float = 0.25, n_sem: int = 40, n_sem_on: int = 6,
-                    n_nonwords: int = 20, random_state=None):
+def make_vocabulary(n_words: int = 160, p_exception: float = 0.25, n_sem: int = 40, n_sem_on: int = 6,
+                    n_nonwords: int = 40, random_state=None):
     """Toy CVC vocabulary.
 
     Returns
@@ -259,8 +259,8 @@ class TriangleModel:
     random_state : None or int
     """
 
-    def __init__(self, n_hidden: int = 40, n_hidden_direct: int = 40, n_clean: int = 20, n_ticks: int = 6,
-                 pre_epochs: int = 200, read_epochs: int = 900, lr: float = 0.02, weight_decay: float = 6e-5,
+    def __init__(self, n_hidden: int = 100, n_hidden_direct: int = 40, n_clean: int = 20, n_ticks: int = 6,
+                 pre_epochs: int = 400, read_epochs: int = 2500, lr: float = 0.01, weight_decay: float = 3e-5,
                  freq_weights=(1.0, 0.2), semantic_gain: float = 1.5, semantic_k: float = 9000.0,
                  speak_weight: float = 0.5, margin: float = 0.1, n_checkpoints: int = 3, skip: bool = True,
                  vocabulary=None, random_state=None):
@@ -289,7 +289,18 @@ class TriangleModel:
     def fit(self):
         """Train (pre-reading phase, then reading); the global torch RNG is left untouched.
 
-        With ``vocabulary=None`` the vocabulary is drawn from ``random_state`` first."""
+        With ``vocabulary=None`` the vocabulary is drawn from ``random_state`` first.  Training
+        runs on one thread (restored afterwards): the tensors are small, so splitting each
+        kernel over cores only adds synchronisation (on a busy 2-core machine two threads
+        made a fit about 10 times slower), and the result cannot depend on the thread count."""
+        n_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._fit()
+        finally:
+            torch.set_num_threads(n_threads)
+
+    def _fit(self):
         rng = check_random_state(self.random_state)
         v = make_vocabulary(random_state=rng) if self.vocabulary is None else self.vocabulary
         fw = np.asarray(self.freq_weights, dtype=float)
