@@ -41,19 +41,21 @@ margin: every slot's target phoneme must lead every other phoneme of its slot by
 contribution to phonology spares regular words and nonwords and hurts exceptions, low-frequency
 ones most (surface dyslexia, with regularisation errors); the direct pathway carries regular
 words and nonwords; exceptions' reliance on semantics grows as semantics supports phonology
-during training.  :func:`demo` checks these in each seed (its docstring states the rule).
+during training.  :func:`demo` checks these in each network and judges the population of
+networks (:func:`population_verdict`: each check in ≥ ⌈0.8 n⌉ of n seeds, mean sizes ≥ the
+development seeds' mean − 2 SD).
 
-**What this implementation reproduces** (defaults, seeds 0-2, ``neurorrn zoo run triangle``;
-numbers in ``docs/zoo_classic.md``): intact reading 0.98-1.0; without S→P regular words
-0.92-0.98 against exceptions 0.60-0.80, three quarters of the exception errors being
-regularisations; without O→P almost nothing is read (regular words ≤ 0.02, nonwords 0); at the
-vowel exceptions draw 0.44-0.58 of their support from semantics against 0.30-0.34 for regular
-words, and exceptions' semantic share grows over training (0.14-0.15 to 0.35-0.37, all slots)
-while their accuracy without S→P falls (0.90-0.95 to 0.60-0.80).  Weaker than published:
-low-frequency exceptions are the worst hit only in seed 0; nonwords are read at 0.55-0.80
-(P96: about 0.9) and lose from a semantic lesion too; seeds 3-5 (checked once) meet every
-check in seed 5 only (seed 3: regular 0.92 vs exception 0.85 without S→P; seed 4: exceptions
-not all learned within the budget).
+**What this implementation reproduces** (defaults; numbers per seed in
+``docs/zoo_classic.md``).  Seeds 0-5 (on which the defaults were settled) and seeds 6-11 (run
+once afterwards, nothing changed) all meet every check: intact reading 0.96-0.99; without S→P
+regular words 0.83-0.95 against exceptions 0.35-0.65 (gap 0.39 ± 0.12 and 0.38 ± 0.10,
+mean ± SD of each six), 0.62-1.0 of the exception errors being regularisations; without O→P
+almost nothing is read (regular words ≤ 0.01, nonwords 0); at the vowel exceptions draw
+0.46-0.74 of their support from semantics against 0.18-0.29 for regular words; exceptions'
+semantic share grows over reading (0.11-0.13 at epoch 833 to 0.22-0.28).  Weaker than
+published: low-frequency exceptions are hit harder than high-frequency ones in 11 of 12
+networks, often by one or two words; nonwords are read at 0.62-0.85 (P96: about 0.9) and lose
+from a semantic lesion too (mean 0.72 → 0.61).
 
 **Departures** from the published models (settings of :class:`TriangleModel` unless stated):
 
