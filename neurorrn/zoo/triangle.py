@@ -571,8 +571,6 @@ def seed_checks(d: dict, history, margin: float = 0.1) -> dict:
             "semantic_share_grows": bool(size["share_growth"] > 0)}
 
 
-_checks = seed_checks      # the old private name
-
 
 def population_verdict(checks_per_seed, sizes_per_seed) -> tuple[str, dict]:
     """The verdict over a population of networks, and its evidence.
