@@ -238,8 +238,8 @@ def test_division_of_labour_across_seeds():
     by demo's rule: each check in >= 5 of the 6 networks and the mean sizes at or above the
     floors (the development seeds' mean - 2 SD).
 
-    Seeds 0-5 were the development seeds; seeds 6-11 were run once afterwards with nothing
-    changed (docs/zoo_classic.md has both sets' values; 45-60 s CPU per seed, about 6 minutes
+    Seeds 0-5 were the development seeds; seeds 6-17 were run once afterwards with nothing
+    changed (docs/zoo_classic.md has every seed's values; 45-60 s CPU per seed, about 6 minutes
     in all on a shared machine)."""
     res = demo(n_seeds=6)
     s = res["summary"]
