@@ -8,7 +8,8 @@ import torch
 
 from neurorrn.store import validate_store
 from neurorrn.zoo.triangle import (
-    PATHWAYS, TriangleModel, TriangleSubject, _phon_correct, _support, demo, make_vocabulary,
+    CHECKS, FLOORS, PATHWAYS, TriangleModel, TriangleSubject, _phon_correct, _support, demo, make_vocabulary,
+    population_verdict, seed_checks, signature_sizes,
 )
 
 
@@ -159,30 +160,102 @@ def test_regularisations_count_exception_errors_read_regularly(small, monkeypatc
     assert np.isnan(small.regularisations())
 
 
-@pytest.mark.slow
-def test_division_of_labour_across_seeds():
-    """The defaults, seeds 0-2 (the registry's; not chosen), reproduce the division of labour.
+def _planted(n, fail=(), sizes=None):
+    """n seeds' checks (each true except the first ``fail[k]`` seeds of check k) and sizes."""
+    checks = [dict.fromkeys(CHECKS, True) for _ in range(n)]
+    for k, n_fail in dict(fail).items():
+        for i in range(n_fail):
+            checks[i][k] = False
+    size = {"gap": 0.4, "vowel_share_difference": 0.4, "share_growth": 0.13, "hf_lf_exception": 0.1}
+    return checks, [dict(size, **(sizes or {})) for _ in range(n)]
 
-    Measured on a shared 2-core machine (docs/zoo_classic.md): intact 0.975-1.0; without S->P,
-    regular minus exception accuracy 0.38 / 0.18 / 0.12 (mean 0.23, sd 0.14); without O->P,
-    regular words 0.00-0.02 and nonwords 0 (from 0.98-1.0 and 0.55-0.80); semantic share of
-    exceptions from 0.14-0.15 at the first checkpoint to 0.35-0.37 at the end; at the vowel,
-    exceptions' semantic share 0.46 / 0.58 / 0.44 against regular words' 0.30 / 0.31 / 0.34
-    (asserted: exception > regular in each seed).  Slack from the
-    spread: each seed's regular-exception difference > 0 and their mean >= 0.05 (mean - 1.3
-    sd); the direct lesion's fall >= 0.5 (it is >= 0.96 in every seed); the share's growth
-    > 0.1 (measured 0.21-0.22, sd 0.01)."""
-    res = demo(n_seeds=3)
+
+def test_population_rule_counts_seeds_and_mean_sizes():
+    """The verdict judges the population: each check in >= ceil(0.8 n) seeds, mean sizes >= floors."""
+    assert population_verdict(*_planted(6))[0] == "reproduced"
+    verdict, ev = population_verdict(*_planted(6, fail={"intact": 1}))
+    assert verdict == "reproduced" and ev["needed"] == 5 and ev["passed"]["intact"] == 5
+    assert population_verdict(*_planted(6, fail={"semantic_lesion_spares_regular": 2}))[0] == "approximate"
+    assert population_verdict(*_planted(6, fail={"direct_carries_regular": 2}))[0] == "not reproduced"
+    assert population_verdict(*_planted(6, fail={"semantic_share_grows": 3}))[0] == "not reproduced"
+    # a mean size under its floor (the development seeds' mean - 2 SD) is not "reproduced"
+    below = {"gap": FLOORS["gap"] - 0.01}
+    assert population_verdict(*_planted(6, sizes=below))[0] == "approximate"
+    assert population_verdict(*_planted(6, sizes={"gap": -0.1}))[0] == "not reproduced"
+    # with 3 seeds every check must hold in all 3; intact reading and the direct pathway's role
+    # in ceil(0.8 n) seeds even for "approximate"
+    assert population_verdict(*_planted(3, fail={"semantic_share_grows": 1}))[0] == "approximate"
+    assert population_verdict(*_planted(3, fail={"intact": 1}))[0] == "not reproduced"
+    checks, sizes = _planted(5)
+    sizes[0]["gap"] = 0.9
+    assert population_verdict(checks, sizes)[1]["mean"]["gap"] == pytest.approx((0.9 + 4 * 0.4) / 5)
+    with pytest.raises(ValueError, match="one checks dict and one sizes dict per seed"):
+        population_verdict([], [])
+
+
+def test_seed_checks_read_the_division_of_labour():
+    acc = {"all": 0.97, "regular": 1.0, "exception": 0.9, "regular_hf": 1.0, "regular_lf": 1.0,
+           "exception_hf": 0.9, "exception_lf": 0.9, "nonword": 0.8}
+    d = {"accuracy_intact": acc, "accuracy_without_semantic": dict(acc, exception=0.5, exception_hf=0.6,
+                                                                    exception_lf=0.4),
+         "accuracy_without_direct": dict.fromkeys(acc, 0.0),
+         "vowel_semantic_share_exception": 0.6, "vowel_semantic_share_regular": 0.2}
+    hist = [{"semantic_share_exception": 0.1}, {"semantic_share_exception": 0.3}]
+    assert all(seed_checks(d, hist).values()) and list(seed_checks(d, hist)) == list(CHECKS)
+    size = signature_sizes(d, hist)
+    assert size["gap"] == pytest.approx(0.5) and size["share_growth"] == pytest.approx(0.2)
+    assert size["hf_lf_exception"] == pytest.approx(0.2) and size["vowel_share_difference"] == pytest.approx(0.4)
+    assert not seed_checks(dict(d, accuracy_without_semantic=acc), hist)["semantic_lesion_spares_regular"]
+    assert not seed_checks(d, hist[::-1])["semantic_share_grows"]
+    assert not seed_checks(d, hist[:1])["semantic_share_grows"]                     # one checkpoint: unknown
+    assert not seed_checks(dict(d, accuracy_without_direct=acc), hist)["direct_carries_regular"]
+    assert not seed_checks(dict(d, accuracy_intact=dict(acc, all=0.9)), hist)["intact"]
+
+
+def test_small_network_divides_the_labour():
+    """A small, briefly trained network (60 words, 15 exceptions; 100 + 500 epochs, ~5 s) already
+    shows the robust parts of the division of labour: the direct pathway carries the reading
+    (without O->P no regular word is read) and exceptions draw more of their vowel's support
+    from semantics, a share that grows during reading.  Measured over seeds 0-3 at these
+    settings: vowel share exception - regular 0.17-0.37, growth 0.07-0.10, intact 1.0, without
+    O->P regular words 0.0.  (The regular - exception gap after an S->P lesion is not asserted
+    here: at this scale it ranges -0.09 to 0.42 over seeds 0-3; the slow test asserts it.)"""
+    v = make_vocabulary(n_words=60, n_nonwords=15, random_state=0)
+    m = TriangleModel(n_hidden=60, pre_epochs=100, read_epochs=500, n_checkpoints=2, vocabulary=v,
+                      random_state=0).fit()
+    d = m.division_of_labour()
+    size = signature_sizes(d, m.history_)
+    assert d["accuracy_intact"]["all"] >= 0.95, d["accuracy_intact"]
+    assert d["accuracy_without_direct"]["regular"] <= 0.1, d["accuracy_without_direct"]
+    assert size["vowel_share_difference"] >= 0.1, size
+    assert size["share_growth"] > 0.03, size
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_division_of_labour_across_seeds():
+    """At the defaults, the population of seeds 0-5 (demo's default) shows the division of labour
+    by demo's rule: each check in >= 5 of the 6 networks and the mean sizes at or above the
+    floors (the development seeds' mean - 2 SD).
+
+    Seeds 0-5 were the development seeds; seeds 6-17 were run once afterwards with nothing
+    changed (docs/zoo_classic.md has every seed's values; 45-60 s CPU per seed, about 6 minutes
+    in all on a shared machine)."""
+    res = demo(n_seeds=6)
     s = res["summary"]
-    assert s["seeds"] == [0, 1, 2]
+    assert s["seeds"] == list(range(6))
+    n_ok = dict.fromkeys(("intact", "gap", "vowel", "direct", "growth"), 0)
     gaps = []
     for d, h in zip(s["per_seed"], s["history_per_seed"]):
         intact, wo_s, wo_d = d["accuracy_intact"], d["accuracy_without_semantic"], d["accuracy_without_direct"]
-        assert intact["all"] >= 0.95, intact
         gaps.append(wo_s["regular"] - wo_s["exception"])
-        assert gaps[-1] > 0, wo_s
-        assert intact["regular"] - wo_d["regular"] >= 0.5 and wo_d["nonword"] <= 0.1, wo_d
-        assert h[-1]["semantic_share_exception"] - h[0]["semantic_share_exception"] > 0.1, h
-        assert d["vowel_semantic_share_exception"] > d["vowel_semantic_share_regular"], d
-    assert np.mean(gaps) >= 0.05, gaps
-    assert s["verdict"] in ("reproduced", "approximate")
+        n_ok["intact"] += intact["all"] >= 0.95
+        n_ok["gap"] += gaps[-1] >= 0.1
+        n_ok["vowel"] += d["vowel_semantic_share_exception"] > d["vowel_semantic_share_regular"]
+        n_ok["direct"] += intact["regular"] - wo_d["regular"] >= 0.5 and intact["nonword"] - wo_d["nonword"] >= 0.3
+        n_ok["growth"] += h[-1]["semantic_share_exception"] - h[0]["semantic_share_exception"] > 0
+    assert all(v >= 5 for v in n_ok.values()), n_ok
+    assert np.mean(gaps) >= FLOORS["gap"], gaps
+    assert s["sizes_mean"]["vowel_share_difference"] >= FLOORS["vowel_share_difference"], s["sizes_per_seed"]
+    assert s["sizes_mean"]["share_growth"] >= FLOORS["share_growth"], s["sizes_per_seed"]
+    assert s["verdict"] == "reproduced", s["checks_passed"]
