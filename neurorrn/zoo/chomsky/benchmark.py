@@ -22,9 +22,10 @@ four of its cells for one seed with a figure of accuracy against length per arch
 factory added with :func:`register_model` is benchmarked the same way.
 
 Where we differ: the paper trained for 1,000,000 steps (the release's example: 10,000) and
-evaluated every length 41-500 with 512 sequences each; the documented runs train 2,000-6,000
+evaluated every length 41-500 with 512 sequences each; the documented runs train 1,000-10,000
 steps, score every 20th length with 32 sequences, and use one learning rate per architecture
-(the paper maximises over three).  The defaults here are the paper's
+(the paper maximises over three); :func:`architecture_markdown` lays them out as the paper's
+Table 2 (one column per architecture).  The defaults here are the paper's
 except ``training_steps``; callers on small machines lower steps, sizes and the set of test
 lengths -- :func:`run_benchmark` records what was run in the table's attrs.
 """
