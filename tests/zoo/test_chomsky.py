@@ -393,7 +393,10 @@ def test_architecture_table_has_the_papers_columns_and_marks_disagreements():
                _record("parity_check", "transformer", 0, 0.95),  # solved where the paper's is not
                _record("reverse_string", "stack_rnn", 0, 0.5),  # not solved where the paper's is
                _record("reverse_string", "lstm", 0, 0.6)]
-    lines = architecture_markdown(records, budgets=None).splitlines()
+    table, summary = architecture_markdown(records, budgets=None).split("\n\n")
+    assert summary == ("Solved / not solved agrees with the paper in 2 of 4 cells with a paper value (4 cells run): "
+                       "approximate (`table_verdict`).")
+    lines = table.splitlines()
     assert ARCHITECTURES == ("rnn", "stack_rnn", "tape_rnn", "transformer", "lstm")  # Table 2's order
     assert lines[0] == "| level | task | RNN | Stack-RNN | Tape-RNN | Transformer | LSTM |"
     assert len(lines) == 4  # header, rule, one row per task with runs, in the paper's order
@@ -412,7 +415,7 @@ def test_architecture_table_has_the_papers_columns_and_marks_disagreements():
     budgets = {("parity_check", "lstm"): dict(training_steps=200, batch_size=8, hidden_size=16,
                                               learning_rate=3e-3)}
     only = architecture_markdown(two, budgets=budgets, tasks=["parity_check", "duplicate_string"])
-    parity, dup = only.splitlines()[2:]
+    parity, dup = only.split("\n\n")[0].splitlines()[2:]
     assert parity.endswith("| 50.0 (100) ✗ [n=1] |") and "95.0" not in parity  # other cells have no budget
     assert dup == "| cs | duplicate_string | – (50) | – (53) | – (100) | – (53) | – (58) |"
     with pytest.raises(ValueError, match="tasks"):
@@ -435,6 +438,6 @@ def test_docs_table_is_generated_from_the_run_records():
     table = _doc_block("chomsky-table")
     assert table == architecture_markdown(records)
     assert len({r["seed"] for r in records}) >= 3
-    cells = [[c.strip() for c in ln.strip("|").split("|")[2:]] for ln in table.splitlines()[2:]]
+    cells = [[c.strip() for c in ln.strip("|").split("|")[2:]] for ln in table.split("\n\n")[0].splitlines()[2:]]
     for j, m in enumerate(ARCHITECTURES):  # every column has runs at its documented budget
         assert any(not row[j].startswith("–") for row in cells), m

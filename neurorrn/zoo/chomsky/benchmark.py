@@ -574,7 +574,8 @@ def architecture_markdown(records, budgets=DOC_BUDGETS, tasks=None, architecture
     Returns
     -------
     str
-        A markdown table.
+        A markdown table, then a line with the count of cells where solved / not solved agrees
+        with the paper and :func:`table_verdict`'s verdict over the cells shown.
     """
     records = list(records)
     for m in architectures:
@@ -609,6 +610,10 @@ def architecture_markdown(records, budgets=DOC_BUDGETS, tasks=None, architecture
             spread = f"{r.mean:.1f} ± {r.sd:.1f}, n={len(r.seeds)}" if len(r.seeds) > 1 else "n=1"
             row.append(f"{r.best:.1f} {ref}{mark} [{spread}]")
         lines.append(f"| {LEVELS[t]} | {t} | " + " | ".join(row) + " |")
+    shown = {(t, m): cells[(t, m)].best for t in tasks for m in architectures if (t, m) in cells}
+    verdict, agree = table_verdict({(m, t): v for (t, m), v in shown.items()})
+    lines += ["", f"Solved / not solved agrees with the paper in {sum(agree.values())} of {len(agree)} cells "
+              f"with a paper value ({len(shown)} cells run): {verdict} (`table_verdict`)."]
     return "\n".join(lines)
 
 
