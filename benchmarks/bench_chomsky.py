@@ -15,7 +15,8 @@ checked at the end: LSTM >= 90 % on parity_check and even_pairs, <= 70 % on reve
 The documented multi-seed table (docs/zoo_sequence.md) comes from ``--grid``: every
 (task, model) cell of ``DOC_BUDGETS`` at its budget over ``--seeds``, one record per run appended
 to ``neurorrn/zoo/chomsky/runs.json`` (interrupted grids resume); ``--table`` prints the docs'
-table from that file (``runs_markdown``) and the learning curves.
+tables from that file (``architecture_markdown``: the paper's five columns; ``runs_markdown``:
+per-cell budgets, accuracy by length) and the learning curves.
 
 Usage::
 
@@ -57,7 +58,7 @@ def _markdown(table):
 def _grid(a):
     import torch
 
-    from neurorrn.zoo.chomsky.benchmark import load_runs, run_grid, runs_markdown
+    from neurorrn.zoo.chomsky.benchmark import architecture_markdown, load_runs, run_grid, runs_markdown
 
     runs = a.runs or Path(__file__).resolve().parents[1] / "neurorrn" / "zoo" / "chomsky" / "runs.json"
     if a.grid:
@@ -65,6 +66,9 @@ def _grid(a):
         cells = None if a.cells is None else [tuple(c.split(":")) for c in a.cells]
         run_grid(runs, cells=cells, seeds=a.seeds)
     records = load_runs(runs)
+    print("paper's layout (ours = best seed, % (paper); ✗: solved / not solved disagrees; [mean ± sd, seeds]):")
+    print(architecture_markdown(records))
+    print()
     print(runs_markdown(records))
     print("\nlearning curves (training accuracy %, every 500 steps):")
     for r in records:

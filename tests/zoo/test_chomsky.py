@@ -377,14 +377,67 @@ def test_architectures_runner_repeats_the_grid_runs(tmp_path):
     assert list(out["store"]["architecture"].values) == ["transformer"] * 2 + ["stack_rnn"] * 2
 
 
-def test_docs_table_is_generated_from_the_run_records():
-    """docs/zoo_sequence.md shows exactly the tables that the packaged runs.json gives."""
+def _record(task, model, seed, score, steps=100, lr=3e-3):
+    """A run record as run_grid writes it (no training: the table code only reads these fields)."""
+    return {"task": task, "model": model, "level": LEVELS[task], "seed": seed, "training_steps": steps,
+            "batch_size": 8, "hidden_size": 16, "learning_rate": lr, "test_lengths": [41],
+            "test_batch_size": 4, "accuracy_by_length": {"41": score}, "score": score,
+            "train_accuracy": 1.0, "history": [[100, 1.0]], "seconds": 1.0}
+
+
+def test_architecture_table_has_the_papers_columns_and_marks_disagreements():
+    from neurorrn.zoo.chomsky import ARCHITECTURES, PAPER_SCORES, architecture_markdown
+
+    records = [_record("parity_check", "lstm", 0, 1.0), _record("parity_check", "lstm", 1, 0.8),
+               _record("parity_check", "lstm", 2, 0.9),
+               _record("parity_check", "transformer", 0, 0.95),  # solved where the paper's is not
+               _record("reverse_string", "stack_rnn", 0, 0.5),  # not solved where the paper's is
+               _record("reverse_string", "lstm", 0, 0.6)]
+    table, summary = architecture_markdown(records, budgets=None).split("\n\n")
+    assert summary == ("Solved / not solved agrees with the paper in 2 of 4 cells with a paper value (4 cells run): "
+                       "approximate (`table_verdict`).")
+    lines = table.splitlines()
+    assert ARCHITECTURES == ("rnn", "stack_rnn", "tape_rnn", "transformer", "lstm")  # Table 2's order
+    assert lines[0] == "| level | task | RNN | Stack-RNN | Tape-RNN | Transformer | LSTM |"
+    assert len(lines) == 4  # header, rule, one row per task with runs, in the paper's order
+    rows = {ln.split(" | ")[1]: [c.strip(" |") for c in ln.split(" | ")[2:]] for ln in lines[2:]}
+    assert list(rows) == ["parity_check", "reverse_string"]
+    rnn, stack, tape, transformer, lstm = rows["parity_check"]
+    assert lstm == "100.0 (100) [90.0 ± 10.0, n=3]"  # best seed, mean ± sd over the three
+    assert transformer == f"95.0 ({PAPER_SCORES['transformer']['parity_check']:.0f}) ✗ [n=1]"
+    assert rnn == "– (100)" and stack == "– (100)" and tape == "– (100)"  # not run: the paper's value only
+    rnn, stack, tape, transformer, lstm = rows["reverse_string"]
+    assert stack == "50.0 (100) ✗ [n=1]" and lstm == "60.0 (61) [n=1]" and rnn == "– (62)"
+    # a cell at two budgets: an error without budgets=, only the named budget's runs with it
+    two = records + [_record("parity_check", "lstm", 0, 0.5, steps=200)]
+    with pytest.raises(ValueError, match="parity_check.*lstm.*2 budgets"):
+        architecture_markdown(two, budgets=None)
+    budgets = {("parity_check", "lstm"): dict(training_steps=200, batch_size=8, hidden_size=16,
+                                              learning_rate=3e-3)}
+    only = architecture_markdown(two, budgets=budgets, tasks=["parity_check", "duplicate_string"])
+    parity, dup = only.split("\n\n")[0].splitlines()[2:]
+    assert parity.endswith("| 50.0 (100) ✗ [n=1] |") and "95.0" not in parity  # other cells have no budget
+    assert dup == "| cs | duplicate_string | – (50) | – (53) | – (100) | – (53) | – (58) |"
+    with pytest.raises(ValueError, match="tasks"):
+        architecture_markdown(records, budgets=None, tasks=["no_such_task"])
+
+
+def _doc_block(name):
     from pathlib import Path
 
-    from neurorrn.zoo.chomsky import load_runs, runs_markdown
-
     doc = (Path(__file__).resolve().parents[2] / "docs" / "zoo_sequence.md").read_text()
-    block = doc.split("<!-- chomsky-runs:begin -->\n")[1].split("\n<!-- chomsky-runs:end -->")[0]
+    return doc.split(f"<!-- {name}:begin -->\n")[1].split(f"\n<!-- {name}:end -->")[0]
+
+
+def test_docs_table_is_generated_from_the_run_records():
+    """docs/zoo_sequence.md shows exactly the tables that the packaged runs.json gives."""
+    from neurorrn.zoo.chomsky import ARCHITECTURES, architecture_markdown, load_runs, runs_markdown
+
     records = load_runs()
-    assert block == runs_markdown(records)
+    assert _doc_block("chomsky-runs") == runs_markdown(records)
+    table = _doc_block("chomsky-table")
+    assert table == architecture_markdown(records)
     assert len({r["seed"] for r in records}) >= 3
+    cells = [[c.strip() for c in ln.strip("|").split("|")[2:]] for ln in table.split("\n\n")[0].splitlines()[2:]]
+    for j, m in enumerate(ARCHITECTURES):  # every column has runs at its documented budget
+        assert any(not row[j].startswith("–") for row in cells), m

@@ -1,11 +1,13 @@
 """Delétang et al. (2023) Chomsky-hierarchy tasks and their length-generalisation benchmark."""
 
 from .benchmark import (
+    ARCHITECTURES,
     DOC_BUDGETS,
     DOC_TEST_LENGTHS,
     MODELS,
     PAPER_SCORES,
     SOLVED,
+    architecture_markdown,
     chomsky_verdict,
     evaluate_model,
     load_runs,
@@ -22,4 +24,4 @@ from .tasks import LEVELS, TASKS, Batch, ChomskyTask, get_task
 __all__ = ["TASKS", "LEVELS", "Batch", "ChomskyTask", "get_task", "MODELS", "register_model",
            "evaluate_model", "run_benchmark", "results_table", "PAPER_SCORES", "SOLVED", "chomsky_verdict",
            "table_verdict", "DOC_BUDGETS", "DOC_TEST_LENGTHS", "run_grid", "summarize_runs", "runs_markdown",
-           "load_runs"]
+           "load_runs", "ARCHITECTURES", "architecture_markdown"]
