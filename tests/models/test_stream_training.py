@@ -213,6 +213,8 @@ def _trainer(tone_corpus, tmp_path=None, lr=1e-3, **cfg):
                          StreamSection(segment_s=0.3, steps_per_epoch=3, noise_snr_db=None), out_dir=tmp_path)
 
 
+# torch warns when optimizer.step is replaced after the scheduler wraps it; the test does that on purpose
+@pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden:UserWarning")
 def test_state_carried_across_segments(tone_corpus):
     """A segment's first output depends on the previous segment (weights frozen)."""
     firsts = []
