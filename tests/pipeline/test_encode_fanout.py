@@ -8,19 +8,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from _pipeline_sim import smooth_noise as _smooth_noise
 from neurorrn.pipeline.distributed import fan_out, make_tasks
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
-
-
-def _smooth_noise(n, k, rng, width=8):
-    x = rng.standard_normal((n + 4 * width, k))
-    w = np.hanning(2 * width + 1)
-    y = np.stack([np.convolve(x[:, j], w / w.sum(), mode="same") for j in range(k)], 1)[2 * width:2 * width + n]
-    return (y / y.std(0)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
