@@ -140,3 +140,34 @@ def test_warmup_and_model_kwargs_reach_the_training_loop():
     assert unscaled.scale == 1.0 and TransformerEncoder(3, 2, d_model=16, n_heads=2).scale == 4.0
     with pytest.raises(ValueError, match="warmup_steps must be >= 0"):
         evaluate_model("parity_check", "transformer", training_steps=1, warmup_steps=-1, test_lengths=[41])
+
+
+def test_lstm_is_the_releases_forget_offset_and_relu_readout():
+    from neurorrn.zoo.chomsky.benchmark import SequenceModel
+
+    torch.manual_seed(0)
+    plain = SequenceModel.build("lstm", 3, 2, 5, forget_bias=0.0, readout_relu=False)
+    torch.manual_seed(0)
+    net = MODELS["lstm"](3, 2, 5)  # the benchmark's LSTM: Haiku's forget offset 1, ReLU before the readout
+    b_plain, b = plain.rnn.bias_ih_l0.detach(), net.rnn.bias_ih_l0.detach()
+    np.testing.assert_allclose((b - b_plain)[5:10].numpy(), 1.0, atol=1e-7)  # the forget gate only
+    np.testing.assert_allclose((b - b_plain)[[*range(5), *range(10, 20)]].numpy(), 0.0)  # input, cell, output
+    # the readout sees relu(h): a state with only negative values gives the readout's bias alone
+    x = torch.randn(2, 4, 3)
+    with torch.no_grad():
+        net.rnn.bias_ih_l0[10:15] = -50.0  # cell input tanh(.) = -1: c < 0, h < 0 for every unit
+        net.rnn.bias_ih_l0[15:20] = 50.0  # output gate open
+        h = net.features(x)
+        assert (h < 0).all()
+        np.testing.assert_allclose(net(x).numpy(), net.readout.bias.expand(2, 4, 2).numpy(), atol=1e-6)
+        plain.load_state_dict(net.state_dict())
+        assert not torch.allclose(plain(x), net(x))  # without the ReLU the negative state reaches the output
+
+
+def test_sequence_model_errors():
+    from neurorrn.zoo.chomsky.benchmark import SequenceModel
+
+    with pytest.raises(ValueError, match="forget_bias applies to the LSTM only"):
+        SequenceModel.build("rnn", 3, 2, 5, forget_bias=1.0)
+    with pytest.raises(ValueError, match="cell"):
+        SequenceModel.build("elman", 3, 2, 5)

@@ -29,7 +29,13 @@ arguments (the paper: cores of 256 units, stack/tape cells of 8 values, Transfor
 64-dimensional embeddings, 5 layers x 8 heads and dropout 0.1 in the release; ours defaults to
 2 layers x 4 heads without dropout); ALiBi, relative and rotary encodings are not implemented; the stack is as deep as the sequence (a fixed 30-cell stack, tried
 first, reached 99.6 % on reverse string at training lengths but 64.7 % at lengths 41-500: it
-cannot hold more than 30 pushes); the Tape-RNN's tape wraps around rather than growing.
+cannot hold more than 30 pushes); the Tape-RNN's tape wraps around rather than growing.  Read
+against the release's code (``models/stack_rnn.py``, ``models/tape_rnn.py``, ``models/rnn.py``),
+three more differences of the memory networks, kept because the documented runs were made with
+them: the pushed value is ``tanh(W h)`` (the release: linear, ``W h + b``); the Tape-RNN's written
+value is ``tanh(W h)`` (the release: an MLP of two 64-unit ReLU layers and a linear output); the
+readout is linear on the core's state (the release puts a ReLU before it, as our RNN and LSTM
+do: :class:`neurorrn.zoo.chomsky.benchmark.SequenceModel`).
 """
 
 from __future__ import annotations
