@@ -169,5 +169,8 @@ def test_sequence_model_errors():
 
     with pytest.raises(ValueError, match="forget_bias applies to the LSTM only"):
         SequenceModel.build("rnn", 3, 2, 5, forget_bias=1.0)
+    with pytest.raises(ValueError, match="forget_bias applies to the LSTM only"):
+        MODELS["rnn"](3, 2, 5, forget_bias=1.0)  # through the benchmark's factory (model_kwargs)
+    assert MODELS["gru"](3, 2, 5, readout_relu=False) is not None
     with pytest.raises(ValueError, match="cell"):
         SequenceModel.build("elman", 3, 2, 5)

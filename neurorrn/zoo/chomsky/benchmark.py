@@ -124,18 +124,20 @@ class SequenceModel:
     """
 
     @staticmethod
-    def build(cell: str, input_size: int, output_size: int, hidden_size: int, forget_bias: float = 1.0,
+    def build(cell: str, input_size: int, output_size: int, hidden_size: int, forget_bias=None,
               readout_relu: bool = True):
         """A torch module mapping ``(batch, time, input_size)`` to ``(batch, time, output_size)``.
 
-        ``forget_bias`` (LSTM only) is added to the forget gate's bias at initialisation;
-        ``readout_relu`` puts a ReLU between the recurrent state and the linear readout.
+        ``forget_bias`` (LSTM only; default 1, Haiku's) is added to the forget gate's bias at
+        initialisation; ``readout_relu`` puts a ReLU between the recurrent state and the linear
+        readout.
         """
         torch = _torch()
         nn = torch.nn
         check_option(cell, ["rnn", "gru", "lstm"], "cell")
         if cell != "lstm" and forget_bias:
             raise ValueError(f"forget_bias applies to the LSTM only; got {forget_bias!r} for cell {cell!r}")
+        forget_bias = 1.0 if forget_bias is None else float(forget_bias)
         relu = bool(readout_relu)
 
         class _Recurrent(nn.Module):
@@ -161,8 +163,8 @@ class SequenceModel:
 #: Model name -> factory ``(input_size, output_size, hidden_size) -> torch.nn.Module``.
 #: ``transformer``, ``stack_rnn`` and ``tape_rnn`` are in :mod:`neurorrn.zoo.chomsky.models`.
 MODELS: dict[str, Callable] = {
-    "rnn": lambda i, o, h, **kw: SequenceModel.build("rnn", i, o, h, forget_bias=0.0, **kw),
-    "gru": lambda i, o, h, **kw: SequenceModel.build("gru", i, o, h, forget_bias=0.0, **kw),
+    "rnn": lambda i, o, h, **kw: SequenceModel.build("rnn", i, o, h, **kw),
+    "gru": lambda i, o, h, **kw: SequenceModel.build("gru", i, o, h, **kw),
     "lstm": lambda i, o, h, **kw: SequenceModel.build("lstm", i, o, h, **kw),
     "transformer": _models.transformer,
     "stack_rnn": _models.stack_rnn,
