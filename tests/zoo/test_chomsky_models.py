@@ -27,32 +27,115 @@ def _tokens(seq, n_in):
 
 
 def _hand_wired_core(net):
-    """Hidden unit k = tanh(10 * input token k) (no recurrence)."""
+    """Hidden unit k ~ 1 on input token k, else 0 (no recurrence): relu(1 * x) for the ReLU
+    core (the default), tanh(10 * x) for the tanh core."""
     with torch.no_grad():
         for k in range(3):
-            net.core.weight_ih[k, k] = 10.0
+            net.core.weight_ih[k, k] = _core_gain(net)
 
 
-def test_stack_rnn_is_last_in_first_out():
-    # tokens: 0 = push +1, 1 = push -1, 2 = pop; input dim 3 = "empty" flag
-    net = StackRNN(4, 2, hidden_size=3, stack_size=5, cell_size=1)
+def _core_gain(net):
+    return 1.0 if net.core.nonlinearity == "relu" else 10.0
+
+
+@pytest.mark.parametrize("push, gain, activation", [("linear", 1.0, "relu"), ("tanh", 10.0, "relu"),
+                                                     ("linear", 1.0, "tanh")])
+def test_stack_rnn_is_last_in_first_out(push, gain, activation):
+    # tokens: 0 = push +1, 1 = push -1, 2 = pop; input dim 3 = "empty" flag.  The pushed value
+    # is W h (the release's, default) or tanh(W h); h ~ 1 on the token's unit
+    net = StackRNN(4, 2, hidden_size=3, stack_size=5, cell_size=1, push=push, activation=activation)
     _zero_(net)
     _hand_wired_core(net)
     with torch.no_grad():
         net.actions.weight[0, :2] = 20.0  # push on tokens 0 and 1
         net.actions.weight[1, 2] = 20.0  # pop on token 2
-        net.push_value.weight[0, 0], net.push_value.weight[0, 1] = 10.0, -10.0
+        net.push_value.weight[0, 0], net.push_value.weight[0, 1] = gain, -gain
         top = net.features(_tokens([0, 1, 1, 2, 2, 2], 4))[0, :, 3].numpy()
     np.testing.assert_allclose(top, [1, -1, -1, -1, 1, 0], atol=1e-6)
 
 
+def test_memory_networks_are_the_releases_push_write_and_readout():
+    """Defaults: ReLU cores (hk.VanillaRNN), linear push (StackRNN), a 64-64 ReLU MLP write
+    (TapeRNN), ReLU before the readout."""
+    stack, tape = StackRNN(4, 2, hidden_size=3, cell_size=1), TapeRNN(4, 2, hidden_size=3, cell_size=1)
+    assert stack.push == "linear" and stack.readout_relu and tape.write == "mlp" and tape.readout_relu
+    assert stack.core.nonlinearity == tape.core.nonlinearity == "relu"
+    assert [m.out_features for m in tape.write_value if isinstance(m, torch.nn.Linear)] == [64, 64, 1]
+    x = _tokens([0, 1, 2], 4)
+    # the readout's ReLU matters for a core whose state can be negative: the tanh core
+    for net in (StackRNN(4, 2, hidden_size=3, cell_size=1, activation="tanh"),
+                TapeRNN(4, 2, hidden_size=3, cell_size=1, activation="tanh")):
+        _zero_(net)
+        with torch.no_grad():
+            net.core.bias_ih[:] = -50.0  # every unit at tanh(-50) = -1: relu(h) = 0
+            net.readout.bias[:] = torch.tensor([0.3, -0.7])
+            out = net(x)
+            assert (net.features(x)[..., :3] < 0).all()
+            np.testing.assert_allclose(out.numpy(), np.tile([0.3, -0.7], (1, 3, 1)), atol=1e-6)
+    # an unsquashed write: the MLP's output bias 5 is what lies under the head (tanh would give 0.99991)
+    _zero_(tape)
+    with torch.no_grad():
+        tape.write_value[-1].bias[:] = 5.0
+        tape.actions.bias[0] = 50.0  # stay
+        under_head = tape.features(x)[0, :, 3].numpy()
+    np.testing.assert_allclose(under_head, 5.0, atol=1e-5)
+    tanh_tape = TapeRNN(4, 2, hidden_size=3, cell_size=1, write="tanh")
+    _zero_(tanh_tape)
+    with torch.no_grad():
+        tanh_tape.write_value.bias[:] = 5.0
+        tanh_tape.actions.bias[0] = 50.0
+        np.testing.assert_allclose(tanh_tape.features(x)[0, :, 3].numpy(), math.tanh(5.0), atol=1e-5)
+
+
+def _haiku_scale_ok(w, fan_in):
+    """Haiku's TruncatedNormal(1/sqrt(fan_in)): |w| <= 2 / sqrt(fan_in), sd 0.8796 / sqrt(fan_in)."""
+    w = w.detach().numpy().ravel() * math.sqrt(fan_in)
+    return np.abs(w).max() <= 2.0 and abs(w.std() - 0.8796) < 6 / math.sqrt(w.size)
+
+
+def test_haiku_initialisation_of_every_model():
+    from neurorrn.zoo.chomsky.benchmark import SequenceModel
+
+    torch.manual_seed(0)
+    lstm = MODELS["lstm"](4, 5, 256)  # hk.LSTM: one layer on [x, h] (fan-in 260) for the four gates
+    assert _haiku_scale_ok(lstm.rnn.weight_hh_l0, 260) and _haiku_scale_ok(lstm.rnn.weight_ih_l0, 260)
+    assert _haiku_scale_ok(lstm.readout.weight, 256)
+    b = lstm.rnn.bias_ih_l0.detach().numpy()
+    np.testing.assert_array_equal(b[256:512], 1.0)  # Haiku's forget offset; every other bias 0
+    assert not b[:256].any() and not b[512:].any() and not lstm.rnn.bias_hh_l0.detach().numpy().any()
+    rnn = MODELS["rnn"](4, 5, 256)  # hk.VanillaRNN: separate input (fan-in 4) and state (fan-in 256) maps
+    assert rnn.rnn.nonlinearity == "relu"  # hk.VanillaRNN: h = relu(W_i x + b_i + W_h h + b_h)
+    with torch.no_grad():
+        assert (rnn.features(-torch.ones(2, 3, 4) * 100) >= 0).all()
+        tanh_rnn = MODELS["rnn"](4, 5, 8, activation="tanh")
+        assert (tanh_rnn.features(torch.randn(2, 3, 4) * 100) < 0).any()
+    assert _haiku_scale_ok(rnn.rnn.weight_hh_l0, 256) and _haiku_scale_ok(rnn.rnn.weight_ih_l0, 4)
+    radius = lambda m: np.abs(np.linalg.eigvals(m.rnn.weight_hh_l0.detach().numpy())).max()  # noqa: E731
+    torch_rnn = SequenceModel.build("rnn", 4, 5, 256, init="torch")
+    assert 0.8 < radius(rnn) < 0.96 and 0.5 < radius(torch_rnn) < 0.65  # the circular law: 0.88 vs 0.58
+    assert torch_rnn.rnn.bias_hh_l0.detach().abs().max() > 0  # torch's uniform biases
+    gru = MODELS["gru"](4, 5, 64)  # not in the paper's table: torch's initialisation
+    assert gru.rnn.weight_hh_l0.detach().abs().max() <= 1 / 8 and gru.rnn.bias_hh_l0.detach().abs().max() > 0
+    for net in (StackRNN(4, 2, hidden_size=256), TapeRNN(4, 2, hidden_size=256)):
+        assert _haiku_scale_ok(net.core.weight_hh, 256) and _haiku_scale_ok(net.core.weight_ih, 4 + 8)
+        assert all(not p.detach().numpy().any() for n, p in net.named_parameters() if "bias" in n)
+    tape = TapeRNN(4, 2, hidden_size=256)
+    assert _haiku_scale_ok(tape.write_value[2].weight, 64)
+    # the same seed gives the same network
+    torch.manual_seed(3)
+    a = MODELS["stack_rnn"](4, 2, 16)
+    torch.manual_seed(3)
+    b = MODELS["stack_rnn"](4, 2, 16)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
 def test_tape_rnn_writes_moves_and_jumps_by_the_input_length():
     # tokens: 0 = write +1 then move right, 1 = write -1 then move right; empty token: jump left
-    net = TapeRNN(4, 2, hidden_size=4, cell_size=1)
+    net = TapeRNN(4, 2, hidden_size=4, cell_size=1, write="tanh")
     _zero_(net)
     _hand_wired_core(net)
     with torch.no_grad():
-        net.core.weight_ih[3, 3] = 10.0
+        net.core.weight_ih[3, 3] = _core_gain(net)
         net.actions.weight[2, :2] = 20.0  # right
         net.actions.weight[3, 3] = 20.0  # jump left
         net.write_value.weight[0, 0], net.write_value.weight[0, 1] = 10.0, -10.0
@@ -146,9 +229,10 @@ def test_lstm_is_the_releases_forget_offset_and_relu_readout():
     from neurorrn.zoo.chomsky.benchmark import SequenceModel
 
     torch.manual_seed(0)
-    plain = SequenceModel.build("lstm", 3, 2, 5, forget_bias=0.0, readout_relu=False)
+    plain = SequenceModel.build("lstm", 3, 2, 5, forget_bias=0.0, readout_relu=False, init="torch")
     torch.manual_seed(0)
-    net = MODELS["lstm"](3, 2, 5)  # the benchmark's LSTM: Haiku's forget offset 1, ReLU before the readout
+    # the benchmark's LSTM (Haiku's forget offset 1, ReLU before the readout), drawn as torch does
+    net = MODELS["lstm"](3, 2, 5, init="torch")
     b_plain, b = plain.rnn.bias_ih_l0.detach(), net.rnn.bias_ih_l0.detach()
     np.testing.assert_allclose((b - b_plain)[5:10].numpy(), 1.0, atol=1e-7)  # the forget gate only
     np.testing.assert_allclose((b - b_plain)[[*range(5), *range(10, 20)]].numpy(), 0.0)  # input, cell, output
@@ -174,3 +258,17 @@ def test_sequence_model_errors():
     assert MODELS["gru"](3, 2, 5, readout_relu=False) is not None
     with pytest.raises(ValueError, match="cell"):
         SequenceModel.build("elman", 3, 2, 5)
+    with pytest.raises(ValueError, match="init.*xavier"):
+        MODELS["lstm"](3, 2, 5, init="xavier")
+    with pytest.raises(ValueError, match="activation applies to the RNN only"):
+        MODELS["lstm"](3, 2, 5, activation="tanh")
+    with pytest.raises(ValueError, match="activation.*sigmoid"):
+        MODELS["rnn"](3, 2, 5, activation="sigmoid")
+    with pytest.raises(ValueError, match="Invalid value for activation: 'gelu'"):
+        StackRNN(3, 2, activation="gelu")
+    with pytest.raises(ValueError, match="Invalid value for push: 'relu'; expected one of 'tanh', 'linear'"):
+        StackRNN(3, 2, push="relu")
+    with pytest.raises(ValueError, match="Invalid value for write: 'linear'; expected one of 'tanh', 'mlp'"):
+        TapeRNN(3, 2, write="linear")
+    with pytest.raises(ValueError, match="Invalid value for init: 'xavier'"):
+        TapeRNN(3, 2, init="xavier")

@@ -13,15 +13,26 @@ records in its ActivationStore.
   which leaves the positions a larger share of the sum): ``"sin_cos"`` (Vaswani
   et al. 2017; the paper's default), ``"learned"`` (trained absolute positions up to
   ``max_length``) or ``"none"``.  Pre-layer-norm blocks, ``n_layers`` x ``n_heads``.
-- :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as configured in the
-  paper: a tanh RNN core reads ``[input, top of stack]``; from its state a softmax over
-  PUSH/POP/NO-OP and a pushed value ``tanh(W h)`` update a differentiable stack of
-  ``stack_size`` cells of ``cell_size`` values (superposition of the three stack updates); by
-  default the stack is as deep as the sequence is long, so no push is ever lost.
-- :class:`TapeRNN` -- the paper's Tape-RNN: a tanh RNN core reads ``[input, cell under the
-  head]``; it writes ``tanh(W h)`` under the head, then moves the head by a softmax mixture of
-  the actions STAY, LEFT, RIGHT, JUMP-LEFT and JUMP-RIGHT (jumps by the input length), on a
-  circular tape as long as the sequence.
+- :class:`StackRNN` -- Joulin & Mikolov's (2015) stack-augmented RNN as the release builds it
+  (``models/stack_rnn.py``): an RNN core (the release's ``hk.VanillaRNN``:
+  ``relu(W_i x + W_h h + b)``; ``activation="tanh"``: tanh) reads ``[input, top of stack]``; from its state a
+  softmax over PUSH/POP/NO-OP and a pushed value (``push="linear"``: ``W h + b``, the release's;
+  ``"tanh"``: ``tanh(W h + b)``) update a differentiable stack of ``stack_size`` cells of
+  ``cell_size`` values (superposition of the three stack updates); by default the stack is as
+  deep as the sequence is long, so no push is ever lost.
+- :class:`TapeRNN` -- the release's Tape-RNN (``models/tape_rnn.py``, input-length jumps): a
+  ReLU RNN core (as the Stack-RNN's) reads ``[input, cell under the head]``; it writes a value under the head
+  (``write="mlp"``: the release's MLP of two 64-unit ReLU layers and a linear output;
+  ``"tanh"``: ``tanh(W h + b)``), then moves the head by a softmax mixture of the actions STAY,
+  LEFT, RIGHT, JUMP-LEFT and JUMP-RIGHT (jumps by the input length), on a circular tape as long
+  as the sequence.
+
+Both read out as the release's ``make_rnn`` does, a linear layer on ``relu`` of the core's
+state (``readout_relu=True``), and draw every weight as Haiku's ``hk.Linear`` does
+(``init="haiku"``: truncated normals of scale 1/sqrt(fan-in), zero biases; ``"torch"``:
+torch's uniform initialisation).  ``push="tanh", write="tanh", readout_relu=False,
+init="torch", activation="tanh"`` is the first version of these modules (written from the paper's description);
+its documented runs are kept in docs/zoo_sequence.md with those arguments.
 
 Where we differ from the release (``google-deepmind/neural_networks_chomsky_hierarchy``,
 JAX/Haiku): written from the paper's description in torch, not translated; sizes are
@@ -29,13 +40,9 @@ arguments (the paper: cores of 256 units, stack/tape cells of 8 values, Transfor
 64-dimensional embeddings, 5 layers x 8 heads and dropout 0.1 in the release; ours defaults to
 2 layers x 4 heads without dropout); ALiBi, relative and rotary encodings are not implemented; the stack is as deep as the sequence (a fixed 30-cell stack, tried
 first, reached 99.6 % on reverse string at training lengths but 64.7 % at lengths 41-500: it
-cannot hold more than 30 pushes); the Tape-RNN's tape wraps around rather than growing.  Read
-against the release's code (``models/stack_rnn.py``, ``models/tape_rnn.py``, ``models/rnn.py``),
-three more differences of the memory networks, kept because the documented runs were made with
-them: the pushed value is ``tanh(W h)`` (the release: linear, ``W h + b``); the Tape-RNN's written
-value is ``tanh(W h)`` (the release: an MLP of two 64-unit ReLU layers and a linear output); the
-readout is linear on the core's state (the release puts a ReLU before it, as our RNN and LSTM
-do: :class:`neurorrn.zoo.chomsky.benchmark.SequenceModel`).
+cannot hold more than 30 pushes; the release's default depth is 30); the Tape-RNN's tape is as
+long as the sequence (the release: a fixed tape, 30 cells by default and 40 in its example script,
+wrapping around).
 """
 
 from __future__ import annotations
@@ -110,16 +117,23 @@ def _make_classes():
             return self.readout(self.features(x))
 
     class StackRNN(nn.Module):
-        """Tanh RNN with a differentiable stack (PUSH / POP / NO-OP), Joulin & Mikolov 2015."""
+        """ReLU (or tanh) RNN with a differentiable stack (PUSH / POP / NO-OP), Joulin & Mikolov 2015."""
 
-        def __init__(self, input_size, output_size, hidden_size=64, stack_size=None, cell_size=8):
+        def __init__(self, input_size, output_size, hidden_size=64, stack_size=None, cell_size=8, push="linear",
+                     readout_relu=True, init="haiku", activation="relu"):
             super().__init__()
+            _check_choice(push, ("tanh", "linear"), "push")
+            _check_choice(init, ("torch", "haiku"), "init")
             self.hidden_size, self.cell_size = int(hidden_size), int(cell_size)
             self.stack_size = None if stack_size is None else int(stack_size)
-            self.core = nn.RNNCell(input_size + cell_size, hidden_size)
+            self.push, self.readout_relu = push, bool(readout_relu)
+            _check_choice(activation, ("relu", "tanh"), "activation")
+            self.core = nn.RNNCell(input_size + cell_size, hidden_size, nonlinearity=activation)
             self.actions = nn.Linear(hidden_size, 3)  # push, pop, no-op
             self.push_value = nn.Linear(hidden_size, cell_size)
             self.readout = nn.Linear(hidden_size, output_size)
+            if init == "haiku":
+                _haiku_linear_init(self, torch)
 
         def features(self, x):
             B, T, _ = x.shape
@@ -130,7 +144,8 @@ def _make_classes():
             for t in range(T):
                 h = self.core(torch.cat([x[:, t], stack[:, 0]], dim=-1), h)
                 a = torch.softmax(self.actions(h), dim=-1)[:, :, None, None]
-                v = torch.tanh(self.push_value(h))[:, None]
+                v = self.push_value(h)
+                v = (torch.tanh(v) if self.push == "tanh" else v)[:, None]
                 pushed = torch.cat([v, stack[:, :-1]], dim=1)
                 popped = torch.cat([stack[:, 1:], stack.new_zeros(B, 1, self.cell_size)], dim=1)
                 stack = a[:, 0] * pushed + a[:, 1] * popped + a[:, 2] * stack
@@ -138,18 +153,30 @@ def _make_classes():
             return torch.stack(out, dim=1)
 
         def forward(self, x):
-            return self.readout(self.features(x)[..., : self.hidden_size])
+            h = self.features(x)[..., : self.hidden_size]
+            return self.readout(torch.relu(h) if self.readout_relu else h)
 
     class TapeRNN(nn.Module):
-        """Tanh RNN with a differentiable circular tape (write, then STAY/LEFT/RIGHT/JUMP-LEFT/JUMP-RIGHT)."""
+        """ReLU (or tanh) RNN with a differentiable circular tape (write, then STAY/LEFT/RIGHT/JUMP-LEFT/JUMP-RIGHT)."""
 
-        def __init__(self, input_size, output_size, hidden_size=64, cell_size=8):
+        def __init__(self, input_size, output_size, hidden_size=64, cell_size=8, write="mlp", readout_relu=True,
+                     init="haiku", activation="relu"):
             super().__init__()
+            _check_choice(write, ("tanh", "mlp"), "write")
+            _check_choice(init, ("torch", "haiku"), "init")
             self.hidden_size, self.cell_size = int(hidden_size), int(cell_size)
-            self.core = nn.RNNCell(input_size + cell_size, hidden_size)
+            self.write, self.readout_relu = write, bool(readout_relu)
+            _check_choice(activation, ("relu", "tanh"), "activation")
+            self.core = nn.RNNCell(input_size + cell_size, hidden_size, nonlinearity=activation)
             self.actions = nn.Linear(hidden_size, 5)  # stay, left, right, jump left, jump right
-            self.write_value = nn.Linear(hidden_size, cell_size)
+            if write == "mlp":  # the release's hk.nets.MLP([64, 64, cell_size]): ReLU between layers
+                self.write_value = nn.Sequential(nn.Linear(hidden_size, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                                                 nn.Linear(64, cell_size))
+            else:
+                self.write_value = nn.Linear(hidden_size, cell_size)
             self.readout = nn.Linear(hidden_size, output_size)
+            if init == "haiku":
+                _haiku_linear_init(self, torch)
 
         def features(self, x):
             B, T, _ = x.shape
@@ -164,16 +191,40 @@ def _make_classes():
             for t in range(T):
                 h = self.core(torch.cat([x[:, t], tape[:, 0]], dim=-1), h)
                 a = torch.softmax(self.actions(h), dim=-1)
-                w = torch.tanh(self.write_value(h))[:, None]
+                w = self.write_value(h)
+                w = (torch.tanh(w) if self.write == "tanh" else w)[:, None]
                 tape = torch.cat([w, tape[:, 1:]], dim=1)
                 tape = sum(a[:, k, None, None] * torch.roll(tape, s, dims=1) for k, s in enumerate(shifts))
                 out.append(torch.cat([h, tape[:, 0]], dim=-1))
             return torch.stack(out, dim=1)
 
         def forward(self, x):
-            return self.readout(self.features(x)[..., : self.hidden_size])
+            h = self.features(x)[..., : self.hidden_size]
+            return self.readout(torch.relu(h) if self.readout_relu else h)
 
     return TransformerEncoder, StackRNN, TapeRNN
+
+
+def _check_choice(value, allowed, name):
+    if value not in allowed:
+        raise ValueError(f"Invalid value for {name}: {value!r}; expected one of {', '.join(map(repr, allowed))}")
+
+
+def _haiku_linear_init(module, torch):
+    """Re-draw every linear map of a memory network as Haiku's ``hk.Linear`` does.
+
+    Weights ``TruncatedNormal(1/sqrt(fan_in))`` (a standard normal cut at +-2, times the scale),
+    biases 0; the RNN core's input and recurrent maps are two such layers (``hk.VanillaRNN``).
+    The draws come from torch's global generator, so ``torch.manual_seed`` fixes them.
+    """
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.endswith("bias") or "bias_" in name:
+                p.zero_()
+            else:
+                w = torch.empty_like(p)
+                torch.nn.init.trunc_normal_(w, 0.0, 1.0, -2.0, 2.0)
+                p.copy_(w * p.shape[1] ** -0.5)
 
 
 _CLASSES = None
@@ -198,10 +249,10 @@ def transformer(input_size, output_size, hidden_size, **kw):
 
 
 def stack_rnn(input_size, output_size, hidden_size, **kw):
-    """Factory: :class:`StackRNN` with a ``hidden_size`` tanh core."""
+    """Factory: :class:`StackRNN` with a ``hidden_size`` ReLU core (the release's)."""
     return _classes()[1](input_size, output_size, hidden_size=hidden_size, **kw)
 
 
 def tape_rnn(input_size, output_size, hidden_size, **kw):
-    """Factory: :class:`TapeRNN` with a ``hidden_size`` tanh core."""
+    """Factory: :class:`TapeRNN` with a ``hidden_size`` ReLU core (the release's)."""
     return _classes()[2](input_size, output_size, hidden_size=hidden_size, **kw)
