@@ -24,5 +24,6 @@ from .tasks import LEVELS, TASKS, Batch, ChomskyTask, get_task
 
 __all__ = ["TASKS", "LEVELS", "Batch", "ChomskyTask", "get_task", "MODELS", "register_model",
            "evaluate_model", "run_benchmark", "results_table", "PAPER_SCORES", "SOLVED", "chomsky_verdict",
-           "table_verdict", "DOC_BUDGETS", "DOC_SEEDS", "DOC_TEST_LENGTHS", "run_grid", "summarize_runs", "runs_markdown",
+           "table_verdict", "DOC_BUDGETS", "DOC_SEEDS", "DOC_TEST_LENGTHS", "run_grid", "summarize_runs",
+           "runs_markdown",
            "load_runs", "ARCHITECTURES", "architecture_markdown"]

@@ -179,14 +179,6 @@ class SequenceModel:
         return _Recurrent()
 
 
-def _haiku_truncated_normal(shape, stddev, torch):
-    """Haiku's ``TruncatedNormal(stddev)``: a standard normal cut at +-2, times ``stddev``
-    (drawn from torch's global generator, so ``torch.manual_seed`` fixes it)."""
-    w = torch.empty(shape)
-    torch.nn.init.trunc_normal_(w, 0.0, 1.0, -2.0, 2.0)
-    return w * stddev
-
-
 def _haiku_init(module, cell, input_size, hidden_size, forget_bias, torch):
     """Re-initialise a :class:`SequenceModel` module as the release's Haiku modules are.
 
@@ -199,18 +191,18 @@ def _haiku_init(module, cell, input_size, hidden_size, forget_bias, torch):
     rnn = module.rnn
     with torch.no_grad():
         if cell == "rnn":
-            rnn.weight_ih_l0.copy_(_haiku_truncated_normal(rnn.weight_ih_l0.shape, input_size ** -0.5, torch))
-            rnn.weight_hh_l0.copy_(_haiku_truncated_normal(rnn.weight_hh_l0.shape, hidden_size ** -0.5, torch))
+            rnn.weight_ih_l0.copy_(_models._haiku_truncated_normal(rnn.weight_ih_l0.shape, input_size ** -0.5, torch))
+            rnn.weight_hh_l0.copy_(_models._haiku_truncated_normal(rnn.weight_hh_l0.shape, hidden_size ** -0.5, torch))
         else:  # one layer on the concatenation [x, h]: the same scale for both blocks
             s = (input_size + hidden_size) ** -0.5
-            rnn.weight_ih_l0.copy_(_haiku_truncated_normal(rnn.weight_ih_l0.shape, s, torch))
-            rnn.weight_hh_l0.copy_(_haiku_truncated_normal(rnn.weight_hh_l0.shape, s, torch))
+            rnn.weight_ih_l0.copy_(_models._haiku_truncated_normal(rnn.weight_ih_l0.shape, s, torch))
+            rnn.weight_hh_l0.copy_(_models._haiku_truncated_normal(rnn.weight_hh_l0.shape, s, torch))
         rnn.bias_ih_l0.zero_()
         rnn.bias_hh_l0.zero_()
         if cell == "lstm" and forget_bias:
             rnn.bias_ih_l0[hidden_size:2 * hidden_size] += float(forget_bias)
         ro = module.readout
-        ro.weight.copy_(_haiku_truncated_normal(ro.weight.shape, hidden_size ** -0.5, torch))
+        ro.weight.copy_(_models._haiku_truncated_normal(ro.weight.shape, hidden_size ** -0.5, torch))
         ro.bias.zero_()
 
 

@@ -222,9 +222,15 @@ def _haiku_linear_init(module, torch):
             if name.endswith("bias") or "bias_" in name:
                 p.zero_()
             else:
-                w = torch.empty_like(p)
-                torch.nn.init.trunc_normal_(w, 0.0, 1.0, -2.0, 2.0)
-                p.copy_(w * p.shape[1] ** -0.5)
+                p.copy_(_haiku_truncated_normal(p.shape, p.shape[1] ** -0.5, torch))
+
+
+def _haiku_truncated_normal(shape, stddev, torch):
+    """Haiku's ``TruncatedNormal(stddev)``: a standard normal cut at +-2, times ``stddev``
+    (drawn from torch's global generator, so ``torch.manual_seed`` fixes it)."""
+    w = torch.empty(shape)
+    torch.nn.init.trunc_normal_(w, 0.0, 1.0, -2.0, 2.0)
+    return w * stddev
 
 
 _CLASSES = None
