@@ -248,6 +248,40 @@ def test_lstm_is_the_releases_forget_offset_and_relu_readout():
         assert not torch.allclose(plain(x), net(x))  # without the ReLU the negative state reaches the output
 
 
+def test_lstm_has_one_bias_per_gate_as_haiku():
+    """hk.LSTM has one bias per gate (one hk.Linear on [x, h]); torch's LSTM two (b_ih + b_hh).
+    With Adam each trainable bias moves by about the learning rate on the first step, so torch's
+    pair moves the gate's bias twice as far: the benchmark's LSTM holds b_hh at 0 untrained."""
+    one = MODELS["lstm"](3, 2, 5)
+    torch.manual_seed(1)
+    two = MODELS["lstm"](3, 2, 5, double_bias=True)
+    two.load_state_dict(one.state_dict())
+    assert not one.rnn.bias_hh_l0.requires_grad and two.rnn.bias_hh_l0.requires_grad
+    assert float(one.rnn.bias_hh_l0.abs().sum()) == 0.0
+    n_trainable = sum(p.numel() for p in one.parameters() if p.requires_grad)
+    assert n_trainable == 4 * 5 * (3 + 5) + 4 * 5 + (5 * 2 + 2)  # Haiku's LSTM and readout
+    x, y = torch.randn(4, 6, 3), torch.randint(0, 2, (4 * 6,))
+    lr, moved = 1e-2, []
+    for net in (one, two):
+        before = (net.rnn.bias_ih_l0 + net.rnn.bias_hh_l0).detach().clone()
+        opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=lr)
+        torch.nn.functional.cross_entropy(net(x).reshape(-1, 2), y).backward()
+        opt.step()
+        moved.append(float(((net.rnn.bias_ih_l0 + net.rnn.bias_hh_l0).detach() - before).abs().max()))
+    assert float(one.rnn.bias_hh_l0.abs().sum()) == 0.0  # still 0 after the step
+    assert moved[0] == pytest.approx(lr, rel=1e-3) and moved[1] == pytest.approx(2 * lr, rel=1e-3)
+    # torch's initialisation keeps torch's two biases unless asked; the function is unchanged
+    torch.manual_seed(2)
+    t2 = MODELS["lstm"](3, 2, 5, init="torch")
+    torch.manual_seed(2)
+    t1 = MODELS["lstm"](3, 2, 5, init="torch", double_bias=False)
+    assert t2.rnn.bias_hh_l0.requires_grad and not t1.rnn.bias_hh_l0.requires_grad
+    with torch.no_grad():
+        np.testing.assert_allclose(t1(x).numpy(), t2(x).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="double_bias applies to the LSTM only"):
+        MODELS["rnn"](3, 2, 5, double_bias=True)
+
+
 def test_sequence_model_errors():
     from neurorrn.zoo.chomsky.benchmark import SequenceModel
 
