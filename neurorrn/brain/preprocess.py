@@ -227,8 +227,11 @@ def preprocess(raw, l_freq: float | None = 0.5, h_freq: float | None = 40.0, sfr
         def get(a, b):
             return raw.get_data(picks=picks, start=a, stop=b, verbose="error")
 
-        filter_resample(get, n_times, len(picks), sf_in, h, up, down, chunk, out=data,
-                        channel_block=chunk_channels, verbose=verbose)
+        # a channel holding NaN/Inf filters to NaN; _mark_nonfinite below names it in one warning,
+        # so numpy's own "invalid value" warnings from the filter would only repeat it
+        with np.errstate(invalid="ignore", over="ignore"):
+            filter_resample(get, n_times, len(picks), sf_in, h, up, down, chunk, out=data,
+                            channel_block=chunk_channels, verbose=verbose)
         info = mne.pick_info(raw.info, picks)
         with info._unlock():
             info["sfreq"] = sf_out
