@@ -478,7 +478,7 @@ DOC_BUDGETS = {
     ("even_pairs", "lstm"): dict(_LSTM, training_steps=2000),
     # at the paper's lr 1e-3 the release's LSTM generalised cycle navigation in one seed of three,
     # from step 20,000 on (test score every 5000 steps: the curve in docs/zoo_sequence.md); at lr
-    # 3e-3 no seed did (15 seeds at 10,000 steps: 47-72 %; one with torch's two biases per gate
+    # 3e-3 no seed did (15 seeds at 10,000 steps: 46-72 %; one with torch's two biases per gate
     # followed to 90,000 steps: 43-64 %)
     ("cycle_navigation", "lstm"): dict(_LSTM, learning_rate=1e-3, training_steps=30000, test_every=5000),
     ("stack_manipulation", "stack_rnn"): dict(_MEMORY, training_steps=4000, model_kwargs=_FIRST_STACK),
